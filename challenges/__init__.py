@@ -1,0 +1,1 @@
+"""The VCC product: challenges, enrolment, teams, check-ins and activity ingest."""

@@ -1,0 +1,1 @@
+"""Nudges: planning, scheduling, device tokens, preferences and FCM delivery."""

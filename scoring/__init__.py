@@ -1,0 +1,1 @@
+"""A generic gamification engine: activity -> points, ledger, leaderboards, streaks, badges."""

@@ -1,0 +1,7 @@
+"""CLI commands of scoring, added to `vcc` by the app factory."""
+
+from __future__ import annotations
+
+import click
+
+commands: list[click.Command] = []

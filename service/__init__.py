@@ -1,0 +1,1 @@
+"""Platform and wiring: app factory, config, accounts, auth, errors, CLI."""

@@ -1,0 +1,152 @@
+"""The app factory: the one place that knows every blueprint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, request
+
+from service import errors, logs
+from service.config import Settings, load_settings
+from service.errors import problem
+from service.extensions import api, db, limiter, migrate
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+MULTIPART_ENDPOINT_SUFFIXES = ("import",)
+
+
+def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if settings.database_url.startswith("sqlite"):
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "API_TITLE": "VCC challenge backend",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
+        "API_SPEC_OPTIONS": {
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                              "bearerFormat": "JWT"}}},
+            "info": {"description": "Gamified active-lifestyle challenges: accounts, challenges, "
+                                    "activity ingest, scoring, leaderboards, badges and nudges."},
+        },
+        "RATELIMIT_ENABLED": settings.ratelimit_enabled,
+        "RATELIMIT_DEFAULT": settings.ratelimit_default,
+        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        **{k: v for k, v in overrides.items() if k.isupper() and k not in _ENV_KEYS},
+    }
+
+
+_ENV_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIREBASE_CREDENTIALS", "FIREBASE_PROJECT_ID",
+             "LOG_LEVEL", "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "CORS_ORIGINS", "VCC_ENV",
+             "VCC_INSTANCE_PATH", "MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES", "RATELIMIT_DEFAULT",
+             "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX"}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` may override environment variables (by their names) and Flask keys."""
+    overrides = dict(config or {})
+    import os
+
+    environ = {**os.environ, **{k: str(v) for k, v in overrides.items() if k in _ENV_KEYS}}
+    settings = load_settings(environ)
+    logs.configure_logging(settings.log_level)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(_flask_config(settings, overrides))
+    app.extensions["vcc_settings"] = settings
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
+    limiter.init_app(app)
+    api.init_app(app)
+    _init_redis(app, settings)
+
+    _register_blueprints(app)
+    _register_commands(app)
+    errors.init_app(app)
+    logs.init_app(app)
+    _init_content_rules(app, settings)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from service.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "migrations"
+
+
+def _init_redis(app: Flask, settings: Settings) -> None:
+    if settings.redis_url:
+        import redis
+
+        app.extensions["vcc_redis"] = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from challenges.api import blueprints as challenge_blueprints
+    from notifications.api import blueprints as notification_blueprints
+    from scoring.api import blueprints as scoring_blueprints
+    from service import accounts_api, auth_api, health
+
+    app.register_blueprint(health.bp)
+    for blp in (*auth_api.blueprints, *accounts_api.blueprints, *scoring_blueprints,
+                *challenge_blueprints, *notification_blueprints):
+        api.register_blueprint(blp)
+    try:
+        from service import dashboard
+    except ImportError:
+        return
+    app.register_blueprint(dashboard.bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from challenges.cli import commands as challenge_commands
+    from notifications.cli import commands as notification_commands
+    from scoring.cli import commands as scoring_commands
+
+    for command in (*scoring_commands, *challenge_commands, *notification_commands):
+        app.cli.add_command(command)
+
+
+def _init_content_rules(app: Flask, settings: Settings) -> None:
+    @app.before_request
+    def _require_json_body() -> Response | None:
+        if request.method not in BODY_METHODS:
+            return None
+        has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+        if not has_body:
+            return None
+        mimetype = request.mimetype or ""
+        if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+            return None
+        if mimetype == "multipart/form-data" and (request.endpoint or "").endswith(MULTIPART_ENDPOINT_SUFFIXES):
+            return None
+        if request.blueprint in (None, "health"):
+            return None
+        return problem(415, "unsupported-media-type", "Unsupported Media Type",
+                       f"Send the body as application/json, not {mimetype or 'an untyped body'}.")
+
+    @app.after_request
+    def _cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and (origin in settings.cors_origins or "*" in settings.cors_origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, Idempotency-Key, X-Request-ID")
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, X-Total-Count, Retry-After"
+        return response

@@ -1,0 +1,85 @@
+"""The ``vcc`` command: Flask's run/routes, Flask-Migrate's ``db``, plus our own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from service.app import create_app
+
+
+def _factory() -> object:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """Operate the VCC challenge backend."""
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="Administrator")
+@with_appcontext
+def create_admin(email: str, password: str, display_name: str) -> None:
+    """Create (or promote) a platform administrator."""
+    from service.accounts import create_superuser
+    from service.extensions import db
+
+    user = create_superuser(db.session, email=email, password=password, display_name=display_name)
+    db.session.commit()
+    click.echo(f"administrator {user.email} (id {user.id}) is ready")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, help="Also start `vcc scheduler` beside the API.")
+def serve(host: str, port: int, scheduler: bool) -> None:
+    """Serve the API and dashboard with the scheduler in its own process (development and demos)."""
+    import subprocess
+
+    proc = None
+    if scheduler:
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"])
+    try:
+        create_app().run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@main.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when demo data is already there.")
+@with_appcontext
+def seed_demo(if_empty: bool) -> None:
+    """Load the demo: a city challenge with teams, activity and leaderboards."""
+    from challenges.demo import seed as seed_challenges
+    from notifications.demo import seed as seed_notifications
+    from service.demo import demo_exists, seed_accounts
+    from service.extensions import db
+
+    if if_empty and demo_exists(db.session):
+        click.echo("demo data already present; nothing to do")
+        return
+    accounts = seed_accounts(db.session)
+    lines = [f"demo city '{accounts.city.name}' is ready"]
+    lines += seed_challenges(db.session, accounts.city)
+    lines += seed_notifications(db.session)
+    db.session.commit()
+    lines.append(f"log in as {accounts.organiser_email} / {accounts.password} "
+                 f"(POST /api/v1/auth/token, or the dashboard at {_base_url()}/dashboard)")
+    click.echo("\n".join(lines))
+
+
+def _base_url() -> str:
+    return current_app.extensions["vcc_settings"].public_base_url
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

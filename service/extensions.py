@@ -1,0 +1,21 @@
+"""Extension handles, created unbound so blueprints can import them before the app exists."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_limiter import Limiter
+from flask_migrate import Migrate
+from flask_smorest import Api
+
+from service.db import db
+
+__all__ = ["api", "db", "limiter", "migrate"]
+
+
+def _client_key() -> str:
+    return request.headers.get("X-Forwarded-For", request.remote_addr or "local").split(",")[0].strip()
+
+
+api = Api()
+migrate = Migrate()
+limiter = Limiter(key_func=_client_key)

@@ -1,0 +1,174 @@
+"""Shared fixtures. The schema is always made by the Alembic migrations, once per test session.
+
+Tiers: by default SQLite (a temporary file). With TEST_DATABASE_URL the same suite runs on
+PostgreSQL in a fresh database created for this run; with TEST_REDIS_URL leaderboards use Redis under
+a key prefix unique to this run. With CI=true an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service.config import normalise_database_url
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _unreachable(what: str, exc: Exception) -> None:
+    message = f"{what} is unreachable ({type(exc).__name__}: {exc}); "
+    if IN_CI:
+        pytest.fail(message + "CI=true makes this tier mandatory.", pytrace=False)
+    pytest.skip(message + "skipping this tier (set CI=true to make it fail instead).")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    url = make_url(normalise_database_url(base))
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"vcc_test_{RUN_ID}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        _unreachable(f"PostgreSQL at {url.render_as_string(hide_password=True)}", exc)
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(url).ping()
+    except Exception as exc:
+        _unreachable(f"Redis at {url}", exc)
+    return url
+
+
+REDIS_PREFIX = f"vcctest{RUN_ID}"
+
+
+def make_test_config(database_url: str, redis_url: str | None, tmp: Path, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-0123456789",
+        "VCC_INSTANCE_PATH": str(tmp),
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_KEY_PREFIX": REDIS_PREFIX,
+    }
+    if redis_url:
+        config["REDIS_URL"] = redis_url
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    from service.app import create_app
+
+    flask_app = create_app(make_test_config(database_url, redis_url, tmp_path_factory.mktemp("instance")))
+    with flask_app.app_context():
+        upgrade()
+    yield flask_app
+    with flask_app.app_context():
+        from service.db import db
+
+        db.session.remove()
+        db.engine.dispose()
+    if redis_url:
+        _flush_redis(redis_url)
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start:start + 500])
+
+
+KEEP_TABLES = {"alembic_version"}
+
+
+def wipe_database(flask_app: Flask) -> None:
+    from service.db import db
+
+    with flask_app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                if names:
+                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" in request.fixturenames:
+        flask_app = request.getfixturevalue("app")
+        wipe_database(flask_app)
+        url = request.getfixturevalue("redis_url")
+        if url:
+            _flush_redis(url)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    from service.db import db
+
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+        db.session.remove()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_pg = bool(os.environ.get("TEST_DATABASE_URL"))
+    on_redis = bool(os.environ.get("TEST_REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_pg:
+            item.add_marker(pytest.mark.skip(
+                reason="needs PostgreSQL: runs in the PostgreSQL tier (make test sets TEST_DATABASE_URL)"))
+        if "redis" in item.keywords and not on_redis:
+            item.add_marker(pytest.mark.skip(
+                reason="needs Redis: runs in the Redis tier (make test sets TEST_REDIS_URL)"))
