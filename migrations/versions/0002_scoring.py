@@ -1,0 +1,21 @@
+"""scoring engine
+
+Revision ID: 0002_scoring
+Revises: 0001_service
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0002_scoring'
+down_revision = '0001_service'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,21 @@
+"""activity ingest
+
+Revision ID: 0004_activities
+Revises: 0003_challenges
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0004_activities'
+down_revision = '0003_challenges'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,21 @@
+"""notifications
+
+Revision ID: 0005_notifications
+Revises: 0004_activities
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005_notifications'
+down_revision = '0004_activities'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

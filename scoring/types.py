@@ -1,0 +1,64 @@
+"""Plain values that cross the boundary between challenges/ and the scoring engine.
+
+challenges/ builds these from its own rows; scoring/ never imports challenges/.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Metric(enum.StrEnum):
+    ACTIVE_MINUTES = "active_minutes"
+    MET_MINUTES = "met_minutes"
+    STEPS = "steps"
+    DISTANCE_M = "distance_m"
+    CHECKINS = "checkins"
+    SESSIONS = "sessions"
+
+
+class Scope(enum.StrEnum):
+    USER = "user"
+    TEAM = "team"
+    ORGANISATION = "organisation"
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """What a challenge scores and how; ``contest_id`` is the challenge id (an opaque int to scoring)."""
+
+    contest_id: int
+    metric: Metric
+    timezone: str
+    daily_cap: float | None = None
+    vigorous_counts_double: bool = False
+    allowed_types: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who an entry counts for: the user, and the team and organisation it also counts towards."""
+
+    user_id: int
+    team_id: int | None = None
+    organisation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ActivityFacts:
+    """A real, accepted activity (or check-in: ``type_code='checkin'``) as scoring needs to see it."""
+
+    type_code: str
+    started_at: datetime
+    duration_s: int
+    distance_m: float | None = None
+    steps: int | None = None
+    weight_kg: float | None = None
