@@ -3,8 +3,6 @@
 Revision ID: 0002_scoring
 Revises: 0001_service
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0002_scoring'

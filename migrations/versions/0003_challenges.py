@@ -3,8 +3,6 @@
 Revision ID: 0003_challenges
 Revises: 0002_scoring
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0003_challenges'

@@ -3,8 +3,6 @@
 Revision ID: 0004_activities
 Revises: 0003_challenges
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0004_activities'

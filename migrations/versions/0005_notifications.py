@@ -3,8 +3,6 @@
 Revision ID: 0005_notifications
 Revises: 0004_activities
 """
-from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0005_notifications'
