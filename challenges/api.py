@@ -1,7 +1,10 @@
-"""HTTP surface of challenges (thin: parse, authorise, call logic, serialise)."""
+"""HTTP surface of challenges: the challenge/enrolment/check-in resources and the activity resources."""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-blueprints: list[Blueprint] = []
+from challenges.activities_api import blueprints as activity_blueprints
+from challenges.challenges_api import blueprints as challenge_blueprints
+
+blueprints: list[Blueprint] = [*challenge_blueprints, *activity_blueprints]

@@ -1,0 +1,3 @@
+"""Typed models of activity ingest."""
+
+from __future__ import annotations
