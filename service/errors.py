@@ -68,6 +68,11 @@ class TooLarge(DomainError):
     title = "Content too large"
 
 
+class PreconditionRequired(DomainError):
+    code = "precondition-required"
+    title = "Precondition required"
+
+
 class Unavailable(DomainError):
     code = "unavailable"
     title = "Service unavailable"
@@ -81,6 +86,7 @@ STATUS_BY_KIND: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (TooLarge, 413),
     (Unprocessable, 422),
+    (PreconditionRequired, 428),
     (Unavailable, 503),
     (DomainError, 400),
 ]
