@@ -1,3 +1,114 @@
-"""Typed SQLAlchemy 2.0 models of scoring."""
+"""Typed SQLAlchemy 2.0 models of scoring: the append-only ledger, materialised board totals, badges.
+
+``contest_id`` is the challenge id, an opaque int: scoring's migration comes before challenges', so
+there is no foreign key to challenges (users and organisations are earlier and do get one).
+"""
 
 from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scoring.types import Scope
+from service.clock import utcnow
+from service.db import Base
+from service.models import str_enum
+
+
+class EntryKind(enum.StrEnum):
+    ACTIVITY = "activity"
+    REVERSAL = "reversal"
+    CAP_ADJUST = "cap_adjust"
+    BONUS = "bonus"
+
+
+class PointsEntry(Base):
+    """One immutable line of the ledger. (contest_id, entry_key) is unique: a retry stores nothing new.
+
+    ``entry_key`` is ``act:<source_key>:<generation>``, ``rev:<source_key>:<generation>`` or
+    ``cap:<source_key>:<generation>``; the generation counts earlier reversals of the source, so a
+    source can be scored again after an edit while a duplicate of the same version collides.
+    ``uncapped_points`` is what the rule gave before the daily cap (negated on reversals), so the cap
+    can be re-applied to a day from its rows alone.
+    """
+
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        UniqueConstraint("contest_id", "entry_key"),
+        Index("ix_points_entries_contest_source", "contest_id", "source_key"),
+        Index("ix_points_entries_contest_user_day", "contest_id", "user_id", "local_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(Integer)
+    entry_key: Mapped[str] = mapped_column(String(300))
+    source_key: Mapped[str] = mapped_column(String(255))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, "points_entry_kind"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(Integer)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    local_day: Mapped[date] = mapped_column(Date)
+    type_code: Mapped[str | None] = mapped_column(String(40))
+    metric_value: Mapped[float] = mapped_column(default=0.0)
+    uncapped_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    rule: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeaderboardTotal(Base):
+    """Materialised board line, derived from the ledger (only the ledger writes it).
+
+    The index (contest_id, scope, period_key, points, subject_id) serves the top of a board (a backward
+    range scan) and "rank of me" as an index-only range count of the rows with more points.
+    """
+
+    __tablename__ = "leaderboard_totals"
+    __table_args__ = (
+        Index("ix_leaderboard_totals_rank", "contest_id", "scope", "period_key", "points", "subject_id"),
+    )
+
+    contest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[Scope] = mapped_column(str_enum(Scope, "leaderboard_scope"), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BadgeDefinition(Base):
+    """A badge as data: ``criteria`` is ``{"kind": ..., ...}`` (see scoring.badges for the kinds).
+
+    ``contest_id`` None means the badge applies to every contest it is evaluated for.
+    """
+
+    __tablename__ = "badge_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    contest_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BadgeAward(Base):
+    """Awarded exactly once per (user, badge, contest); ``contest_id`` 0 marks a contest-less award."""
+
+    __tablename__ = "badge_awards"
+    __table_args__ = (UniqueConstraint("user_id", "badge_id", "contest_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    badge_id: Mapped[int] = mapped_column(ForeignKey("badge_definitions.id", ondelete="CASCADE"))
+    contest_id: Mapped[int] = mapped_column(Integer, default=0)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    awarded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    badge: Mapped[BadgeDefinition] = relationship(lazy="joined")

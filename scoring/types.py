@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 class Metric(enum.StrEnum):
@@ -62,3 +62,48 @@ class ActivityFacts:
     distance_m: float | None = None
     steps: int | None = None
     weight_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What scoring one source gave. ``created`` is False when the same source was already scored."""
+
+    contest_id: int
+    source_key: str
+    entry_key: str
+    created: bool
+    points: int
+    uncapped_points: int
+    metric_value: float
+    local_day: date
+    rule: str
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One line of a leaderboard; ``label`` is filled for user boards (an alias when the user hides)."""
+
+    rank: int
+    subject_id: int
+    points: int
+    label: str | None = None
+    is_alias: bool = False
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    rows: list[BoardRow]
+    next_cursor: str | None
+    period_key: str
+
+
+@dataclass(frozen=True)
+class Streak:
+    """Consecutive local days (or ISO weeks) meeting ``threshold``; ``at_risk`` when today is not met yet."""
+
+    length: int
+    at_risk: bool
+    today_met: bool
+    unit: str
+    threshold: int
+    last_met: date | None

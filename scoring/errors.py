@@ -1,0 +1,13 @@
+"""Errors scoring raises on purpose; HTTP statuses come from service.errors' one table."""
+
+from __future__ import annotations
+
+from service.errors import NotFound, Unprocessable
+
+
+class UnknownActivityType(Unprocessable):
+    code = "unknown-activity-type"
+
+
+class UnknownBadge(NotFound):
+    code = "unknown-badge"

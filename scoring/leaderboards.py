@@ -1,0 +1,141 @@
+"""Leaderboards: one interface over two back ends (SQL totals, or Redis sorted sets when configured).
+
+Order and ranks (both back ends): points descending, ties by subject id ascending (stable), standard
+competition ranking (1, 2, 2, 4): rank = 1 + number of subjects with strictly more points.
+Periods are the contest's local day, ISO week or the whole contest (scoring.periods).
+Pagination: ``next_cursor`` carries the last row (position, points, subject, rank), so the next page
+knows its first rank without counting and SQL continues by keyset.
+User boards get labels: a hidden user (User.hide_from_leaderboards) shows as "Participant #<hash>",
+a deleted user drops out of the rows. Team and organisation names are the caller's (challenges/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scoring import board_redis, board_sql, redis_boards
+from scoring.periods import current_key, local_day, period_end_utc
+from scoring.types import BoardPage, BoardRow, Period, Scope
+from service.clock import utcnow
+from service.errors import Invalid
+from service.models import User
+from service.pagination import decode_cursor, encode_cursor
+
+MAX_LIMIT = 500
+
+
+def _pkey(period: Period | str, at: datetime | None, tz: str, period_key: str | None) -> tuple[str, datetime | None]:
+    period = Period(period)
+    when = at or utcnow()
+    key = period_key or current_key(period, when, tz)
+    return key, period_end_utc(period, local_day(when, tz), tz) if period_key is None else None
+
+
+def _ranked(rows: list[tuple[int, int]], start: int, known: dict[int, int],
+            count_above: Callable[[int], int]) -> list[BoardRow]:
+    """Competition ranks for consecutive rows from position ``start`` (``known``: points -> rank)."""
+    out: list[BoardRow] = []
+    prev: tuple[int, int] | None = None  # (points, rank)
+    for i, (sid, pts) in enumerate(rows):
+        if prev is not None and prev[0] == pts:
+            rank = prev[1]
+        elif pts in known:
+            rank = known[pts]
+        elif i == 0 and start > 0:
+            rank = count_above(pts) + 1
+        else:
+            rank = start + i + 1
+        out.append(BoardRow(rank=rank, subject_id=sid, points=pts))
+        prev = (pts, rank)
+    return out
+
+
+def alias_for(user_id: int) -> str:
+    secret = current_app.config.get("SECRET_KEY", "") if has_app_context() else ""
+    digest = hashlib.sha256(f"{secret}:participant:{user_id}".encode()).hexdigest()[:6]
+    return f"Participant #{digest}"
+
+
+def label_rows(session: Session, scope: Scope | str, rows: list[BoardRow]) -> list[BoardRow]:
+    """Names for user rows (aliases for hidden users); deleted users are dropped. Other scopes unchanged."""
+    if Scope(scope) is not Scope.USER or not rows:
+        return rows
+    users = {u.id: u for u in session.execute(
+        select(User.id, User.display_name, User.hide_from_leaderboards, User.deleted_at)
+        .where(User.id.in_([r.subject_id for r in rows])))}
+    out = []
+    for row in rows:
+        u = users.get(row.subject_id)
+        if u is None or u.deleted_at is not None:
+            continue
+        if u.hide_from_leaderboards:
+            out.append(BoardRow(row.rank, row.subject_id, row.points, alias_for(u.id), True))
+        else:
+            out.append(BoardRow(row.rank, row.subject_id, row.points, u.display_name, False))
+    return out
+
+
+def board(session: Session, contest_id: int, scope: Scope | str, period: Period | str = Period.ALL, *,
+          at: datetime | None = None, tz: str = "UTC", limit: int = 20, cursor: str | None = None,
+          period_key: str | None = None, labels: bool = True) -> BoardPage:
+    """One page of a board (top-N when ``cursor`` is None)."""
+    scope = Scope(scope)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", code="invalid-limit")
+    pkey, expire_at = _pkey(period, at, tz, period_key)
+    state = decode_cursor(cursor) if cursor else None
+    try:
+        offset, last = (0, None) if not state else (int(state["o"]), (int(state["s"]), int(state["p"])))
+        known = {} if not state else {int(state["p"]): int(state["r"])}
+    except (KeyError, TypeError, ValueError):
+        raise Invalid("malformed cursor", code="invalid-cursor") from None
+    r = redis_boards.client()
+    if r is not None:
+        rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit, expire_at)
+        count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
+    else:
+        rows = board_sql.top(session, contest_id, scope, pkey, limit, last)
+        count = lambda pts: board_sql.count_above(session, contest_id, scope, pkey, pts)  # noqa: E731
+    ranked = _ranked(rows, offset, known, count)
+    nxt = None
+    if len(ranked) == limit:
+        tail = ranked[-1]
+        nxt = encode_cursor({"o": offset + len(ranked), "p": tail.points, "s": tail.subject_id, "r": tail.rank})
+    return BoardPage(rows=label_rows(session, scope, ranked) if labels else ranked, next_cursor=nxt,
+                     period_key=pkey)
+
+
+def around(session: Session, contest_id: int, scope: Scope | str, period: Period | str, subject_id: int,
+           k: int = 3, *, at: datetime | None = None, tz: str = "UTC", period_key: str | None = None,
+           labels: bool = True) -> list[BoardRow]:
+    """My row with up to ``k`` rows above and below; empty when I am not on the board."""
+    scope = Scope(scope)
+    if not 0 <= k <= 100:
+        raise Invalid("k must be between 0 and 100", code="invalid-k")
+    pkey, expire_at = _pkey(period, at, tz, period_key)
+    r = redis_boards.client()
+    if r is not None:
+        found = board_redis.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
+        count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
+    else:
+        found = board_sql.around(session, contest_id, scope, pkey, subject_id, k)
+        count = lambda pts: board_sql.count_above(session, contest_id, scope, pkey, pts)  # noqa: E731
+    if found is None:
+        return []
+    rows, start, my_rank = found
+    mine = next(p for s, p in rows if s == subject_id)
+    ranked = _ranked(rows, start, {mine: my_rank}, count)
+    return label_rows(session, scope, ranked) if labels else ranked
+
+
+def rank_of(session: Session, contest_id: int, scope: Scope | str, period: Period | str, subject_id: int, *,
+            at: datetime | None = None, tz: str = "UTC", period_key: str | None = None) -> BoardRow | None:
+    rows = around(session, contest_id, scope, period, subject_id, 0, at=at, tz=tz, period_key=period_key,
+                  labels=False)
+    return rows[0] if rows else None

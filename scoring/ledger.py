@@ -1,0 +1,254 @@
+"""The append-only points ledger: the only write path to points and (through scoring.totals) to boards.
+
+Invariants (tested):
+- (contest_id, entry_key) is unique; INSERT .. ON CONFLICT DO NOTHING makes a retried or concurrent
+  second scoring of the same source store nothing new (``created=False``).
+- Nothing is updated in place: an edit is ``reverse`` then ``score`` again (a new generation), a delete
+  is ``reverse``.
+- Per participant and contest-local day, awarded points == min(cap, sum of uncapped points of the live
+  sources of that day). ``score`` keeps it by awarding ``min(uncapped, cap - awarded so far)``;
+  ``reverse`` keeps it by appending a ``cap_adjust`` entry that re-applies the cap to the day. So the
+  incremental totals equal what scoring the remaining sources from scratch would give.
+- Board totals == sums of ledger points (``rescore_contest`` rebuilds them and yields the same ranks).
+On PostgreSQL, capped writers of the same (contest, user) serialise on an advisory lock; SQLite has a
+single writer anyway.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from scoring import redis_boards, rules, totals
+from scoring.dialect import insert_for, lock_keys
+from scoring.models import EntryKind, LeaderboardTotal, PointsEntry
+from scoring.periods import local_day, period_key, week_start
+from scoring.types import ActivityFacts, Period, Scope, ScoreResult, ScoringRules, Subject
+from service.clock import utcnow
+from service.models import User
+
+CHUNK = 500
+
+
+@dataclass
+class _SourceState:
+    generation: int = 0
+    live: PointsEntry | None = None
+
+
+def _states(session: Session, contest_id: int, source_keys: Iterable[str]) -> dict[str, _SourceState]:
+    """Generation (number of reversals) and the live activity entry of each source."""
+    keys = list(dict.fromkeys(source_keys))
+    states: dict[str, _SourceState] = {k: _SourceState() for k in keys}
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start:start + CHUNK]
+        q = select(PointsEntry).where(PointsEntry.contest_id == contest_id, PointsEntry.source_key.in_(part),
+                                      PointsEntry.kind.in_([EntryKind.ACTIVITY, EntryKind.REVERSAL]))
+        acts: dict[str, dict[int, PointsEntry]] = defaultdict(dict)
+        for entry in session.scalars(q):
+            st = states[entry.source_key]
+            if entry.kind is EntryKind.REVERSAL:
+                st.generation = max(st.generation, entry.generation + 1)
+            else:
+                acts[entry.source_key][entry.generation] = entry
+        for key, by_gen in acts.items():
+            states[key].live = by_gen.get(states[key].generation)
+    return states
+
+
+def _day_sums(session: Session, contest_id: int, pairs: set[tuple[int, date]]) -> dict[tuple[int, date], int]:
+    out: dict[tuple[int, date], int] = defaultdict(int)
+    users = sorted({u for u, _ in pairs})
+    days = sorted({d for _, d in pairs})
+    for start in range(0, len(users), CHUNK):
+        q = (select(PointsEntry.user_id, PointsEntry.local_day, func.sum(PointsEntry.points))
+             .where(PointsEntry.contest_id == contest_id, PointsEntry.user_id.in_(users[start:start + CHUNK]),
+                    PointsEntry.local_day.in_(days))
+             .group_by(PointsEntry.user_id, PointsEntry.local_day))
+        for user_id, day, pts in session.execute(q):
+            out[(user_id, day)] = int(pts or 0)
+    return out
+
+
+def _result(rules_: ScoringRules, entry: PointsEntry, created: bool) -> ScoreResult:
+    return ScoreResult(contest_id=rules_.contest_id, source_key=entry.source_key, entry_key=entry.entry_key,
+                       created=created, points=int(entry.points), uncapped_points=int(entry.uncapped_points),
+                       metric_value=float(entry.metric_value), local_day=entry.local_day, rule=entry.rule)
+
+
+def _insert(session: Session, rows: list[dict]) -> set[str]:
+    """Insert entries, skipping existing (contest_id, entry_key); returns the keys actually inserted."""
+    if not rows:
+        return set()
+    stmt = (insert_for(session, PointsEntry.__table__)
+            .on_conflict_do_nothing(index_elements=["contest_id", "entry_key"])
+            .returning(PointsEntry.__table__.c.entry_key))
+    inserted: set[str] = set()
+    for start in range(0, len(rows), 2000):
+        inserted.update(session.execute(stmt, rows[start:start + 2000]).scalars())
+    return inserted
+
+
+def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: str,
+          facts: ActivityFacts) -> ScoreResult:
+    """Score one source for one contest (idempotent per (contest, source, generation))."""
+    return score_many(session, rules_, [(subject, source_key, facts)])[0]
+
+
+def score_many(session: Session, rules_: ScoringRules,
+               items: list[tuple[Subject, str, ActivityFacts]]) -> list[ScoreResult]:
+    """Score a batch with a handful of statements (state read, day sums, one insert, one board upsert).
+
+    Items are capped in list order; a source repeated inside the batch is scored once.
+    """
+    contest = rules_.contest_id
+    cap = rules.cap_points(rules_)
+    if cap is not None:
+        lock_keys(session, [f"lb:{contest}:{s.user_id}" for s, _, _ in items])
+    states = _states(session, contest, (k for _, k, _ in items))
+    prepared = []
+    for subject, key, facts in items:
+        value, rule = rules.explain(rules_, facts)
+        day = local_day(facts.started_at, rules_.timezone)
+        prepared.append((subject, key, facts, value, rule, day))
+    sums = _day_sums(session, contest, {(s.user_id, d) for s, _, _, _, _, d in prepared}) if cap is not None else {}
+    rows: list[dict] = []
+    planned: dict[str, dict] = {}
+    for subject, key, facts, value, rule, day in prepared:
+        st = states[key]
+        if st.live is not None or key in planned:
+            continue
+        uncapped = rules.to_points(value)
+        pts = uncapped
+        if cap is not None:
+            room = max(0, cap - sums[(subject.user_id, day)])
+            pts = max(0, min(uncapped, room)) if uncapped >= 0 else uncapped
+            sums[(subject.user_id, day)] += pts
+            if pts != uncapped:
+                rule = f"{rule}; daily cap {cap}"
+        row = {"contest_id": contest, "entry_key": f"act:{key}:{st.generation}", "source_key": key,
+               "generation": st.generation, "kind": EntryKind.ACTIVITY.value, "user_id": subject.user_id,
+               "team_id": subject.team_id, "organisation_id": subject.organisation_id, "local_day": day,
+               "type_code": facts.type_code, "metric_value": value, "uncapped_points": uncapped,
+               "points": pts, "rule": rule[:255]}
+        rows.append(row)
+        planned[key] = row
+    inserted = _insert(session, rows)
+    deltas = totals.Deltas(contest, rules_.timezone)
+    for row in rows:
+        if row["entry_key"] in inserted:
+            deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
+    totals.apply(session, deltas)
+    missing = [k for _, k, _ in items if k not in planned or planned[k]["entry_key"] not in inserted]
+    if missing:  # already scored before (or by a concurrent writer just now): report what is stored
+        states.update(_states(session, contest, missing))
+    results = []
+    for _, key, _ in items:
+        row = planned.get(key)
+        if row is not None and row["entry_key"] in inserted:
+            results.append(ScoreResult(contest, key, row["entry_key"], True, row["points"], row["uncapped_points"],
+                                       row["metric_value"], row["local_day"], row["rule"]))
+        elif states[key].live is not None:
+            results.append(_result(rules_, states[key].live, False))
+        else:
+            gen = states[key].generation
+            results.append(ScoreResult(contest, key, f"act:{key}:{gen}", False, 0, 0, 0.0,
+                                       row["local_day"] if row else date.min, "not stored"))
+    return results
+
+
+def reverse(session: Session, rules_: ScoringRules, source_key: str) -> int:
+    """Append a reversal of the source's live entry (and re-apply the day's cap); returns points removed."""
+    contest = rules_.contest_id
+    cap = rules.cap_points(rules_)
+    st = _states(session, contest, [source_key])[source_key]
+    live = st.live
+    if live is None:
+        return 0
+    if cap is not None:
+        lock_keys(session, [f"lb:{contest}:{live.user_id}"])
+    base = {"contest_id": contest, "source_key": source_key, "generation": st.generation,
+            "user_id": live.user_id, "team_id": live.team_id, "organisation_id": live.organisation_id,
+            "local_day": live.local_day, "type_code": live.type_code}
+    rev = {**base, "entry_key": f"rev:{source_key}:{st.generation}", "kind": EntryKind.REVERSAL.value,
+           "metric_value": -live.metric_value, "uncapped_points": -live.uncapped_points,
+           "points": -live.points, "rule": f"reversal of {live.entry_key}"}
+    if not _insert(session, [rev]):
+        return 0  # a concurrent reversal won
+    deltas = totals.Deltas(contest, rules_.timezone)
+    deltas.add(live.user_id, live.team_id, live.organisation_id, live.local_day, -int(live.points))
+    removed = int(live.points)
+    if cap is not None:
+        q = (select(func.coalesce(func.sum(PointsEntry.points), 0),
+                    func.coalesce(func.sum(PointsEntry.uncapped_points), 0))
+             .where(PointsEntry.contest_id == contest, PointsEntry.user_id == live.user_id,
+                    PointsEntry.local_day == live.local_day))
+        awarded, uncapped = (int(v) for v in session.execute(q).one())
+        diff = min(cap, max(0, uncapped)) - awarded
+        if diff:
+            adj = {**base, "entry_key": f"cap:{source_key}:{st.generation}", "kind": EntryKind.CAP_ADJUST.value,
+                   "metric_value": 0.0, "uncapped_points": 0, "points": diff,
+                   "rule": f"daily cap {cap} re-applied after reversal of {live.entry_key}"}
+            if _insert(session, [adj]):
+                deltas.add(live.user_id, live.team_id, live.organisation_id, live.local_day, diff)
+                removed -= diff
+    totals.apply(session, deltas)
+    return removed
+
+
+def rescore_contest(session: Session, contest_id: int) -> int:
+    """Rebuild every board line of the contest from the ledger (SQL, then drop Redis boards to rebuild)."""
+    deleted = set(session.scalars(select(PointsEntry.user_id.distinct()).join(User, User.id == PointsEntry.user_id)
+                                  .where(PointsEntry.contest_id == contest_id, User.deleted_at.is_not(None))))
+    count = totals.rebuild_sql(session, contest_id, exclude_users=deleted)
+    r = redis_boards.client()
+    if r is not None:
+        redis_boards.drop_contest(r, redis_boards.prefix(), contest_id)
+    return count
+
+
+def forget_user(session: Session, contest_id: int, user_id: int) -> None:
+    """Take a (deleted) user off a contest's user boards; their ledger rows stay for team totals."""
+    keys = list(session.scalars(select(LeaderboardTotal.period_key).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.USER,
+        LeaderboardTotal.subject_id == user_id)))
+    session.execute(delete(LeaderboardTotal).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.USER,
+        LeaderboardTotal.subject_id == user_id))
+    if keys and redis_boards.client() is not None:
+        pfx = redis_boards.prefix()
+        redis_boards.queue_removal(session, [redis_boards.board_key(pfx, contest_id, Scope.USER, k) for k in keys],
+                                   [redis_boards.member(user_id)])
+
+
+def user_total(session: Session, contest_id: int, user_id: int, period: Period | str = Period.ALL,
+               at: datetime | None = None, tz: str = "UTC") -> int:
+    """The user's points in the contest for the period containing ``at`` (from the ledger itself)."""
+    period = Period(period)
+    q = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id)
+    if period is not Period.ALL:
+        day = local_day(at or utcnow(), tz)
+        if period is Period.DAY:
+            q = q.where(PointsEntry.local_day == day)
+        else:
+            start = week_start(day)
+            q = q.where(PointsEntry.local_day >= start, PointsEntry.local_day < start + timedelta(days=7))
+    return int(session.execute(q).scalar_one())
+
+
+def day_points(session: Session, contest_id: int, user_id: int) -> dict[date, int]:
+    """Points per contest-local day for one user (streaks and WHO-week badges read this)."""
+    q = (select(PointsEntry.local_day, func.sum(PointsEntry.points))
+         .where(PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id)
+         .group_by(PointsEntry.local_day))
+    return {d: int(p or 0) for d, p in session.execute(q)}
+
+
+__all__ = ["day_points", "forget_user", "period_key", "rescore_contest", "reverse", "score", "score_many",
+           "user_total"]

@@ -1,0 +1,156 @@
+"""Redis back end of the leaderboards: one sorted set per (contest, scope, period).
+
+Keys are ``{prefix}:lb:{<contest>}:<scope>:<period_key>``: the ``{<contest>}`` hash tag puts a whole
+contest in one Redis Cluster slot, so a pipeline never crosses slots. Members encode the subject id
+as ``f"{10**12 - id:012d}"``: ZREVRANGE orders equal scores by member descending, which is then id
+ascending, the same stable tie order as SQL. Rank is standard competition ranking: 1 + ZCOUNT of the
+scores strictly above.
+
+Redis is a cache of LeaderboardTotal. Increments are queued in ``session.info`` and sent, pipelined,
+from the session's ``after_commit`` event, so Redis never shows points the database rolled back. The
+increment is a tiny script (ZINCRBY only if the key exists): a missing board (flushed, expired,
+never built) is rebuilt from SQL totals on the next read instead of being started half-empty.
+Finished day and week boards get EXPIREAT one week after the period ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from scoring.types import Scope
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 10**12
+KEEP_AFTER_END = timedelta(days=7)
+PENDING = "scoring_redis_pending"
+
+INCR_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[3] ~= '' then redis.call('EXPIREAT', KEYS[1], ARGV[3]) end
+  return 1
+end
+return 0
+"""
+
+
+def client() -> Any | None:
+    if not has_app_context():
+        return None
+    return current_app.extensions.get("vcc_redis")
+
+
+def prefix() -> str:
+    settings = current_app.extensions.get("vcc_settings")
+    return getattr(settings, "redis_prefix", "vcc")
+
+
+def board_key(pfx: str, contest_id: int, scope: Scope | str, period_key: str) -> str:
+    return f"{pfx}:lb:{{{contest_id}}}:{Scope(scope).value}:{period_key}"
+
+
+def contest_pattern(pfx: str, contest_id: int) -> str:
+    return f"{pfx}:lb:{{{contest_id}}}:*"
+
+
+def member(subject_id: int) -> str:
+    return f"{MAX_ID - subject_id:012d}"
+
+
+def subject(member_: str) -> int:
+    return MAX_ID - int(member_)
+
+
+def queue_increments(session: Session, contest_id: int, items: Iterable[tuple[tuple[Scope, str, int], int]],
+                     expiry: dict[str, datetime]) -> None:
+    r = client()
+    if r is None:
+        return
+    pfx = prefix()
+    pending = session.info.setdefault(PENDING, {"client": r, "ops": []})
+    for (scope, pkey, sid), pts in items:
+        end = expiry.get(pkey)
+        expire_at = str(int((end + KEEP_AFTER_END).timestamp())) if end else ""
+        pending["ops"].append((board_key(pfx, contest_id, scope, pkey), member(sid), pts, expire_at))
+
+
+def queue_removal(session: Session, keys: list[str], members: list[str]) -> None:
+    r = client()
+    if r is None:
+        return
+    pending = session.info.setdefault(PENDING, {"client": r, "ops": []})
+    pending.setdefault("removals", []).append((keys, members))
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_after_commit(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    r = pending["client"]
+    try:
+        script = r.register_script(INCR_IF_EXISTS)
+        pipe = r.pipeline(transaction=False)
+        for key, mem, pts, expire_at in pending["ops"]:
+            script(keys=[key], args=[pts, mem, expire_at], client=pipe)
+        for keys, members in pending.get("removals", []):
+            for key in keys:
+                pipe.zrem(key, *members)
+        pipe.execute()
+    except Exception:  # Redis is a cache: the SQL totals are committed; drop the boards to rebuild them
+        log.exception("redis board update failed; boards will be rebuilt from SQL on read")
+        try:
+            r.delete(*{op[0] for op in pending["ops"]})
+        except Exception:
+            log.exception("could not drop stale redis boards")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def rebuild(session: Session, r: Any, key: str, contest_id: int, scope: Scope, period_key: str,
+            expire_at: datetime | None = None) -> int:
+    """Copy one board's SQL totals into Redis (via a temporary key and RENAME, so readers never see half)."""
+    from scoring.models import LeaderboardTotal
+
+    q = (select(LeaderboardTotal.subject_id, LeaderboardTotal.points)
+         .where(LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+                LeaderboardTotal.period_key == period_key)
+         .execution_options(yield_per=20000))
+    tmp = f"{key}:rebuild"
+    r.delete(tmp)
+    count = 0
+    chunk: dict[str, int] = {}
+    pipe = r.pipeline(transaction=False)
+    for sid, pts in session.execute(q):
+        chunk[member(sid)] = int(pts)
+        count += 1
+        if len(chunk) >= 5000:
+            pipe.zadd(tmp, chunk)
+            chunk = {}
+            if len(pipe) >= 20:
+                pipe.execute()
+    if chunk:
+        pipe.zadd(tmp, chunk)
+    pipe.execute()
+    if count:
+        r.rename(tmp, key)
+        if expire_at is not None:
+            r.expireat(key, expire_at + KEEP_AFTER_END)
+    return count
+
+
+def drop_contest(r: Any, pfx: str, contest_id: int) -> None:
+    keys = list(r.scan_iter(match=contest_pattern(pfx, contest_id), count=1000))
+    for start in range(0, len(keys), 500):
+        r.delete(*keys[start:start + 500])

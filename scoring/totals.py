@@ -1,0 +1,90 @@
+"""The one write path to the boards: ledger deltas -> LeaderboardTotal upserts (+ Redis after commit).
+
+Only scoring.ledger calls ``apply``. Each ledger entry moves 9 board lines at most (user, team and
+organisation x day, ISO week, all); a batch is folded into one dict first so the upsert is one
+executemany, in key order (two concurrent batches then lock rows in the same order on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session
+
+from scoring import redis_boards
+from scoring.dialect import insert_for
+from scoring.models import LeaderboardTotal, PointsEntry
+from scoring.periods import keys_for_day, period_end_utc
+from scoring.types import Period, Scope
+
+BoardKey = tuple[Scope, str, int]
+
+
+class Deltas:
+    """Board increments collected while scoring, applied once.
+
+    A board line exists once a non-zero entry touched it (it may later sum to 0 after a reversal);
+    ``rebuild_sql`` follows the same rule, so rescoring gives the same lines as incremental scoring.
+    """
+
+    def __init__(self, contest_id: int, tz: str) -> None:
+        self.contest_id = contest_id
+        self.tz = tz
+        self.points: dict[BoardKey, int] = defaultdict(int)
+        self.expiry: dict[str, datetime] = {}
+
+    def add(self, user_id: int, team_id: int | None, organisation_id: int | None, day: date, points: int) -> None:
+        if points == 0:
+            return
+        subjects = [(Scope.USER, user_id), (Scope.TEAM, team_id), (Scope.ORGANISATION, organisation_id)]
+        for period, pkey in keys_for_day(day).items():
+            if period is not Period.ALL and pkey not in self.expiry:
+                end = period_end_utc(period, day, self.tz)
+                if end is not None:
+                    self.expiry[pkey] = end
+            for scope, sid in subjects:
+                if sid is not None:
+                    self.points[(scope, pkey, sid)] += points
+
+
+def apply(session: Session, deltas: Deltas) -> None:
+    items = sorted(deltas.points.items())
+    if not items:
+        return
+    table = LeaderboardTotal.__table__
+    stmt = insert_for(session, table)
+    stmt = stmt.on_conflict_do_update(index_elements=["contest_id", "scope", "period_key", "subject_id"],
+                                      set_={"points": table.c.points + stmt.excluded.points})
+    rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
+             "points": pts} for (scope, pkey, sid), pts in items]
+    session.execute(stmt, rows)
+    redis_boards.queue_increments(session, deltas.contest_id, items, deltas.expiry)
+
+
+def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | None = None) -> int:
+    """Recompute every board line of a contest from the ledger; returns the number of lines written."""
+    session.execute(delete(LeaderboardTotal).where(LeaderboardTotal.contest_id == contest_id))
+    q = (select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
+                func.sum(PointsEntry.points),
+                func.sum(case((PointsEntry.points != 0, 1), else_=0)))
+         .where(PointsEntry.contest_id == contest_id)
+         .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day))
+    lines: dict[BoardKey, int] = defaultdict(int)
+    seen: set[BoardKey] = set()
+    for user_id, team_id, org_id, day, pts, nonzero in session.execute(q):
+        if not nonzero:
+            continue
+        subjects = [(Scope.USER, None if exclude_users and user_id in exclude_users else user_id),
+                    (Scope.TEAM, team_id), (Scope.ORGANISATION, org_id)]
+        for pkey in keys_for_day(day).values():
+            for scope, sid in subjects:
+                if sid is not None:
+                    lines[(scope, pkey, sid)] += int(pts or 0)
+                    seen.add((scope, pkey, sid))
+    rows = [{"contest_id": contest_id, "scope": s.value, "period_key": p, "subject_id": i, "points": lines[(s, p, i)]}
+            for (s, p, i) in sorted(seen)]
+    if rows:
+        session.execute(LeaderboardTotal.__table__.insert(), rows)
+    return len(rows)
