@@ -1,0 +1,99 @@
+"""Turning rule output into planned nudges: preferences, quiet hours, staleness and dedupe, in bulk.
+
+Rules (``notifications.rules``) yield ``Candidate`` values; ``plan`` drops what the user switched off,
+moves the due time out of the user's quiet hours, drops what would be stale by then, and inserts the
+rest with ``ON CONFLICT (dedupe_key) DO NOTHING`` so a rule may fire as often as it likes (and two
+planners may race) without anyone getting the same nudge twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.dbutil import insert_ignore
+from notifications.models import Nudge, NudgeKind, NudgeStatus
+from notifications.preferences import Prefs, load_prefs, next_allowed
+from service.clock import utcnow
+from service.models import User
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+TTL: dict[NudgeKind, timedelta] = {
+    NudgeKind.CHALLENGE_STARTING: DAY, NudgeKind.CHALLENGE_STARTED: DAY, NudgeKind.CHALLENGE_ENDING: DAY,
+    NudgeKind.CHALLENGE_RESULT: 7 * DAY, NudgeKind.INACTIVE: DAY, NudgeKind.STREAK_AT_RISK: 6 * HOUR,
+    NudgeKind.OVERTAKEN: 12 * HOUR, NudgeKind.MILESTONE: 3 * DAY, NudgeKind.BADGE_EARNED: 7 * DAY,
+    NudgeKind.WEEKLY_SUMMARY: 3 * DAY, NudgeKind.GOAL_REACHED: 3 * DAY, NudgeKind.ANNOUNCEMENT: 3 * DAY,
+}
+# Kinds where a newer nudge replaces an older one still on the device (FCM collapse key, APNs collapse id).
+REPLACEABLE = {NudgeKind.OVERTAKEN, NudgeKind.STREAK_AT_RISK, NudgeKind.INACTIVE, NudgeKind.WEEKLY_SUMMARY,
+               NudgeKind.CHALLENGE_ENDING}
+INSERT_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A nudge a rule would like to send; ``dedupe_key`` names the event, so re-running a rule is harmless."""
+
+    user_id: int
+    kind: NudgeKind
+    dedupe_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    challenge_id: int | None = None
+    announcement_id: int | None = None
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass
+class PlanResult:
+    considered: int = 0
+    inserted: int = 0
+    unwanted: int = 0
+    stale: int = 0
+
+
+def user_prefs(session: Session, user_ids: Iterable[int]) -> dict[int, Prefs]:
+    """Effective preferences of the (not deleted) users among ``user_ids``."""
+    ids = list(set(user_ids))
+    rows: list[tuple[int, str, str]] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        rows += [tuple(r) for r in session.execute(  # type: ignore[misc]
+            select(User.id, User.timezone, User.locale).where(User.id.in_(chunk), User.deleted_at.is_(None)))]
+    return load_prefs(session, rows)
+
+
+def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None = None) -> PlanResult:
+    """Insert the wanted, still-fresh candidates as planned nudges; the caller commits."""
+    now = now or utcnow()
+    items = list(candidates)
+    result = PlanResult(considered=len(items))
+    prefs = user_prefs(session, (c.user_id for c in items))
+    rows: list[dict[str, Any]] = []
+    for cand in items:
+        pref = prefs.get(cand.user_id)
+        if pref is None or not pref.wants(cand.kind):
+            result.unwanted += 1
+            continue
+        wanted_at = max(now, cand.not_before) if cand.not_before else now
+        due = next_allowed(wanted_at, pref)
+        expires = cand.expires_at or wanted_at + TTL[cand.kind]
+        if due >= expires:
+            result.stale += 1
+            continue
+        rows.append({"user_id": cand.user_id, "kind": cand.kind, "dedupe_key": cand.dedupe_key,
+                     "challenge_id": cand.challenge_id, "announcement_id": cand.announcement_id,
+                     "params": cand.params, "status": NudgeStatus.PLANNED, "created_at": now, "due_at": due,
+                     "expires_at": expires, "attempts": 0})
+    for start in range(0, len(rows), INSERT_CHUNK):
+        res = session.execute(insert_ignore(session, Nudge.__table__, index_elements=["dedupe_key"]),
+                              rows[start:start + INSERT_CHUNK])
+        count = getattr(res, "rowcount", -1)
+        result.inserted += count if count is not None and count >= 0 else 0
+    return result
