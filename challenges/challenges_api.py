@@ -1,7 +1,118 @@
-"""Placeholder until filled."""
+"""HTTP surface of challenges: the challenge resource (discovery, create, edit, publish, end).
+
+The other challenge resources live in their own modules and are collected into ``blueprints`` here.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blueprints: list[Blueprint] = []
+from challenges import discovery, lifecycle
+from challenges.access import ORGANISER_ROLES, get_challenge, is_organiser, require_organiser, visible_challenge
+from challenges.models import Challenge
+from challenges.participation_api import blueprints as participation_blueprints
+from challenges.places_api import blueprints as place_blueprints
+from challenges.schemas import (
+    ChallengeByIdArgsSchema,
+    ChallengeCreateSchema,
+    ChallengePageSchema,
+    ChallengeQueryArgsSchema,
+    ChallengeSchema,
+    ChallengeUpdateSchema,
+)
+from challenges.standings_api import blueprints as standings_blueprints
+from service.auth import auth_required, current_user, optional_user, require_org_role
+from service.errors import NotFound
+from service.extensions import db
+from service.models import Organisation
+
+blp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges",
+                description="Challenges: discovery, and organisers' create, edit, publish and end.")
+
+
+def for_viewer(challenge: Challenge) -> Challenge:
+    """Mark whether this viewer may see the invite code (organisers of the challenge's organisation only)."""
+    challenge.show_invite_code = is_organiser(db.session, optional_user(),  # type: ignore[attr-defined]
+                                              challenge.organisation_id)
+    return challenge
+
+
+@blp.route("")
+class Challenges(MethodView):
+    @blp.arguments(ChallengeQueryArgsSchema, location="query")
+    @blp.response(200, ChallengePageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Discover challenges (public ones; organisers filtering by their organisation see all of its)"""
+        args.pop("invite_code", None)
+        rows, next_cursor = discovery.discover(db.session, optional_user(), **args)
+        return {"items": [for_viewer(c) for c in rows], "next": next_cursor}
+
+    @auth_required
+    @blp.arguments(ChallengeCreateSchema)
+    @blp.response(201, ChallengeSchema)
+    def post(self, data: dict[str, Any]) -> Challenge:
+        """Create a draft challenge (admin or organiser of the organisation)"""
+        user = current_user()
+        organisation_id = data.pop("organisation_id")
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise NotFound(f"No organisation {organisation_id}.", code="organisation-not-found")
+        require_org_role(user, organisation_id, ORGANISER_ROLES)
+        data.setdefault("timezone", organisation.timezone)
+        data.setdefault("region", organisation.region)
+        challenge = lifecycle.create_challenge(db.session, organisation_id=organisation_id, creator=user,
+                                               values=data)
+        db.session.commit()
+        return for_viewer(challenge)
+
+
+@blp.route("/<int:challenge_id>")
+class ChallengeById(MethodView):
+    @blp.arguments(ChallengeByIdArgsSchema, location="query")
+    @blp.response(200, ChallengeSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> Challenge:
+        """Get one challenge (invite-only ones need the invite code or an enrolment)"""
+        return for_viewer(visible_challenge(db.session, challenge_id, optional_user(), args["invite_code"]))
+
+    @auth_required
+    @blp.arguments(ChallengeUpdateSchema)
+    @blp.response(200, ChallengeSchema)
+    def patch(self, data: dict[str, Any], challenge_id: int) -> Challenge:
+        """Edit a challenge; rules that would rewrite scored history are locked once it runs"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        lifecycle.update_challenge(db.session, challenge, data)
+        db.session.commit()
+        return for_viewer(challenge)
+
+
+@blp.route("/<int:challenge_id>/publish")
+class ChallengePublish(MethodView):
+    @auth_required
+    @blp.response(200, ChallengeSchema)
+    def post(self, challenge_id: int) -> Challenge:
+        """Publish a draft: it becomes discoverable (if public) and joinable"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        lifecycle.publish_challenge(db.session, challenge)
+        db.session.commit()
+        return for_viewer(challenge)
+
+
+@blp.route("/<int:challenge_id>/end")
+class ChallengeEnd(MethodView):
+    @auth_required
+    @blp.response(200, ChallengeSchema)
+    def post(self, challenge_id: int) -> Challenge:
+        """End a published challenge now; activity after this moment no longer counts"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        lifecycle.end_challenge(db.session, challenge)
+        db.session.commit()
+        return for_viewer(challenge)
+
+
+blueprints: list[Blueprint] = [blp, *participation_blueprints, *place_blueprints, *standings_blueprints]

@@ -1,0 +1,95 @@
+"""HTTP surface of taking part: enrolment (join/leave) and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from challenges import enrolment, teams
+from challenges.access import get_challenge, is_organiser, visible_challenge
+from challenges.models import Enrolment, Phase, Team
+from challenges.schemas import EnrolmentCreateSchema, EnrolmentSchema, TeamCreateSchema, TeamSchema
+from service.auth import auth_required, current_user, optional_user
+from service.errors import NotFound
+from service.extensions import db
+
+enrolment_blp = Blueprint("challenge-enrolment", __name__, url_prefix="/api/v1/challenges",
+                          description="Joining and leaving a challenge.")
+teams_blp = Blueprint("challenge-teams", __name__, url_prefix="/api/v1/challenges",
+                      description="Teams of a challenge, joined by team code.")
+
+
+@enrolment_blp.route("/<int:challenge_id>/enrolment")
+class EnrolmentResource(MethodView):
+    @auth_required
+    @enrolment_blp.response(200, EnrolmentSchema)
+    def get(self, challenge_id: int) -> Enrolment:
+        """My enrolment in this challenge"""
+        found = enrolment.find_enrolment(db.session, get_challenge(db.session, challenge_id).id, current_user().id)
+        if found is None:
+            raise NotFound("You are not enrolled in this challenge.", code="not-enrolled")
+        return found
+
+    @auth_required
+    @enrolment_blp.arguments(EnrolmentCreateSchema)
+    @enrolment_blp.response(201, EnrolmentSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> Enrolment:
+        """Join (or re-join, or switch team with a team code); repeating it changes nothing"""
+        user = current_user()
+        challenge = get_challenge(db.session, challenge_id)
+        if challenge.phase() == Phase.DRAFT and not is_organiser(db.session, user, challenge.organisation_id):
+            raise NotFound(f"No challenge {challenge_id}.", code="challenge-not-found")
+        joined = enrolment.join(db.session, challenge, user, **data)
+        db.session.commit()
+        return joined
+
+    @auth_required
+    @enrolment_blp.response(200, EnrolmentSchema)
+    def delete(self, challenge_id: int) -> Enrolment:
+        """Leave; points already scored stay with your team"""
+        challenge = get_challenge(db.session, challenge_id)
+        left = enrolment.leave(db.session, challenge, current_user())
+        db.session.commit()
+        return left
+
+
+def _decorate(found: list[Team], challenge_id: int, organiser: bool, user_id: int | None,
+              my_team_id: int | None) -> list[Team]:
+    counts = teams.member_counts(db.session, challenge_id)
+    for team in found:
+        team.member_count = counts.get(team.id, 0)  # type: ignore[attr-defined]
+        team.show_code = organiser or (user_id is not None and (  # type: ignore[attr-defined]
+            team.created_by_id == user_id or team.id == my_team_id))
+    return found
+
+
+@teams_blp.route("/<int:challenge_id>/teams")
+class Teams(MethodView):
+    @teams_blp.response(200, TeamSchema(many=True))
+    def get(self, challenge_id: int) -> list[Team]:
+        """Teams with their member counts (codes only for organisers and the team's own people)"""
+        user = optional_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
+        return _decorate(teams.list_teams(db.session, challenge), challenge.id,
+                         is_organiser(db.session, user, challenge.organisation_id),
+                         user.id if user else None, mine.team_id if mine and mine.active else None)
+
+    @auth_required
+    @teams_blp.arguments(TeamCreateSchema)
+    @teams_blp.response(201, TeamSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> Team:
+        """Create a team (organisers; participants too when the challenge allows it, who then join it)"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        team = teams.create_team(db.session, challenge, user, **data)
+        organiser = is_organiser(db.session, user, challenge.organisation_id)
+        if not organiser:
+            enrolment.join(db.session, challenge, user, team_code=team.code)
+        db.session.commit()
+        return _decorate([team], challenge.id, organiser, user.id, None)[0]
+
+
+blueprints: list[Blueprint] = [enrolment_blp, teams_blp]

@@ -1,0 +1,113 @@
+"""HTTP surface of @public-space check-ins: locations (organisers), their rotating QR codes, check-ins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from challenges import checkins, locations, qr
+from challenges.access import get_challenge, require_organiser, visible_challenge
+from challenges.models import CheckIn, Location
+from challenges.schemas import (
+    CheckInCreateSchema,
+    CheckInSchema,
+    LocationCreateSchema,
+    LocationSchema,
+    LocationUpdateSchema,
+    QrTokenSchema,
+)
+from service.auth import auth_required, current_user, optional_user
+from service.clock import utcnow
+from service.extensions import db
+
+locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/challenges",
+                          description="Check-in locations with a geofence and a rotating QR code.")
+checkins_blp = Blueprint("challenge-checkins", __name__, url_prefix="/api/v1/challenges",
+                         description="Check-ins at locations, by geofence or QR code.")
+
+
+def qr_window_s() -> int:
+    return int(current_app.config.get("QR_WINDOW_SECONDS", qr.DEFAULT_WINDOW_S))
+
+
+@locations_blp.route("/<int:challenge_id>/locations")
+class Locations(MethodView):
+    @locations_blp.response(200, LocationSchema(many=True))
+    def get(self, challenge_id: int) -> list[Location]:
+        """Check-in locations of a challenge"""
+        challenge = visible_challenge(db.session, challenge_id, optional_user())
+        return locations.list_locations(db.session, challenge)
+
+    @auth_required
+    @locations_blp.arguments(LocationCreateSchema)
+    @locations_blp.response(201, LocationSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> Location:
+        """Add a location (organisers)"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        location = locations.create_location(db.session, challenge, data)
+        db.session.commit()
+        return location
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>")
+class LocationById(MethodView):
+    @auth_required
+    @locations_blp.arguments(LocationUpdateSchema)
+    @locations_blp.response(200, LocationSchema)
+    def patch(self, data: dict[str, Any], challenge_id: int, location_id: int) -> Location:
+        """Edit a location, or rotate its QR secret (organisers)"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        location = locations.update_location(db.session, locations.get_location(db.session, challenge,
+                                                                                location_id), data)
+        db.session.commit()
+        return location
+
+    @auth_required
+    @locations_blp.response(204)
+    def delete(self, challenge_id: int, location_id: int) -> None:
+        """Archive a location: past check-ins stay, new ones are refused (organisers)"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        locations.archive_location(db.session, locations.get_location(db.session, challenge, location_id))
+        db.session.commit()
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>/qr")
+class LocationQr(MethodView):
+    @auth_required
+    @locations_blp.response(200, QrTokenSchema)
+    def get(self, challenge_id: int, location_id: int) -> dict[str, Any]:
+        """The location's current QR token, for a screen at the spot (organisers)"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        location = locations.get_location(db.session, challenge, location_id)
+        now, window = utcnow(), qr_window_s()
+        secret = current_app.extensions["vcc_settings"].secret_key
+        return {"location_id": location.id, "token": qr.token_for(location, now, secret, window),
+                "expires_at": qr.expires_at(now, window), "window_seconds": window}
+
+
+@checkins_blp.route("/<int:challenge_id>/checkins")
+class CheckIns(MethodView):
+    @auth_required
+    @checkins_blp.arguments(CheckInCreateSchema)
+    @checkins_blp.response(201, CheckInSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> CheckIn:
+        """Check in at a location (inside its radius, or with its current QR token), once per local day"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        proof = checkins.CheckInProof(lat=data.get("lat"), lon=data.get("lon"), qr_token=data.get("qr_token"))
+        checkin, points = checkins.check_in(
+            db.session, challenge, user, data["location_id"], proof, now=utcnow(),
+            app_secret=current_app.extensions["vcc_settings"].secret_key, qr_window_s=qr_window_s())
+        db.session.commit()
+        checkin.points = points  # type: ignore[attr-defined]
+        return checkin
+
+
+blueprints: list[Blueprint] = [locations_blp, checkins_blp]

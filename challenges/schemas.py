@@ -1,0 +1,227 @@
+"""Marshmallow schemas of the challenge resources (no database lookups in here)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
+from scoring.types import Metric, Period, Scope
+from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField
+
+LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
+                   "challenge's time zone")
+
+
+def _local_iso(obj: Any, attr: str) -> str | None:
+    value = getattr(obj, attr)
+    return None if value is None else value.astimezone(ZoneInfo(obj.timezone)).isoformat()
+
+
+class _ChallengeFields(BaseSchema):
+    title = fields.String(validate=validate.Length(min=1, max=160))
+    description = fields.String(validate=validate.Length(max=10_000))
+    setting = fields.Enum(Setting, by_value=True)
+    metric = fields.Enum(Metric, by_value=True)
+    format = fields.Enum(ChallengeFormat, by_value=True)
+    goal = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    starts_at = fields.DateTime(format="iso", metadata={"description": LOCAL_TIME_HELP})
+    ends_at = fields.DateTime(format="iso", metadata={"description": LOCAL_TIME_HELP})
+    timezone = TimeZoneField()
+    visibility = fields.Enum(Visibility, by_value=True)
+    allowed_types = fields.List(fields.String(validate=validate.Length(min=1, max=64)), allow_none=True,
+                                validate=validate.Length(min=1, max=200),
+                                metadata={"description": "activity type codes that count; null = all"})
+    daily_cap = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False),
+                             metadata={"description": "per participant and local day, in metric units"})
+    vigorous_counts_double = fields.Boolean()
+    grace_days = fields.Integer(validate=validate.Range(min=0, max=60),
+                                metadata={"description": "days after the end in which late syncs still count"})
+    region = fields.String(allow_none=True, validate=validate.Length(max=80))
+    team_size_cap = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10_000))
+    participants_create_teams = fields.Boolean()
+
+
+class ChallengeCreateSchema(_ChallengeFields):
+    organisation_id = fields.Integer(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=160))
+    setting = fields.Enum(Setting, by_value=True, required=True)
+    metric = fields.Enum(Metric, by_value=True, required=True)
+    format = fields.Enum(ChallengeFormat, by_value=True, required=True)
+    starts_at = fields.DateTime(format="iso", required=True, metadata={"description": LOCAL_TIME_HELP})
+    ends_at = fields.DateTime(format="iso", required=True, metadata={"description": LOCAL_TIME_HELP})
+
+
+class ChallengeUpdateSchema(_ChallengeFields):
+    """Every field optional; rule fields are locked once the challenge runs (409 rules-locked)."""
+
+
+class ChallengeSchema(BaseSchema):
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    setting = fields.Enum(Setting, by_value=True)
+    metric = fields.Enum(Metric, by_value=True)
+    format = fields.Enum(ChallengeFormat, by_value=True)
+    goal = fields.Float(allow_none=True)
+    starts_at = fields.Function(lambda c: _local_iso(c, "starts_at"), metadata={"type": "string"})
+    ends_at = fields.Function(lambda c: _local_iso(c, "ends_at"), metadata={"type": "string"})
+    timezone = fields.String()
+    visibility = fields.Enum(Visibility, by_value=True)
+    invite_code = fields.Function(lambda c: c.invite_code if getattr(c, "show_invite_code", False) else None,
+                                  metadata={"type": "string", "description": "organisers only"})
+    status = fields.Function(lambda c: c.status.value, metadata={"type": "string"})
+    phase = fields.Function(lambda c: c.phase().value, metadata={"type": "string",
+                                                                  "enum": [p.value for p in Phase]})
+    allowed_types = fields.List(fields.String(), allow_none=True)
+    daily_cap = fields.Float(allow_none=True)
+    vigorous_counts_double = fields.Boolean()
+    grace_days = fields.Integer()
+    region = fields.String(allow_none=True)
+    team_size_cap = fields.Integer(allow_none=True)
+    participants_create_teams = fields.Boolean()
+    published_at = fields.DateTime(format="iso", allow_none=True)
+    ended_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class ChallengeQueryArgsSchema(PaginationArgsSchema):
+    organisation_id = fields.Integer()
+    setting = fields.Enum(Setting, by_value=True)
+    status = fields.Enum(Phase, by_value=True, metadata={"description": "draft needs organisation_id and the "
+                                                                        "organiser role there"})
+    region = fields.String(validate=validate.Length(min=1, max=80))
+    invite_code = fields.String(metadata={"description": "only for GET of one challenge"})
+
+
+class ChallengeByIdArgsSchema(BaseSchema):
+    invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
+
+
+class ChallengePageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ChallengeSchema))
+    next = fields.String(allow_none=True)
+
+
+class EnrolmentCreateSchema(BaseSchema):
+    invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
+    team_code = fields.String(load_default=None, validate=validate.Length(max=16))
+    organisation_id = fields.Integer(load_default=None)
+
+
+class EnrolmentSchema(BaseSchema):
+    challenge_id = fields.Integer()
+    user_id = fields.Integer()
+    team_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    joined_at = fields.DateTime(format="iso")
+    left_at = fields.DateTime(format="iso", allow_none=True)
+    active = fields.Boolean()
+
+
+class TeamCreateSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    organisation_id = fields.Integer(load_default=None)
+
+
+class TeamSchema(BaseSchema):
+    id = fields.Integer()
+    challenge_id = fields.Integer()
+    name = fields.String()
+    organisation_id = fields.Integer(allow_none=True)
+    members = fields.Integer(attribute="member_count")
+    code = fields.Function(lambda t: t.code if getattr(t, "show_code", False) else None,
+                           metadata={"type": "string", "description": "organisers and the team's creator"})
+
+
+class LocationCreateSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Float(load_default=100.0, validate=validate.Range(min=5, max=5000))
+
+
+class LocationUpdateSchema(BaseSchema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Float(validate=validate.Range(min=5, max=5000))
+    rotate_qr_secret = fields.Boolean(metadata={"description": "invalidate every QR code printed so far"})
+
+
+class LocationSchema(BaseSchema):
+    id = fields.Integer()
+    challenge_id = fields.Integer()
+    name = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    radius_m = fields.Float()
+
+
+class QrTokenSchema(BaseSchema):
+    location_id = fields.Integer()
+    token = fields.String()
+    expires_at = fields.DateTime(format="iso")
+    window_seconds = fields.Integer()
+
+
+class CheckInCreateSchema(BaseSchema):
+    location_id = fields.Integer(required=True)
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(validate=validate.Range(min=-180, max=180))
+    qr_token = fields.String(validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _one_proof(self, data: dict[str, Any], **kwargs: Any) -> None:
+        has_geo = "lat" in data or "lon" in data
+        if has_geo and ("lat" not in data or "lon" not in data):
+            raise ValidationError("Give both lat and lon.", "lat" if "lat" not in data else "lon")
+        if has_geo == ("qr_token" in data):
+            raise ValidationError("Give either lat and lon (geofence) or qr_token, not both or neither.",
+                                  "_schema")
+
+
+class CheckInSchema(BaseSchema):
+    id = fields.Integer()
+    challenge_id = fields.Integer()
+    location_id = fields.Integer()
+    at = fields.DateTime(format="iso")
+    local_day = fields.Date()
+    method = fields.Enum(CheckInMethod, by_value=True)
+    points = fields.Integer()
+
+
+class LeaderboardArgsSchema(BaseSchema):
+    scope = fields.Enum(Scope, by_value=True, load_default=Scope.USER)
+    period = fields.Enum(Period, by_value=True, load_default=Period.ALL)
+    date = fields.Date(load_default=None, metadata={"description": "a local day inside the day/week wanted; "
+                                                                   "default today"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None)
+    around = fields.String(load_default=None, validate=validate.OneOf(["me"]))
+    k = fields.Integer(load_default=5, validate=validate.Range(min=0, max=50),
+                       metadata={"description": "rows above and below with around=me"})
+
+
+class BoardRowSchema(BaseSchema):
+    rank = fields.Integer()
+    id = fields.Integer(allow_none=True, metadata={"description": "null for hidden participants"})
+    name = fields.String()
+    points = fields.Integer()
+    is_alias = fields.Boolean()
+    is_me = fields.Boolean()
+
+
+class LeaderboardSchema(BaseSchema):
+    scope = fields.String()
+    period = fields.String()
+    period_key = fields.String()
+    rows = fields.List(fields.Nested(BoardRowSchema))
+    next = fields.String(allow_none=True)
+
+
+class ReportArgsSchema(BaseSchema):
+    min_group_size = fields.Integer(load_default=None, validate=validate.Range(min=2, max=100),
+                                    metadata={"description": "raise (never lower) the configured minimum"})

@@ -1,0 +1,78 @@
+"""Teams: created by organisers (or by participants when the challenge allows it), capped in size,
+joined by a short code. In organisation-format challenges a team row with ``organisation_id`` registers a
+participating organisation (a city in city-versus-city)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from challenges.access import is_organiser
+from challenges.lifecycle import new_code
+from challenges.models import Challenge, ChallengeFormat, Enrolment, Phase, Team
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import Organisation, User
+
+
+def member_counts(session: Session, challenge_id: int) -> dict[int, int]:
+    rows = session.execute(
+        select(Enrolment.team_id, func.count(Enrolment.id))
+        .where(Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), Enrolment.team_id.is_not(None))
+        .group_by(Enrolment.team_id)).tuples().all()
+    return {team_id: n for team_id, n in rows if team_id is not None}
+
+
+def list_teams(session: Session, challenge: Challenge) -> list[Team]:
+    return list(session.scalars(select(Team).where(Team.challenge_id == challenge.id).order_by(Team.name)))
+
+
+def create_team(session: Session, challenge: Challenge, user: User, *, name: str,
+                organisation_id: int | None = None) -> Team:
+    """Organisers may always create teams; participants only when ``participants_create_teams`` is on."""
+    organiser = is_organiser(session, user, challenge.organisation_id)
+    if challenge.format not in (ChallengeFormat.TEAM, ChallengeFormat.ORGANISATION):
+        raise Conflict(f"A {challenge.format.value} challenge has no teams.", code="no-teams")
+    if challenge.phase() == Phase.ENDED:
+        raise Conflict("The challenge has ended.", code="challenge-ended")
+    if not organiser:
+        if not challenge.participants_create_teams or challenge.format != ChallengeFormat.TEAM:
+            raise Forbidden("Only organisers create teams in this challenge.", code="teams-by-organisers")
+        if organisation_id is not None:
+            raise Forbidden("Only organisers link a team to an organisation.", code="teams-by-organisers")
+    if challenge.format == ChallengeFormat.ORGANISATION and organisation_id is None:
+        raise Invalid("In an organisation challenge each team is an organisation: give organisation_id.",
+                      code="organisation-required", errors={"organisation_id": ["required"]})
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"No organisation {organisation_id}.", code="organisation-not-found")
+    name = name.strip()
+    if session.scalar(select(Team.id).where(Team.challenge_id == challenge.id, Team.name == name)):
+        raise Conflict(f"A team called {name!r} already exists in this challenge.", code="team-name-taken")
+    if organisation_id is not None and session.scalar(select(Team.id).where(
+            Team.challenge_id == challenge.id, Team.organisation_id == organisation_id)):
+        raise Conflict("This organisation already takes part.", code="organisation-already-in")
+    team = Team(challenge_id=challenge.id, name=name, code=new_code(8), organisation_id=organisation_id,
+                created_by_id=user.id)
+    try:
+        with session.begin_nested():
+            session.add(team)
+    except IntegrityError as exc:
+        raise Conflict(f"A team called {name!r} already exists in this challenge.", code="team-name-taken") from exc
+    return team
+
+
+def team_by_code(session: Session, challenge: Challenge, code: str) -> Team:
+    team = session.scalar(select(Team).where(Team.code == code.strip().upper(), Team.challenge_id == challenge.id))
+    if team is None:
+        raise NotFound("No team with this code in this challenge.", code="team-code-unknown")
+    return team
+
+
+def ensure_room(session: Session, challenge: Challenge, team: Team) -> None:
+    if challenge.team_size_cap is None:
+        return
+    members = session.scalar(select(func.count(Enrolment.id)).where(
+        Enrolment.team_id == team.id, Enrolment.left_at.is_(None))) or 0
+    if members >= challenge.team_size_cap:
+        raise Conflict(f"Team {team.name!r} is full ({challenge.team_size_cap} members).", code="team-full",
+                       team_size_cap=challenge.team_size_cap)

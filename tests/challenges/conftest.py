@@ -1,0 +1,37 @@
+"""Fixtures of the challenge tests: an organisation with an admin, an organiser, a member and an outsider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from service.models import Organisation, Role, User
+from tests.challenges.factories import quick_user as make_user
+from tests.factories import auth_headers, make_org
+
+
+@dataclass
+class Cast:
+    org: Organisation
+    other_org: Organisation
+    admin: User
+    organiser: User
+    member: User
+    outsider: User
+    foreign_organiser: User
+
+    def headers(self, app: Flask, who: str) -> dict[str, str]:
+        return auth_headers(app, getattr(self, who))
+
+
+@pytest.fixture
+def cast(session) -> Cast:  # type: ignore[no-untyped-def]
+    admin, organiser, member = make_user(session), make_user(session), make_user(session)
+    outsider, foreign = make_user(session), make_user(session)
+    org = make_org(session, name="Tampere", members={admin: Role.ADMIN, organiser: Role.ORGANISER,
+                                                     member: Role.MEMBER})
+    other = make_org(session, name="Espoo", members={foreign: Role.ORGANISER})
+    session.commit()
+    return Cast(org, other, admin, organiser, member, outsider, foreign)

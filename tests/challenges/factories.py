@@ -1,0 +1,71 @@
+"""Factories for challenge rows, built through the real use cases (lifecycle, teams, enrolment)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from challenges import enrolment, lifecycle, teams
+from challenges.models import Challenge, ChallengeFormat, Enrolment, Setting, Team, Visibility
+from scoring.types import Metric
+from service.clock import utcnow
+from service.models import Organisation, User
+
+_seq = itertools.count(1)
+
+
+def make_challenge(session: Session, org: Organisation, *, publish: bool = True, starts_at: datetime | None = None,
+                   ends_at: datetime | None = None, creator: User | None = None, **values: Any) -> Challenge:
+    """A challenge of ``org``; by default published and running (started a week ago, three weeks left)."""
+    now = utcnow()
+    data: dict[str, Any] = {
+        "title": f"Challenge {next(_seq)}",
+        "setting": Setting.PUBLIC_SPACE,
+        "metric": Metric.ACTIVE_MINUTES,
+        "format": ChallengeFormat.INDIVIDUAL,
+        "timezone": org.timezone,
+        "visibility": Visibility.PUBLIC,
+        "starts_at": starts_at or now - timedelta(days=7),
+        "ends_at": ends_at or now + timedelta(days=21),
+        **values,
+    }
+    challenge = lifecycle.create_challenge(session, organisation_id=org.id, creator=creator, values=data)
+    if publish:
+        if challenge.ends_at <= now:
+            challenge.status = challenge.status.PUBLISHED
+            challenge.published_at = now
+        else:
+            lifecycle.publish_challenge(session, challenge)
+    session.flush()
+    return challenge
+
+
+def make_team(session: Session, challenge: Challenge, organiser: User, name: str | None = None,
+              organisation_id: int | None = None) -> Team:
+    return teams.create_team(session, challenge, organiser, name=name or f"Team {next(_seq)}",
+                             organisation_id=organisation_id)
+
+
+def enrol(session: Session, challenge: Challenge, user: User, **kwargs: Any) -> Enrolment:
+    return enrolment.join(session, challenge, user, **kwargs)
+
+
+_HASH: list[str] = []
+
+
+def quick_user(session: Session, *, display_name: str | None = None, timezone: str = "Europe/Helsinki",
+               **attrs: Any) -> User:
+    """A user without paying for an argon2 hash each time (they all share one precomputed hash)."""
+    from service.accounts import hash_password
+
+    if not _HASH:
+        _HASH.append(hash_password("correct horse battery"))
+    n = next(_seq)
+    user = User(email=f"quick{n}@example.org", display_name=display_name or f"Person {n}", timezone=timezone,
+                password_hash=_HASH[0], **attrs)
+    session.add(user)
+    session.flush()
+    return user
