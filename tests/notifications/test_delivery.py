@@ -1,0 +1,120 @@
+"""Delivery through the real firebase-admin client to the fake FCM server: options, outcomes, retries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.dispatch import MAX_ATTEMPTS, dispatch_due
+from notifications.models import AttemptOutcome, DeliveryAttempt, DeviceToken, NudgeKind, NudgeStatus
+from tests.factories import make_user
+from tests.notifications.factories import make_device, plan_nudge
+from tests.notifications.fake_fcm import FakeFcm
+
+NOON_HELSINKI = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)  # 12:00 local, outside quiet hours
+
+
+def _dispatch(session: Session, fcm: FakeFcm) -> object:
+    return dispatch_due(session, fcm.sender, "test-holder")  # type: ignore[attr-defined]
+
+
+def test_a_due_nudge_reaches_every_device_once_with_android_and_apns_options(session: Session, fcm: FakeFcm) -> None:
+    with time_machine.travel(NOON_HELSINKI, tick=False):
+        user = make_user(session, locale="nl")
+        make_device(session, user, "android-1", "android")
+        make_device(session, user, "iphone-1", "ios")
+        nudge = plan_nudge(session, user, NudgeKind.OVERTAKEN, challenge_id=None,
+                           params={"challenge": "Stadswandeling", "rank": 4, "scope": "user"})
+        session.commit()
+        stats = _dispatch(session, fcm)
+    assert fcm.counts() == {"android-1": 1, "iphone-1": 1}
+    message = next(m for m in fcm.received if m["token"] == "android-1")
+    assert message["notification"]["title"] == "Je bent ingehaald"
+    assert "4" not in message["notification"]["body"]  # the rank stays in the inbox, not on the lock screen
+    assert message["android"]["collapse_key"] == "overtaken-0"
+    assert message["android"]["priority"] == "normal"
+    assert message["android"]["ttl"].endswith("s")
+    apns = next(m for m in fcm.received if m["token"] == "iphone-1")["apns"]["headers"]
+    assert apns["apns-collapse-id"] == "overtaken-0"
+    assert apns["apns-priority"] == "5"
+    assert int(apns["apns-expiration"]) > NOON_HELSINKI.timestamp()
+    session.refresh(nudge)
+    assert nudge.status == NudgeStatus.SENT and nudge.inbox_at is not None
+    assert "#4" in nudge.body
+    assert stats.sent == 1 and stats.pushes == 2  # type: ignore[attr-defined]
+    with time_machine.travel(NOON_HELSINKI + timedelta(hours=1), tick=False):
+        _dispatch(session, fcm)
+    assert len(fcm.received) == 2
+
+
+def test_unregistered_and_invalid_tokens_are_marked_and_never_used_again(session: Session, fcm: FakeFcm) -> None:
+    with time_machine.travel(NOON_HELSINKI, tick=False):
+        user = make_user(session)
+        for token in ("good", "gone", "bad", "mismatch"):
+            make_device(session, user, token)
+        fcm.script("gone", "unregistered")
+        fcm.script("bad", "invalid")
+        fcm.script("mismatch", "sender_mismatch")
+        first = plan_nudge(session, user)
+        session.commit()
+        _dispatch(session, fcm)
+        assert fcm.counts() == {"good": 1}
+        dead = {d.token: d.invalid_reason for d in session.scalars(
+            select(DeviceToken).where(DeviceToken.invalid_since.is_not(None)))}
+        assert dead == {"gone": "NOT_FOUND", "bad": "INVALID_ARGUMENT", "mismatch": "PERMISSION_DENIED"}
+        session.refresh(first)
+        assert first.status == NudgeStatus.SENT
+        plan_nudge(session, user)
+        session.commit()
+        _dispatch(session, fcm)
+    assert fcm.counts() == {"good": 2}
+
+
+def test_quota_errors_are_retried_after_retry_after_then_delivered(session: Session, fcm: FakeFcm) -> None:
+    with time_machine.travel(NOON_HELSINKI, tick=False):
+        user = make_user(session)
+        make_device(session, user, "busy")
+        fcm.script("busy", "quota:120", "unavailable")
+        nudge = plan_nudge(session, user)
+        session.commit()
+        _dispatch(session, fcm)
+        session.refresh(nudge)
+        assert nudge.status == NudgeStatus.PLANNED and nudge.attempts == 1
+        assert nudge.due_at >= NOON_HELSINKI + timedelta(seconds=120)  # Retry-After honoured
+    with time_machine.travel(nudge.due_at - timedelta(seconds=1), tick=False):
+        _dispatch(session, fcm)  # not yet due: nothing happens
+        session.refresh(nudge)
+        assert nudge.attempts == 1
+    with time_machine.travel(nudge.due_at, tick=False):
+        _dispatch(session, fcm)  # 503 this time
+        session.refresh(nudge)
+        assert nudge.status == NudgeStatus.PLANNED and nudge.attempts == 2
+    with time_machine.travel(nudge.due_at, tick=False):
+        _dispatch(session, fcm)
+    session.refresh(nudge)
+    assert nudge.status == NudgeStatus.SENT
+    outcomes = list(session.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)))
+    assert outcomes == [AttemptOutcome.RETRY, AttemptOutcome.RETRY, AttemptOutcome.SUCCESS]
+    assert fcm.counts() == {"busy": 1}
+
+
+def test_retries_stop_after_the_maximum_number_of_attempts(session: Session, fcm: FakeFcm) -> None:
+    moment = NOON_HELSINKI
+    with time_machine.travel(moment, tick=False):
+        user = make_user(session)
+        make_device(session, user, "down")
+        fcm.script("down", *["internal"] * (MAX_ATTEMPTS + 3))
+        nudge = plan_nudge(session, user)
+        session.commit()
+    for _ in range(MAX_ATTEMPTS + 2):
+        with time_machine.travel(moment, tick=False):
+            _dispatch(session, fcm)
+            session.refresh(nudge)
+            moment = max(moment, nudge.due_at)
+    assert nudge.status == NudgeStatus.FAILED and nudge.reason == "retries-exhausted"
+    assert nudge.attempts == MAX_ATTEMPTS
+    assert session.scalar(select(DeliveryAttempt.id).where(DeliveryAttempt.outcome != AttemptOutcome.RETRY)) is None
+    assert nudge.inbox_at is not None  # the push failed, the inbox still has it
