@@ -1,7 +1,69 @@
-"""HTTP surface of scoring (thin: parse, authorise, call logic, serialise)."""
+"""HTTP surface of scoring (thin: parse, authorise, call logic, serialise).
+
+Leaderboard and progress endpoints of challenges live in challenges/ (they need challenge visibility
+and team names) and call scoring.leaderboards.
+"""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from typing import Any
 
-blueprints: list[Blueprint] = []
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from scoring import hooks  # noqa: F401  (connects the user-deleted reaction)
+from scoring.catalogue import ACTIVITY_TYPES
+from scoring.models import BadgeAward
+from scoring.openbadges import credential
+from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema
+from service.auth import auth_required, current_user
+from service.db import db
+from service.errors import NotFound
+from service.pagination import decode_cursor, encode_cursor
+from service.schemas import PaginationArgsSchema
+
+blp = Blueprint("scoring", __name__, url_prefix="/api/v1", description="Activity types, badges and credentials.")
+
+
+@blp.route("/activity-types")
+class ActivityTypes(MethodView):
+    @blp.response(200, ActivityTypeSchema(many=True))
+    def get(self) -> list[Any]:
+        """List the activity catalogue (2024 Adult Compendium codes and MET values)"""
+        return list(ACTIVITY_TYPES.values())
+
+
+@blp.route("/me/badges")
+class MyBadges(MethodView):
+    @auth_required
+    @blp.arguments(PaginationArgsSchema, location="query")
+    @blp.response(200, BadgeAwardPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List my badge awards, newest first"""
+        before = (decode_cursor(args["cursor"]) or {}).get("id")
+        q = select(BadgeAward).where(BadgeAward.user_id == current_user().id)
+        if before is not None:
+            q = q.where(BadgeAward.id < int(before))
+        awards = list(db.session.scalars(q.order_by(BadgeAward.id.desc()).limit(args["limit"] + 1)))
+        items = awards[: args["limit"]]
+        more = len(awards) > args["limit"]
+        return {"items": items, "next": encode_cursor({"id": items[-1].id}) if more else None}
+
+
+@blp.route("/badge-awards/<int:award_id>/credential")
+class AwardCredential(MethodView):
+    @auth_required
+    @blp.response(200, content_type="application/ld+json")
+    def get(self, award_id: int) -> dict[str, Any]:
+        """Export one of my badge awards as an Open Badges 3.0 OpenBadgeCredential (unsigned)"""
+        user = current_user()
+        award = db.session.get(BadgeAward, award_id)
+        if award is None or award.user_id != user.id:
+            raise NotFound("No such badge award.", code="badge-award-not-found")
+        settings = current_app.extensions["vcc_settings"]
+        return credential(award, user, settings.public_base_url, current_app.config["SECRET_KEY"])
+
+
+blueprints: list[Blueprint] = [blp]

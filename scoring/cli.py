@@ -3,5 +3,20 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-commands: list[click.Command] = []
+from scoring.ledger import rescore_contest
+from service.db import db
+
+
+@click.command("rescore")
+@click.argument("challenge_id", type=int)
+@with_appcontext
+def rescore(challenge_id: int) -> None:
+    """Rebuild a challenge's totals and leaderboards from the points ledger (same ranks)."""
+    lines = rescore_contest(db.session, challenge_id)
+    db.session.commit()
+    click.echo(f"rescored challenge {challenge_id}: {lines} board lines rebuilt from the ledger")
+
+
+commands: list[click.Command] = [rescore]

@@ -148,11 +148,13 @@ def score_many(session: Session, rules_: ScoringRules,
     if missing:  # already scored before (or by a concurrent writer just now): report what is stored
         states.update(_states(session, contest, missing))
     results = []
+    reported: set[str] = set()
     for _, key, _ in items:
         row = planned.get(key)
         if row is not None and row["entry_key"] in inserted:
-            results.append(ScoreResult(contest, key, row["entry_key"], True, row["points"], row["uncapped_points"],
-                                       row["metric_value"], row["local_day"], row["rule"]))
+            results.append(ScoreResult(contest, key, row["entry_key"], key not in reported, row["points"],
+                                       row["uncapped_points"], row["metric_value"], row["local_day"], row["rule"]))
+            reported.add(key)
         elif states[key].live is not None:
             results.append(_result(rules_, states[key].live, False))
         else:
@@ -203,8 +205,9 @@ def reverse(session: Session, rules_: ScoringRules, source_key: str) -> int:
 
 def rescore_contest(session: Session, contest_id: int) -> int:
     """Rebuild every board line of the contest from the ledger (SQL, then drop Redis boards to rebuild)."""
-    deleted = set(session.scalars(select(PointsEntry.user_id.distinct()).join(User, User.id == PointsEntry.user_id)
-                                  .where(PointsEntry.contest_id == contest_id, User.deleted_at.is_not(None))))
+    deleted = set(session.scalars(select(PointsEntry.user_id).join(User, User.id == PointsEntry.user_id)
+                                  .where(PointsEntry.contest_id == contest_id, User.deleted_at.is_not(None))
+                                  .distinct()))
     count = totals.rebuild_sql(session, contest_id, exclude_users=deleted)
     r = redis_boards.client()
     if r is not None:

@@ -1,0 +1,146 @@
+"""Badges: data-driven definitions (scoring.badge_catalogue), evaluated per user, awarded exactly once.
+
+``evaluate`` may run twice or concurrently for the same user (two ingests, the scheduler): the award row
+is unique per (user, badge, contest) and inserted with ON CONFLICT DO NOTHING, so only one evaluation
+returns the new award (the one to announce) and the other returns nothing.
+
+``context`` (all optional): ``final`` (the contest is over: top-N badges may be given), ``goal`` (the
+contest's collective goal), ``checkin_locations`` {user_id: distinct locations} (otherwise read from the
+ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from scoring import leaderboards, streaks
+from scoring.badge_catalogue import BUILTIN
+from scoring.dialect import insert_for
+from scoring.ledger import day_points
+from scoring.models import BadgeAward, BadgeDefinition, EntryKind, LeaderboardTotal, PointsEntry
+from scoring.periods import week_start
+from scoring.types import Period, Scope
+from service.clock import utcnow
+
+Check = Callable[[Session, int, int, dict[str, Any], dict[str, Any]], tuple[bool, Any]]
+
+
+def ensure_definitions(session: Session) -> list[BadgeDefinition]:
+    """Insert the built-in definitions that are missing (idempotent) and return them."""
+    stmt = insert_for(session, BadgeDefinition.__table__).on_conflict_do_nothing(index_elements=["code"])
+    now = utcnow()
+    session.execute(stmt, [{**b, "created_at": now} for b in BUILTIN])
+    codes = [b["code"] for b in BUILTIN]
+    return list(session.scalars(select(BadgeDefinition).where(BadgeDefinition.code.in_(codes))))
+
+
+def _live_activity(session: Session, contest_id: int, user_id: int, like: str | None = None) -> list[PointsEntry]:
+    q = select(PointsEntry).where(PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id,
+                                  PointsEntry.kind.in_([EntryKind.ACTIVITY, EntryKind.REVERSAL]))
+    if like:
+        q = q.where(PointsEntry.source_key.like(like))
+    entries = list(session.scalars(q))
+    reversed_ = {(e.source_key, e.generation) for e in entries if e.kind is EntryKind.REVERSAL}
+    return [e for e in entries if e.kind is EntryKind.ACTIVITY and (e.source_key, e.generation) not in reversed_]
+
+
+def _total(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    total = int(session.execute(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id)).scalar_one())
+    return total >= int(crit["points"]), {"total": total}
+
+
+def _streak(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    s = streaks.streak(session, contest_id, user_id, int(crit.get("threshold", 1)), crit.get("unit", "day"),
+                       ctx.get("tz", "UTC"), ctx.get("today"))
+    return s.length >= int(crit["length"]), {"streak": s.length, "unit": s.unit}
+
+
+def _first(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    live = [e for e in _live_activity(session, contest_id, user_id) if not e.source_key.startswith("checkin:")]
+    return bool(live), {"activities": len(live)}
+
+
+def _checkins(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    given = (ctx.get("checkin_locations") or {}).get(user_id)
+    if given is None:
+        locations = {e.source_key.split(":")[1] for e in _live_activity(session, contest_id, user_id, "checkin:%")}
+        given = len(locations)
+    return int(given) >= int(crit["count"]), {"locations": int(given)}
+
+
+def _top_n(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    if not ctx.get("final"):
+        return False, None
+    row = leaderboards.rank_of(session, contest_id, Scope.USER, Period.ALL, user_id)
+    return row is not None and row.points > 0 and row.rank <= int(crit["n"]), {"rank": row.rank if row else None}
+
+
+def _collective(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    goal = crit.get("goal", ctx.get("goal"))
+    if goal is None:
+        return False, None
+    if crit.get("scope", "contest") == "team":
+        team_id = session.execute(select(PointsEntry.team_id).where(
+            PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id, PointsEntry.team_id.is_not(None))
+            .order_by(PointsEntry.id.desc()).limit(1)).scalar()
+        if team_id is None:
+            return False, None
+        total = session.execute(select(LeaderboardTotal.points).where(
+            LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.TEAM,
+            LeaderboardTotal.period_key == "all", LeaderboardTotal.subject_id == team_id)).scalar() or 0
+        return int(total) >= int(goal), {"team_id": team_id, "total": int(total), "goal": int(goal)}
+    total = int(session.execute(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.contest_id == contest_id)).scalar_one())
+    return total >= int(goal), {"total": total, "goal": int(goal)}
+
+
+def _who_weeks(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    weekly = int(crit.get("weekly_points", 150))
+    weeks: dict[date, int] = {}
+    for d, p in day_points(session, contest_id, user_id).items():
+        ws = week_start(d)
+        weeks[ws] = weeks.get(ws, 0) + p
+    met = sorted(w.isoformat() for w, p in weeks.items() if p >= weekly)
+    return len(met) >= int(crit["weeks"]), {"weeks_met": met}
+
+
+CHECKS: dict[str, Check] = {
+    "total_at_least": _total, "streak": _streak, "first_activity": _first, "checkin_locations": _checkins,
+    "top_n_finish": _top_n, "collective_goal": _collective, "who_weeks": _who_weeks,
+}
+
+
+def evaluate(session: Session, contest_id: int, user_ids: list[int],
+             context: dict[str, Any] | None = None) -> list[BadgeAward]:
+    """Award every earned badge not yet held; returns only the awards this call created."""
+    ctx = context or {}
+    definitions = list(session.scalars(select(BadgeDefinition).where(
+        or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest_id))))
+    held = {(u, b) for u, b in session.execute(select(BadgeAward.user_id, BadgeAward.badge_id).where(
+        BadgeAward.contest_id == contest_id, BadgeAward.user_id.in_(user_ids)))}
+    rows = []
+    now = utcnow()
+    for user_id in user_ids:
+        for definition in definitions:
+            check = CHECKS.get(str(definition.criteria.get("kind")))
+            if check is None or (user_id, definition.id) in held:
+                continue
+            earned, evidence = check(session, contest_id, user_id, definition.criteria, ctx)
+            if earned:
+                rows.append({"user_id": user_id, "badge_id": definition.id, "contest_id": contest_id,
+                             "evidence": {"criteria": definition.criteria, "value": evidence}, "awarded_at": now})
+    if not rows:
+        return []
+    stmt = (insert_for(session, BadgeAward.__table__)
+            .on_conflict_do_nothing(index_elements=["user_id", "badge_id", "contest_id"])
+            .returning(BadgeAward.__table__.c.id))
+    ids = [i for row in rows for i in session.execute(stmt, [row]).scalars()]
+    if not ids:
+        return []
+    return list(session.scalars(select(BadgeAward).where(BadgeAward.id.in_(ids)).order_by(BadgeAward.id)))

@@ -1,0 +1,49 @@
+"""Marshmallow schemas of scoring's HTTP surface."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from service.schemas import BaseSchema
+
+
+class ActivityTypeSchema(BaseSchema):
+    code = fields.String()
+    name = fields.String()
+    compendium_code = fields.String(allow_none=True)
+    met = fields.Float()
+    category = fields.String()
+    intensity = fields.String()
+    max_speed_kmh = fields.Float(allow_none=True)
+    has_distance = fields.Boolean()
+    has_steps = fields.Boolean()
+
+
+class BadgeSchema(BaseSchema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    image_url = fields.String(allow_none=True)
+    criteria = fields.Dict()
+
+
+class BadgeAwardSchema(BaseSchema):
+    id = fields.Integer()
+    contest_id = fields.Integer(metadata={"description": "the challenge id (0 for awards outside a challenge)"})
+    awarded_at = fields.AwareDateTime(format="iso")
+    evidence = fields.Dict(allow_none=True)
+    badge = fields.Nested(BadgeSchema)
+    credential_url = fields.Method("_credential_url")
+
+    def _credential_url(self, award: object) -> str:
+        return f"/api/v1/badge-awards/{award.id}/credential"  # type: ignore[attr-defined]
+
+
+class BadgeAwardPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(BadgeAwardSchema))
+    next = fields.String(allow_none=True)
+
+
+class CredentialSchema(BaseSchema):
+    class Meta:
+        unknown = "include"

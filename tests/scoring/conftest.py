@@ -1,0 +1,44 @@
+"""Fixtures for scoring tests: a few users, and helpers that read boards and the ledger independently."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from scoring.models import LeaderboardTotal, PointsEntry
+from scoring.periods import keys_for_day
+from tests.factories import make_user
+
+
+@pytest.fixture
+def users(session: Any) -> list[Any]:
+    people = [make_user(session) for _ in range(4)]
+    session.commit()
+    return people
+
+
+def board_lines(session: Any, contest_id: int) -> dict[tuple[str, str, int], int]:
+    rows = session.execute(select(LeaderboardTotal.scope, LeaderboardTotal.period_key, LeaderboardTotal.subject_id,
+                                  LeaderboardTotal.points).where(LeaderboardTotal.contest_id == contest_id))
+    return {(str(s.value if hasattr(s, "value") else s), p, i): int(v) for s, p, i, v in rows}
+
+
+def ledger_sums(session: Any, contest_id: int) -> dict[tuple[str, str, int], int]:
+    """Board lines computed straight from the ledger (independently of scoring.totals), zero lines dropped."""
+    q = (select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
+                func.sum(PointsEntry.points)).where(PointsEntry.contest_id == contest_id)
+         .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day))
+    out: dict[tuple[str, str, int], int] = defaultdict(int)
+    for user_id, team_id, org_id, day, pts in session.execute(q):
+        for pkey in keys_for_day(day).values():
+            for scope, sid in (("user", user_id), ("team", team_id), ("organisation", org_id)):
+                if sid is not None:
+                    out[(scope, pkey, sid)] += int(pts)
+    return {k: v for k, v in out.items() if v}
+
+
+def nonzero(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
+    return {k: v for k, v in lines.items() if v}

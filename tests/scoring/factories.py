@@ -1,0 +1,18 @@
+"""Factories for scoring tests: rules and facts with sensible defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scoring.types import ActivityFacts, Metric, ScoringRules
+
+T0 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+
+
+def rules(contest_id: int = 1, metric: Metric = Metric.ACTIVE_MINUTES, tz: str = "Europe/Helsinki",
+          **kw: object) -> ScoringRules:
+    return ScoringRules(contest_id=contest_id, metric=metric, timezone=tz, **kw)  # type: ignore[arg-type]
+
+
+def facts(type_code: str = "walking_brisk", minutes: float = 30, at: datetime = T0, **kw: object) -> ActivityFacts:
+    return ActivityFacts(type_code=type_code, started_at=at, duration_s=round(minutes * 60), **kw)  # type: ignore[arg-type]
