@@ -32,7 +32,8 @@ class CheckInProof:
 
 
 def source_key(user_id: int, location_id: int, local_day: object) -> str:
-    return f"checkin:{user_id}:{location_id}:{local_day}"
+    """``checkin:<location>:<local day>:<user>``: the location second, as scoring's check-in badges read it."""
+    return f"checkin:{location_id}:{local_day}:{user_id}"
 
 
 def check_in(session: Session, challenge: Challenge, user: User, location_id: int, proof: CheckInProof, *,

@@ -225,3 +225,58 @@ class LeaderboardSchema(BaseSchema):
 class ReportArgsSchema(BaseSchema):
     min_group_size = fields.Integer(load_default=None, validate=validate.Range(min=2, max=100),
                                     metadata={"description": "raise (never lower) the configured minimum"})
+
+
+class ProgressPointsSchema(BaseSchema):
+    day = fields.Integer()
+    week = fields.Integer()
+    all = fields.Integer()
+
+
+class ProgressStreakSchema(BaseSchema):
+    days = fields.Integer()
+    today_met = fields.Boolean()
+    at_risk = fields.Boolean()
+
+
+class CollectiveProgressSchema(BaseSchema):
+    value = fields.Integer()
+    goal = fields.Float(allow_none=True)
+    fraction = fields.Float(allow_none=True)
+
+
+class GoalProgressSchema(CollectiveProgressSchema):
+    scope = fields.String(metadata={"description": "participant, team, organisation or collective"})
+
+
+class ProgressSchema(BaseSchema):
+    challenge_id = fields.Integer()
+    metric = fields.String()
+    phase = fields.String()
+    enrolled = fields.Boolean()
+    team_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    points = fields.Nested(ProgressPointsSchema)
+    rank = fields.Integer(allow_none=True)
+    streak = fields.Nested(ProgressStreakSchema)
+    goal = fields.Nested(GoalProgressSchema)
+    collective = fields.Nested(CollectiveProgressSchema)
+
+
+class ReportRowSchema(BaseSchema):
+    key = fields.Raw()
+    name = fields.String()
+    participants = fields.Integer(allow_none=True)
+    active_participants = fields.Integer(allow_none=True)
+    total = fields.Integer(allow_none=True, metadata={"description": "points, i.e. whole metric units"})
+    suppressed = fields.Boolean()
+
+
+class ReportSchema(BaseSchema):
+    challenge_id = fields.Integer()
+    metric = fields.String()
+    min_group_size = fields.Integer()
+    totals = fields.Nested(ReportRowSchema)
+    by_team = fields.List(fields.Nested(ReportRowSchema))
+    by_organisation = fields.List(fields.Nested(ReportRowSchema))
+    by_day = fields.List(fields.Nested(ReportRowSchema))

@@ -2,6 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blueprints: list[Blueprint] = []
+from challenges import reports, standings
+from challenges.access import get_challenge, require_organiser, visible_challenge
+from challenges.schemas import LeaderboardArgsSchema, LeaderboardSchema, ProgressSchema, ReportArgsSchema, ReportSchema
+from service.auth import auth_required, current_user, optional_user
+from service.extensions import db
+
+blp = Blueprint("challenge-standings", __name__, url_prefix="/api/v1/challenges",
+                description="Leaderboards, my progress and organiser reports of a challenge.")
+
+
+@blp.route("/<int:challenge_id>/leaderboards")
+class Leaderboards(MethodView):
+    @blp.arguments(LeaderboardArgsSchema, location="query")
+    @blp.response(200, LeaderboardSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """A leaderboard of participants, teams or organisations, for a day, an ISO week or the whole challenge"""
+        user = optional_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        return standings.leaderboard(db.session, challenge, user, scope=args["scope"], period=args["period"],
+                                     day=args["date"], limit=args["limit"], cursor=args["cursor"],
+                                     around_me=args["around"] == "me", k=args["k"])
+
+
+@blp.route("/<int:challenge_id>/progress")
+class Progress(MethodView):
+    @auth_required
+    @blp.response(200, ProgressSchema)
+    def get(self, challenge_id: int) -> dict[str, Any]:
+        """My totals, rank, streak and goal progress, and the collective progress of everyone"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        return standings.progress(db.session, challenge, user)
+
+
+@blp.route("/<int:challenge_id>/report")
+class Report(MethodView):
+    @auth_required
+    @blp.arguments(ReportArgsSchema, location="query")
+    @blp.response(200, ReportSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Aggregates per team, organisation and day, with small groups suppressed (organisers)"""
+        challenge = get_challenge(db.session, challenge_id)
+        require_organiser(current_user(), challenge)
+        configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
+        k = max(configured, args["min_group_size"] or 0)
+        return reports.report(db.session, challenge, k)
+
+
+blueprints: list[Blueprint] = [blp]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
+from flask.testing import FlaskClient
 
 from service.models import Organisation, Role, User
 from tests.challenges.factories import quick_user as make_user
@@ -35,3 +38,22 @@ def cast(session) -> Cast:  # type: ignore[no-untyped-def]
     other = make_org(session, name="Espoo", members={foreign: Role.ORGANISER})
     session.commit()
     return Cast(org, other, admin, organiser, member, outsider, foreign)
+
+
+class FreshUserClient(FlaskClient):
+    """While the ``session`` fixture holds an app context, requests share its ``g``; drop the cached
+    signed-in user before each request so every request authenticates from its own header."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with contextlib.suppress(RuntimeError):
+            g.pop("current_user", None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = FreshUserClient
+    try:
+        return app.test_client()
+    finally:
+        app.test_client_class = None

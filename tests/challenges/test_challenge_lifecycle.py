@@ -77,10 +77,10 @@ def test_draft_is_published_then_ended_and_its_phase_follows_the_dates(app: Flas
     assert again.status_code == 409 and again.json["type"].endswith("/not-a-draft")
     with time_machine.travel("2030-05-10T12:00:00Z"):
         assert client.get(url).json["phase"] == "running"
-        ended = client.post(f"{url}/end", headers=headers)
-    assert ended.status_code == 200 and ended.json["phase"] == "ended"
-    assert ended.json["ended_at"].startswith("2030-05-10T12:00")
-    assert client.post(f"{url}/end", headers=headers).status_code == 409
+        ended = client.post(f"{url}/end", headers=cast.headers(app, "organiser"))
+        assert ended.status_code == 200 and ended.json["phase"] == "ended"
+        assert ended.json["ended_at"].startswith("2030-05-10T12:00")
+        assert client.post(f"{url}/end", headers=cast.headers(app, "organiser")).status_code == 409
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -1,0 +1,116 @@
+"""Organiser reports: aggregates per team, organisation and day that never expose a person.
+
+Activity is health data (GDPR Art. 9) and employers should see aggregates only (EDPB 05/2020), so:
+- a team or organisation row is suppressed when fewer than ``min_group_size`` people are in it (its members
+  and everyone who scored for it); a day row when 1..min-1 people were active that day;
+- complementary suppression: when exactly one row of a dimension is suppressed, the overall totals would
+  give it away by subtraction, so the smallest remaining row of that dimension is suppressed too;
+- when the whole challenge has fewer than ``min_group_size`` participants, everything is suppressed.
+The default minimum is 5 (the Viva Insights default); ``REPORT_MIN_GROUP_SIZE`` raises it, and a request may
+only raise it further.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from challenges.models import Challenge, Enrolment, Team
+from scoring.models import PointsEntry
+from service.models import Organisation
+
+MIN_GROUP_SIZE = 5
+
+
+@dataclass
+class _Group:
+    key: Any
+    name: str
+    members: set[int] = field(default_factory=set)
+    points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def size(self) -> int:
+        return len(self.members | set(self.points))
+
+    def active(self) -> int:
+        return sum(1 for p in self.points.values() if p > 0)
+
+    def total(self) -> int:
+        return sum(self.points.values())
+
+
+def _row(group: _Group, *, day_row: bool, k: int) -> dict[str, Any]:
+    small = (0 < group.active() < k) if day_row else 0 < group.size() < k
+    return {"key": group.key, "name": group.name, "participants": group.size(),
+            "active_participants": group.active(), "total": group.total(), "suppressed": small}
+
+
+def _hide(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "participants": None, "active_participants": None, "total": None, "suppressed": True}
+
+
+def _suppress(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blank small rows, plus a complementary one when a single hidden row could be derived from the total."""
+    hidden = [r for r in rows if r["suppressed"]]
+    if len(hidden) == 1:
+        shown = [r for r in rows if not r["suppressed"]]
+        if shown:
+            smallest = min(shown, key=lambda r: (r["participants"], r["total"], str(r["key"])))
+            smallest["suppressed"] = True
+    return [_hide(r) if r["suppressed"] else r for r in rows]
+
+
+def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GROUP_SIZE) -> dict[str, Any]:
+    k = max(2, min_group_size)
+    enrolments = session.execute(select(Enrolment.user_id, Enrolment.team_id, Enrolment.organisation_id)
+                                 .where(Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None))).all()
+    sums = session.execute(
+        select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
+               func.sum(PointsEntry.points))
+        .where(PointsEntry.contest_id == challenge.id)
+        .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day)).all()
+    team_names = dict(session.execute(select(Team.id, Team.name).where(Team.challenge_id == challenge.id)).all())
+    org_ids = {e.organisation_id for e in enrolments} | {s[2] for s in sums}
+    org_names = dict(session.execute(select(Organisation.id, Organisation.name)
+                                     .where(Organisation.id.in_([o for o in org_ids if o is not None]))).all())
+    everyone = _Group("all", "all participants")
+    teams: dict[int | None, _Group] = {t: _Group(t, n) for t, n in team_names.items()}
+    orgs: dict[int | None, _Group] = {}
+    days: dict[date, _Group] = {}
+
+    def team(tid: int | None) -> _Group:
+        return teams.setdefault(tid, _Group(tid, team_names.get(tid, "no team") if tid else "no team"))
+
+    def org(oid: int | None) -> _Group:
+        return orgs.setdefault(oid, _Group(oid, org_names.get(oid, "no organisation") if oid else "no organisation"))
+
+    has_teams = bool(teams) or any(e.team_id is not None for e in enrolments) or any(s[1] for s in sums)
+    has_orgs = any(o is not None for o in org_ids)
+    for user_id, team_id, org_id in enrolments:
+        everyone.members.add(user_id)
+        if has_teams:
+            team(team_id).members.add(user_id)
+        if has_orgs:
+            org(org_id).members.add(user_id)
+    for user_id, team_id, org_id, day, pts in sums:
+        pts = int(pts or 0)
+        everyone.points[user_id] += pts
+        if has_teams:
+            team(team_id).points[user_id] += pts
+        if has_orgs:
+            org(org_id).points[user_id] += pts
+        days.setdefault(day, _Group(day.isoformat(), day.isoformat())).points[user_id] += pts
+    overall = _row(everyone, day_row=False, k=k)
+    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()])
+    by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()])
+    by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)])
+    if overall["suppressed"]:
+        overall, by_team, by_org, by_day = _hide(overall), [_hide(r) for r in by_team], \
+            [_hide(r) for r in by_org], [_hide(r) for r in by_day]
+    return {"challenge_id": challenge.id, "metric": challenge.metric.value, "min_group_size": k,
+            "totals": overall, "by_team": by_team, "by_organisation": by_org, "by_day": by_day}
