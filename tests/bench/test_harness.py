@@ -123,3 +123,16 @@ def test_figures_print_value_baseline_ratio_and_target_verdict() -> None:
     assert batch.met is True and batch.line() == "batch scored: 25,000 activities/s (target >= 20,000 activities/s) ok"
     planning = absolute("plan 100k nudges", 12.5, "s", target=10, higher_is_better=False)
     assert planning.met is False
+
+
+def test_profile_attributes_time_to_packages_and_refuses_error_answers(baseline_url: str) -> None:
+    from bench.profiling import profile_requests
+
+    app = create_app(baseline_url)
+    prof = profile_requests(app, BaselineRequests(), requests=20, warmup=2, expect=(201,))
+    packages = dict(prof.by_package())
+    assert prof.statuses == {201: 20}
+    assert packages["sqlalchemy"] > 0 and math.isclose(sum(packages.values()), 1.0, rel_tol=1e-6)
+    assert "hotspots by own time" in prof.report()
+    with pytest.raises(RuntimeError, match="answered"):
+        profile_requests(app, BaselineRequests(), requests=2, warmup=0, expect=(200,))
