@@ -1,7 +1,51 @@
-"""CLI commands of notifications, added to `vcc` by the app factory."""
+"""CLI commands of notifications, added to `vcc` by the app factory: the scheduler process."""
 
 from __future__ import annotations
 
-import click
+import contextlib
+import logging
+import signal
+from typing import Any
 
-commands: list[click.Command] = []
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
+
+@click.command("scheduler")
+@click.option("--once", "once", multiple=True, type=click.Choice(["plan", "dispatch", "lifecycle", "weekly",
+                                                                   "reconcile", "all"]),
+              help="Run these jobs once (in order) and exit, instead of running the scheduler.")
+@with_appcontext
+def scheduler_command(once: tuple[str, ...]) -> None:
+    """Run the nudge scheduler (APScheduler, job store in the database); safe to run on several hosts."""
+    from notifications import jobs
+    from notifications.scheduler import build_scheduler, register_jobs
+    from notifications.sender import get_sender
+    from service.db import db
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    jobs.bind_app(app)
+    sender = get_sender(app)  # says at start-up whether pushes go to FCM or to the log only
+    click.echo(f"push sender: {sender.name}")
+    if once:
+        names = list(jobs.ALL_JOBS) if "all" in once else list(once)
+        for name in names:
+            click.echo(f"{name}: {jobs.ALL_JOBS[name]()}")
+        return
+    scheduler = build_scheduler(db.engine)
+    ids = register_jobs(scheduler)
+    click.echo(f"scheduler running jobs: {', '.join(ids)} (UTC); Ctrl+C to stop")
+
+    def stop(signum: int, frame: Any) -> None:
+        log.info("scheduler stopping (signal %s)", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+commands: list[click.Command] = [scheduler_command]

@@ -48,6 +48,7 @@ class Candidate:
     announcement_id: int | None = None
     not_before: datetime | None = None
     expires_at: datetime | None = None
+    skip_reason: str | None = None  # stored as already skipped (e.g. a 50 % milestone superseded by 100 %)
 
 
 @dataclass
@@ -89,7 +90,9 @@ def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None
             continue
         rows.append({"user_id": cand.user_id, "kind": cand.kind, "dedupe_key": cand.dedupe_key,
                      "challenge_id": cand.challenge_id, "announcement_id": cand.announcement_id,
-                     "params": cand.params, "status": NudgeStatus.PLANNED, "created_at": now, "due_at": due,
+                     "params": cand.params,
+                     "status": NudgeStatus.SKIPPED if cand.skip_reason else NudgeStatus.PLANNED,
+                     "reason": cand.skip_reason, "created_at": now, "due_at": due,
                      "expires_at": expires, "attempts": 0})
     for start in range(0, len(rows), INSERT_CHUNK):
         res = session.execute(insert_ignore(session, Nudge.__table__, index_elements=["dedupe_key"]),

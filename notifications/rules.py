@@ -1,0 +1,252 @@
+"""Nudge rules that read challenge and scoring data (read-only) and yield ``Candidate`` nudges.
+
+Each rule names the event in its dedupe key, so running every five minutes is harmless: an event plans
+one nudge, ever. Per-user local times (evening for a streak at risk, daytime for an inactivity reminder,
+Monday morning for the weekly summary) are checked in the user's own zone at each run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
+from notifications.lifecycle import challenge_params
+from notifications.models import Announcement, NudgeKind, PlannerMark
+from notifications.planner import Candidate, PlanResult, plan
+from scoring import leaderboards, streaks
+from scoring.models import BadgeAward, PointsEntry
+from scoring.periods import local_day, week_start
+from scoring.types import Period, Scope
+from service.clock import utcnow, zone
+from service.models import User
+
+INACTIVE_DAYS = 3
+DAYTIME = (time(10), time(20))
+EVENING = (time(18), time(21))
+WEEKLY_AT = time(9)
+MILESTONES = (50, 100)
+BADGE_LOOKBACK = timedelta(days=1)
+
+
+def _local_between(now: datetime, tz: str, window: tuple[time, time]) -> bool:
+    local = now.astimezone(zone(tz)).time()
+    return window[0] <= local < window[1]
+
+
+def _running(session: Session, now: datetime) -> list[Challenge]:
+    return list(session.scalars(select(Challenge).where(
+        Challenge.status == ChallengeStatus.PUBLISHED, Challenge.starts_at <= now, Challenge.ends_at > now)))
+
+
+def _members(session: Session, challenge_id: int) -> list[tuple[Enrolment, str]]:
+    rows = session.execute(select(Enrolment, User.timezone).join(User, User.id == Enrolment.user_id).where(
+        Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), User.deleted_at.is_(None)))
+    return [(e, tz or "UTC") for e, tz in rows.tuples()]
+
+
+def inactive(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
+             now: datetime) -> Iterator[Candidate]:
+    """No points for INACTIVE_DAYS local days while enrolled (and enrolled that long): once per quiet spell."""
+    last = dict(session.execute(select(PointsEntry.user_id, func.max(PointsEntry.local_day)).where(
+        PointsEntry.contest_id == challenge.id, PointsEntry.points > 0).group_by(PointsEntry.user_id)).tuples())
+    today = local_day(now, challenge.timezone)
+    for enrolment, tz in members:
+        since = max(challenge.starts_at, enrolment.joined_at)
+        if now - since < timedelta(days=INACTIVE_DAYS) or not _local_between(now, tz, DAYTIME):
+            continue
+        seen = last.get(enrolment.user_id)
+        if seen is not None and (today - seen).days <= INACTIVE_DAYS:
+            continue
+        days = (today - seen).days if seen else (now - since).days
+        yield Candidate(enrolment.user_id, NudgeKind.INACTIVE,
+                        f"inactive:{challenge.id}:{enrolment.user_id}:{seen or 'never'}",
+                        {**challenge_params(challenge), "days": days}, challenge_id=challenge.id)
+
+
+def streak_at_risk(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
+                   now: datetime) -> Iterator[Candidate]:
+    """In the user's local evening, a streak of 2+ days whose today is not met yet; gone at local midnight."""
+    for enrolment, tz in members:
+        if not _local_between(now, tz, EVENING):
+            continue
+        result = streaks.streak(session, challenge.id, enrolment.user_id, tz=challenge.timezone)
+        if not result.at_risk or result.length < 2:
+            continue
+        local = now.astimezone(zone(tz))
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone(tz))
+        yield Candidate(enrolment.user_id, NudgeKind.STREAK_AT_RISK,
+                        f"streak:{challenge.id}:{enrolment.user_id}:{local.date().isoformat()}",
+                        {**challenge_params(challenge), "streak": result.length}, challenge_id=challenge.id,
+                        expires_at=min(midnight, challenge.ends_at))
+
+
+def _ranks(session: Session, challenge_id: int, scope: Scope) -> dict[int, int]:
+    ranks: dict[int, int] = {}
+    cursor = None
+    while True:
+        page = leaderboards.board(session, challenge_id, scope, Period.ALL, limit=500, cursor=cursor, labels=False)
+        ranks.update({row.subject_id: row.rank for row in page.rows if row.points > 0})
+        cursor = page.next_cursor
+        if not cursor or not page.rows:
+            return ranks
+
+
+def overtaken(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
+              now: datetime) -> Iterator[Candidate]:
+    """You (or your team) lost a place since the last run; at most once a day per challenge (throttled)."""
+    scopes = [Scope.USER] + ([Scope.TEAM] if challenge.format == ChallengeFormat.TEAM else [])
+    for scope in scopes:
+        ranks = _ranks(session, challenge.id, scope)
+        key = f"ranks:{challenge.id}:{scope.value}"
+        mark = session.scalar(select(PlannerMark).where(PlannerMark.key == key))
+        before = {int(k): v for k, v in (mark.value if mark else {}).items()}
+        if mark is None:
+            session.add(PlannerMark(key=key, value={str(k): v for k, v in ranks.items()}, updated_at=now))
+        else:
+            mark.value, mark.updated_at = {str(k): v for k, v in ranks.items()}, now
+        dropped = {sid for sid, rank in ranks.items() if sid in before and rank > before[sid]}
+        if not dropped:
+            continue
+        for enrolment, tz in members:
+            subject = enrolment.user_id if scope == Scope.USER else enrolment.team_id
+            if subject not in dropped:
+                continue
+            day = now.astimezone(zone(tz)).date().isoformat()
+            yield Candidate(enrolment.user_id, NudgeKind.OVERTAKEN,
+                            f"overtaken:{challenge.id}:{enrolment.user_id}:{day}",
+                            {**challenge_params(challenge), "rank": ranks[subject], "scope": scope.value},
+                            challenge_id=challenge.id)
+
+
+def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
+          now: datetime) -> Iterator[Candidate]:
+    """Individual goal milestones (50 %, 100 %); team, organisation or collective goal reached."""
+    if not challenge.goal or challenge.goal <= 0:
+        return
+    params = challenge_params(challenge)
+    if challenge.format == ChallengeFormat.INDIVIDUAL:
+        progress = dict(session.execute(select(PointsEntry.user_id, func.sum(PointsEntry.metric_value)).where(
+            PointsEntry.contest_id == challenge.id).group_by(PointsEntry.user_id)).tuples())
+        for enrolment, _tz in members:
+            pct = 100 * float(progress.get(enrolment.user_id) or 0) / challenge.goal
+            reached = [m for m in MILESTONES if pct >= m]
+            for level in reached:
+                yield Candidate(enrolment.user_id, NudgeKind.MILESTONE,
+                                f"milestone:{challenge.id}:{enrolment.user_id}:{level}", {**params, "percent": level},
+                                challenge_id=challenge.id,
+                                skip_reason="superseded" if level != reached[-1] else None)
+        return
+    if challenge.format == ChallengeFormat.COLLECTIVE:
+        total = session.scalar(select(func.coalesce(func.sum(PointsEntry.metric_value), 0)).where(
+            PointsEntry.contest_id == challenge.id)) or 0
+        if total >= challenge.goal:
+            for enrolment, _tz in members:
+                yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
+                                f"goal:{challenge.id}:all:{enrolment.user_id}", {**params, "collective": True},
+                                challenge_id=challenge.id)
+        return
+    column = PointsEntry.team_id if challenge.format == ChallengeFormat.TEAM else PointsEntry.organisation_id
+    totals = dict(session.execute(select(column, func.sum(PointsEntry.metric_value)).where(
+        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column)).tuples())
+    for enrolment, _tz in members:
+        group = enrolment.team_id if challenge.format == ChallengeFormat.TEAM else enrolment.organisation_id
+        if group is not None and float(totals.get(group) or 0) >= challenge.goal:
+            team = enrolment.team.name if challenge.format == ChallengeFormat.TEAM and enrolment.team else None
+            yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
+                            f"goal:{challenge.id}:group{group}:{enrolment.user_id}", {**params, "team": team},
+                            challenge_id=challenge.id)
+
+
+def badges_earned(session: Session, now: datetime) -> Iterator[Candidate]:
+    titles = {}
+    for award in session.scalars(select(BadgeAward).where(BadgeAward.awarded_at >= now - BADGE_LOOKBACK)):
+        if award.contest_id and award.contest_id not in titles:
+            titles[award.contest_id] = session.scalar(select(Challenge.title).where(Challenge.id == award.contest_id))
+        yield Candidate(award.user_id, NudgeKind.BADGE_EARNED, f"badge:{award.id}",
+                        {"badge": award.badge.name, "challenge": titles.get(award.contest_id)},
+                        challenge_id=award.contest_id or None)
+
+
+def announcements(session: Session, now: datetime) -> Iterator[Candidate]:
+    """Fan out announcements whose time has come to the challenge's participants at that moment."""
+    due = list(session.scalars(select(Announcement).where(Announcement.scheduled_at <= now,
+                                                          Announcement.fanned_out_at.is_(None))))
+    for item in due:
+        claimed = session.execute(update(Announcement).where(Announcement.id == item.id,
+                                                             Announcement.fanned_out_at.is_(None))
+                                  .values(fanned_out_at=now).execution_options(synchronize_session=False))
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            continue
+        challenge = session.get(Challenge, item.challenge_id)
+        params: dict[str, Any] = {**challenge_params(challenge), "headline": item.title, "text": item.body}
+        for enrolment, _tz in _members(session, item.challenge_id):
+            yield Candidate(enrolment.user_id, NudgeKind.ANNOUNCEMENT, f"announcement:{item.id}:{enrolment.user_id}",
+                            params, challenge_id=item.challenge_id, announcement_id=item.id)
+
+
+def activity_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
+    for challenge in _running(session, now):
+        members = _members(session, challenge.id)
+        yield from inactive(session, challenge, members, now)
+        yield from streak_at_risk(session, challenge, members, now)
+        yield from overtaken(session, challenge, members, now)
+        yield from goals(session, challenge, members, now)
+    yield from badges_earned(session, now)
+    yield from announcements(session, now)
+
+
+def plan_activity_nudges(session: Session, holder: str = "") -> PlanResult:
+    now = utcnow()
+    result = plan(session, list(activity_candidates(session, now)), now)
+    session.commit()
+    return result
+
+
+def weekly_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
+    """On Monday from 09:00 local, last week's points, active days and rank, for challenges live last week."""
+    challenges = session.scalars(select(Challenge).where(
+        Challenge.status != ChallengeStatus.DRAFT, Challenge.starts_at <= now - timedelta(days=1),
+        Challenge.ends_at > now - timedelta(days=8)))
+    for challenge in challenges:
+        members = _members(session, challenge.id)
+        last_week: dict[int, dict[Any, int]] = defaultdict(dict)
+        start = week_start(local_day(now, challenge.timezone)) - timedelta(days=7)
+        week_rows = session.execute(
+            select(PointsEntry.user_id, PointsEntry.local_day, func.sum(PointsEntry.points))
+            .where(PointsEntry.contest_id == challenge.id, PointsEntry.local_day >= start,
+                   PointsEntry.local_day < start + timedelta(days=7))
+            .group_by(PointsEntry.user_id, PointsEntry.local_day))
+        for uid, day, points in week_rows:
+            last_week[uid][day] = int(points or 0)
+        for enrolment, tz in members:
+            local = now.astimezone(zone(tz))
+            if local.weekday() != 0 or local.time() < WEEKLY_AT:
+                continue
+            if challenge.starts_at >= datetime.combine(local.date(), time(0), tzinfo=zone(tz)):
+                continue  # nothing happened last week
+            days = last_week.get(enrolment.user_id, {})
+            row = leaderboards.rank_of(session, challenge.id, Scope.USER, Period.ALL, enrolment.user_id)
+            week = (local.date() - timedelta(days=7)).isocalendar()
+            yield Candidate(enrolment.user_id, NudgeKind.WEEKLY_SUMMARY,
+                            f"weekly:{challenge.id}:{enrolment.user_id}:{week.year}-W{week.week:02d}",
+                            {**challenge_params(challenge), "points": sum(days.values()),
+                             "active_days": sum(1 for p in days.values() if p > 0),
+                             "rank": row.rank if row else "-"},
+                            challenge_id=challenge.id,
+                            expires_at=datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone(tz)))
+
+
+def plan_weekly_summaries(session: Session, holder: str = "") -> PlanResult:
+    now = utcnow()
+    result = plan(session, list(weekly_candidates(session, now)), now)
+    session.commit()
+    return result
+
+
+__all__ = ["activity_candidates", "plan_activity_nudges", "plan_weekly_summaries", "weekly_candidates"]
