@@ -1,7 +1,216 @@
-"""Placeholder until filled."""
+"""HTTP surface of activity ingest: log one, sync a batch, import a file, list, edit, delete, review.
+
+Views are thin: parse, authorise, call one use case in ``challenges.ingest`` / ``challenges.review``,
+commit once, serialise. With an ``Idempotency-Key`` the idempotency helper commits the writes together
+with the stored answer, so a retry replays that answer and stores nothing twice.
+"""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from collections import Counter
+from typing import Any
 
-blueprints: list[Blueprint] = []
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlalchemy import select
+
+from challenges import ingest, review
+from challenges.activity_models import Activity
+from challenges.activity_pipeline import ItemResult
+from challenges.activity_schemas import (
+    ActivityCreateSchema,
+    ActivityQueryArgsSchema,
+    ActivitySchema,
+    ActivityUpdateSchema,
+    BatchResultSchema,
+    BatchSchema,
+    ImportFileSchema,
+    ImportFormSchema,
+    ReviewDecisionSchema,
+    ReviewItemSchema,
+    activity_in,
+)
+from challenges.plausibility import DEFAULT_LIMITS
+from service.auth import auth_required, current_user
+from service.errors import TooLarge
+from service.extensions import db
+from service.idempotency import HEADER, idempotent
+from service.pagination import decode_cursor, encode_cursor
+from service.schemas import BaseSchema, PaginationArgsSchema
+
+blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
+                description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
+review_blp = Blueprint("activity_review", __name__, url_prefix="/api/v1/challenges",
+                       description="Organisers' review queue of flagged activity.")
+
+
+class ActivityPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ActivitySchema))
+    next = fields.String(allow_none=True)
+
+
+class ReviewPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ReviewItemSchema))
+    next = fields.String(allow_none=True)
+
+
+def _commit() -> None:
+    """Commit here unless the idempotency helper will commit the writes together with its record."""
+    if request.headers.get(HEADER):
+        db.session.flush()
+    else:
+        db.session.commit()
+
+
+def present(activities: list[Activity], result: str | None = None) -> list[dict[str, Any]]:
+    """Activities with their entries and the net points each scored there (from the ledger)."""
+    points = ingest.points_by_entry(db.session, [a.id for a in activities])
+    out = []
+    for a in activities:
+        view = {c.key: getattr(a, c.key) for c in Activity.__mapper__.column_attrs}
+        view["entries"] = [{"challenge_id": e.challenge_id, "status": e.status, "reason": e.reason,
+                            "points": points.get((a.id, e.challenge_id), 0)} for e in a.entries]
+        if result is not None:
+            view["result"] = result
+        out.append(view)
+    return out
+
+
+@blp.route("")
+class Activities(MethodView):
+    @auth_required
+    @blp.arguments(ActivityQueryArgsSchema, location="query")
+    @blp.response(200, ActivityPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List my activities, newest first"""
+        after = decode_cursor(args["cursor"])
+        query = select(Activity).where(Activity.user_id == current_user().id, Activity.deleted_at.is_(None))
+        if args["status"] is not None:
+            query = query.where(Activity.status == args["status"])
+        if after:
+            query = query.where(Activity.id < int(after.get("id", 0)))
+        rows = list(db.session.scalars(query.order_by(Activity.id.desc()).limit(args["limit"] + 1)))
+        page = rows[:args["limit"]]
+        return {"items": present(page), "next": encode_cursor({"id": page[-1].id}) if len(rows) > len(page) else None}
+
+    @auth_required
+    @idempotent("activities.create")
+    @blp.arguments(ActivityCreateSchema)
+    @blp.response(201, ActivitySchema)
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
+        activity, result = ingest.record_activity(db.session, current_user(), activity_in(data))
+        _commit()
+        return present([activity], result)[0], 200 if result == "duplicate" else 201
+
+
+@blp.route("/batch")
+class ActivityBatch(MethodView):
+    @auth_required
+    @idempotent("activities.batch")
+    @blp.arguments(BatchSchema)
+    @blp.response(200, BatchResultSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Sync up to 1,000 records (ours, Health Connect or HealthKit); each item gets its own status"""
+        results = ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
+                                    limits=DEFAULT_LIMITS)
+        _commit()
+        return {"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]}
+
+
+def _item(r: ItemResult) -> dict[str, Any]:
+    return {"index": r.index, "status": r.status, "external_id": r.external_id, "activity_id": r.activity_id,
+            "reason": r.reason, "points": {str(k): v for k, v in r.points.items()}}
+
+
+@blp.route("/import", endpoint="activities_import")
+class ActivityImport(MethodView):
+    @auth_required
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.arguments(ImportFormSchema, location="form")
+    @blp.response(201, ActivitySchema)
+    def post(self, files: dict[str, Any], form: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Import a GPX, TCX or FIT file (multipart field `file`); the same file twice is a duplicate"""
+        limit = current_app.extensions["vcc_settings"].import_max_bytes
+        upload = files["file"]
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
+                           limit=limit)
+        activity, result = ingest.import_file(db.session, current_user(), upload.filename, data, max_bytes=limit,
+                                              type_code=form.get("type"), external_id=form.get("external_id"))
+        db.session.commit()
+        return present([activity], result)[0], 200 if result == "duplicate" else 201
+
+
+@blp.route("/<int:activity_id>")
+class ActivityById(MethodView):
+    @auth_required
+    @blp.response(200, ActivitySchema)
+    def get(self, activity_id: int) -> dict[str, Any]:
+        """Get one of my activities, with how it stands in each challenge"""
+        return present([ingest.own_activity(db.session, current_user(), activity_id)])[0]
+
+    @auth_required
+    @blp.arguments(ActivityUpdateSchema)
+    @blp.response(200, ActivitySchema)
+    def patch(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Edit an activity: its points are reversed and it is scored again"""
+        activity = ingest.edit_activity(db.session, current_user(), activity_id, data)
+        db.session.commit()
+        return present([activity])[0]
+
+    @auth_required
+    @blp.response(204)
+    def delete(self, activity_id: int) -> None:
+        """Delete an activity: its points are reversed (what it had superseded counts again)"""
+        ingest.delete_activity(db.session, current_user(), activity_id)
+        db.session.commit()
+
+
+@blp.route("/<int:activity_id>/approve")
+class ActivityApprove(MethodView):
+    @auth_required
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, ActivitySchema)
+    def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Approve a flagged activity in the challenges you organise: it scores there"""
+        activity = review.approve(db.session, current_user(), activity_id, challenge_id=data["challenge_id"])
+        db.session.commit()
+        db.session.refresh(activity)
+        return present([activity])[0]
+
+
+@blp.route("/<int:activity_id>/reject")
+class ActivityReject(MethodView):
+    @auth_required
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, ActivitySchema)
+    def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Reject a flagged activity in the challenges you organise"""
+        activity = review.reject(db.session, current_user(), activity_id, challenge_id=data["challenge_id"],
+                                 note=data["note"])
+        db.session.commit()
+        db.session.refresh(activity)
+        return present([activity])[0]
+
+
+@review_blp.route("/<int:challenge_id>/review-queue")
+class ReviewQueue(MethodView):
+    @auth_required
+    @review_blp.arguments(PaginationArgsSchema, location="query")
+    @review_blp.response(200, ReviewPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Flagged activity awaiting an organiser's decision (organisers of the challenge only)"""
+        items, next_cursor = review.review_queue(db.session, current_user(), challenge_id, limit=args["limit"],
+                                                 cursor=args["cursor"])
+        acts = present([i["activity"] for i in items])
+        for item, view in zip(items, acts, strict=True):
+            item["activity"] = view
+            item.pop("_id")
+        return {"items": items, "next": next_cursor}
+
+
+blueprints: list[Blueprint] = [blp, review_blp]

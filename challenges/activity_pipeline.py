@@ -1,0 +1,231 @@
+"""The ingest pipeline every path (single, batch, file import) goes through.
+
+The pipeline runs, on a whole list at once (a batch of 1,000 is a handful of
+statements, no per-item ORM flush):
+
+1. ``input_problems``: what is not an activity at all is refused (single: 422; batch: item ``rejected``);
+2. same record (``source`` + ``external_id``, or the fingerprint without an id): ``duplicate``, the stored
+   record answers and nothing is stored twice;
+3. ``plausibility.judge``: accepted, flagged or rejected (stored with the reason either way);
+4. ``dedupe.resolve`` against the user's live records (and earlier items of the same batch): the richer of
+   overlapping records counts, the poorer is ``superseded`` and its points reversed;
+5. ``activity_scoring.count``: an entry per challenge the activity falls in, scored through the ledger.
+
+Functions take a session and plain values, flush but never commit (the view, or the idempotency helper,
+commits once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from challenges import activity_scoring, dedupe, plausibility
+from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
+from challenges.plausibility import DEFAULT_LIMITS, Limits
+from service.clock import utcnow
+from service.models import User
+
+COLUMNS = (Activity.id, Activity.user_id, Activity.type_code, Activity.kind, Activity.started_at,
+           Activity.ended_at, Activity.duration_s, Activity.distance_m, Activity.steps, Activity.status,
+           Activity.reason, Activity.richness, Activity.deleted_at, Activity.source, Activity.external_id)
+
+
+@dataclass
+class Row:
+    """An activity as the pipeline handles it (a stored one from the pool, or a new one to insert)."""
+
+    id: int | None
+    user_id: int
+    type_code: str
+    kind: ActivityKind
+    started_at: datetime
+    ended_at: datetime
+    duration_s: int
+    distance_m: float | None
+    steps: int | None
+    status: ActivityStatus
+    reason: str | None
+    richness: int
+    deleted_at: datetime | None = None
+    source: ActivitySource | None = None
+    external_id: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    supersedes: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class ItemResult:
+    """The answer for one item: created, duplicate, flagged or rejected, with the reason and points."""
+
+    index: int
+    status: str
+    external_id: str | None = None
+    activity_id: int | None = None
+    reason: str | None = None
+    row: Row | None = None
+    points: dict[int, int] = field(default_factory=dict)
+
+
+def pool_row(r: Any) -> Row:
+    return Row(r.id, r.user_id, r.type_code, r.kind, r.started_at, r.ended_at, r.duration_s, r.distance_m, r.steps,
+               r.status, r.reason, r.richness, r.deleted_at, r.source, r.external_id)
+
+
+def _day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    day = at.astimezone(zone).date()
+    start = datetime.combine(day, time(), zone)
+    return start, datetime.combine(day + timedelta(days=1), time(), zone)
+
+
+def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now: datetime | None = None,
+           limits: Limits = DEFAULT_LIMITS) -> list[ItemResult]:
+    """Run the pipeline on a list of items (a ``str`` item is a parse problem already found by the caller)."""
+    now = now or utcnow()
+    results: list[ItemResult] = []
+    valid: list[tuple[int, ActivityIn, str]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            results.append(ItemResult(i, "rejected", reason=item))
+            continue
+        problems = plausibility.input_problems(
+            type_code=item.type_code, started_at=item.started_at, duration_s=item.duration_s,
+            distance_m=item.distance_m, steps=item.steps, moving_time_s=item.moving_time_s, now=now)
+        if problems:
+            results.append(ItemResult(i, "rejected", item.external_id, reason="; ".join(problems)))
+            continue
+        valid.append((i, item, dedupe.fingerprint(user.id, item)))
+        results.append(ItemResult(i, "pending", item.external_id))
+    if not valid:
+        return results
+    known = _known_records(session, user.id, valid)
+    zone = ZoneInfo(user.timezone or "UTC")
+    span_start = min(_day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
+    span_end = max(_day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
+    pool = [pool_row(r) for r in session.execute(
+        select(*COLUMNS).where(Activity.user_id == user.id, Activity.started_at < span_end,
+                               Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
+                               Activity.deleted_at.is_(None)))]
+    day_steps: dict[Any, int] = {}
+    for row in pool:
+        if row.kind == ActivityKind.STEPS:
+            day = row.started_at.astimezone(zone).date()
+            day_steps[day] = day_steps.get(day, 0) + (row.steps or 0)
+    new_rows: list[Row] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, item, fp in valid:
+        key = (item.source, item.external_id) if item.external_id is not None else (item.source, "fp", fp)
+        res = results[i]
+        if key in known:
+            res.status, res.activity_id = "duplicate", known[key]
+            res.reason = "already received: same source and external_id" if item.external_id else \
+                "already received: the same activity from the same source"
+            continue
+        if key in seen:
+            res.status, res.reason = "duplicate", f"repeats item {seen[key]} of this batch"
+            continue
+        seen[key] = i
+        row = judge_and_resolve(user.id, item, fp, pool, day_steps, zone, limits, now)
+        res.row = row
+        new_rows.append(row)
+        if row.status in dedupe.LIVE:
+            pool.append(row)
+    _store(session, new_rows)
+    counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg})
+    for res in results:
+        if res.row is None:
+            continue
+        row = res.row
+        res.activity_id = row.id
+        res.reason = row.reason
+        res.status = {ActivityStatus.ACCEPTED: "created", ActivityStatus.FLAGGED: "flagged",
+                      ActivityStatus.REJECTED: "rejected", ActivityStatus.SUPERSEDED: "duplicate"}[row.status]
+        res.points = {cid: pts for (aid, cid), pts in counted.points.items() if aid == row.id}
+        if row.status == ActivityStatus.ACCEPTED and any(
+                e["status"] != "counted" for e in counted.entries.get(row.id or 0, [])):
+            res.status = "flagged"
+            res.reason = "; ".join(sorted({e["reason"] for e in counted.entries[row.id or 0] if e["reason"]}))
+    return results
+
+
+def _known_records(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, str]]) -> dict:
+    """Rule 1 of dedupe for the whole list in two queries: (source, external_id) and fingerprints."""
+    known: dict[tuple[Any, ...], int] = {}
+    pairs = [(it.source.value, it.external_id) for _, it, _ in valid if it.external_id is not None]
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start:start + 500]
+        for aid, source, ext in session.execute(
+                select(Activity.id, Activity.source, Activity.external_id).where(
+                    Activity.user_id == user_id,
+                    tuple_(Activity.source, Activity.external_id).in_(chunk))):
+            known[(ActivitySource(source), ext)] = aid
+    fps = [fp for _, it, fp in valid if it.external_id is None]
+    if fps:
+        for aid, source, fp in session.execute(
+                select(Activity.id, Activity.source, Activity.fingerprint).where(
+                    Activity.user_id == user_id, Activity.fingerprint.in_(fps), Activity.deleted_at.is_(None))):
+            known.setdefault((ActivitySource(source), "fp", fp), aid)
+    return known
+
+
+def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: list[Row], day_steps: dict,
+                       zone: ZoneInfo, limits: Limits, now: datetime) -> Row:
+    day = item.started_at.astimezone(zone).date()
+    verdict = plausibility.judge(type_code=item.type_code, duration_s=item.duration_s,
+                                 moving_time_s=item.moving_time_s, distance_m=item.distance_m, steps=item.steps,
+                                 day_steps_before=day_steps.get(day, 0) if item.kind == ActivityKind.STEPS else 0,
+                                 limits=limits)
+    status, reason = ActivityStatus(verdict.status), verdict.reason
+    supersedes: list[Row] = []
+    if status != ActivityStatus.REJECTED:
+        resolution = dedupe.resolve(item, dedupe.rivals_of(item, pool))  # type: ignore[arg-type]
+        if not resolution.keep_new:
+            kept = resolution.kept
+            status = ActivityStatus.SUPERSEDED
+            reason = (f"counted once: overlaps activity {kept.id if kept and kept.id else '(this batch)'} "
+                      f"from {kept.source.value if kept and kept.source else 'another source'}, which is kept")
+        elif status == ActivityStatus.ACCEPTED:
+            supersedes = resolution.supersede  # type: ignore[assignment]
+            for rival in supersedes:
+                rival.status = ActivityStatus.SUPERSEDED
+    if item.kind == ActivityKind.STEPS and status in dedupe.LIVE:
+        day_steps[day] = day_steps.get(day, 0) + (item.steps or 0) - sum(r.steps or 0 for r in supersedes)
+    values = {"user_id": user_id, "type_code": item.type_code, "kind": item.kind, "started_at": item.started_at,
+              "ended_at": item.ended_at, "duration_s": item.duration_s, "moving_time_s": item.moving_time_s,
+              "distance_m": item.distance_m, "steps": item.steps, "source": item.source,
+              "external_id": item.external_id, "source_ref": item.source_ref, "source_sha256": item.source_sha256,
+              "fingerprint": fp, "richness": item.richness, "status": status, "reason": reason,
+              "created_at": now, "updated_at": now}
+    return Row(None, user_id, item.type_code, item.kind, item.started_at, item.ended_at, item.duration_s,
+               item.distance_m, item.steps, status, reason, item.richness, None, item.source, item.external_id,
+               values, supersedes)
+
+
+def _store(session: Session, rows: list[Row]) -> None:
+    """One INSERT .. RETURNING for the new rows, then mark what they supersede (reversing its points)."""
+    if not rows:
+        return
+    for row in rows:
+        row.values["status"] = row.status
+    ids = session.execute(insert(Activity).returning(Activity.id, sort_by_parameter_order=True),
+                          [r.values for r in rows]).scalars().all()
+    for row, aid in zip(rows, ids, strict=True):
+        row.id = aid
+    for row in rows:
+        supersede(session, row.id, [loser.id for loser in row.supersedes if loser.id is not None])  # type: ignore[arg-type]
+
+
+def supersede(session: Session, winner: int, losers: list[int]) -> None:
+    """Mark ``losers`` superseded by ``winner`` and reverse whatever points they had scored."""
+    if not losers:
+        return
+    session.execute(update(Activity).where(Activity.id.in_(losers)).values(
+        status=ActivityStatus.SUPERSEDED, superseded_by_id=winner, updated_at=utcnow(),
+        reason=f"counted once: activity {winner} covers the same time with a richer record"))
+    activity_scoring.withdraw(session, losers, f"superseded by activity {winner}")

@@ -1,0 +1,187 @@
+"""Where a stored activity counts: its entries in the user's challenges, and its points in the ledger.
+
+For each challenge the user is enrolled in (not left, published or ended) an activity gets an
+``ActivityEntry`` when it is relevant there: a session whose type the challenge allows (step records only in
+steps challenges, where sessions do not count: steps come from step records, which dedupe across devices),
+starting inside the window. The entry is
+
+- ``counted`` (scored through ``scoring.ledger.score_many`` under ``activity:<id>``) when the activity is
+  accepted and arrived within the late-sync grace period;
+- ``flagged`` (no points until an organiser approves) when the activity itself is flagged, when it arrived
+  later than ``grace_days`` after it ended (or after the challenge ended), or when it began before the
+  challenge window but reaches into it.
+
+Withdrawal (edit, delete, a richer record superseding this one) reverses the points of every counted entry.
+Every function works on a whole list so a batch of 1,000 costs a handful of statements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from challenges.activity_models import ActivityEntry, ActivityKind, ActivityStatus, EntryStatus
+from challenges.enrolment import effective_end, subject_for
+from challenges.lifecycle import rules_for
+from challenges.models import Challenge, ChallengeStatus, Enrolment
+from scoring import badges, ledger
+from scoring.types import ActivityFacts, Metric, ScoringRules, Subject
+
+
+class Countable(Protocol):
+    id: int
+    user_id: int
+    type_code: str
+    kind: ActivityKind
+    started_at: datetime
+    ended_at: datetime
+    duration_s: int
+    distance_m: float | None
+    steps: int | None
+    status: ActivityStatus
+    reason: str | None
+
+
+@dataclass
+class Enrolled:
+    challenge: Challenge
+    rules: ScoringRules
+    subject: Subject
+
+
+def enrolled(session: Session, user_ids: Iterable[int]) -> dict[int, list[Enrolled]]:
+    """Each user's current enrolments in non-draft challenges, with rules and subject resolved once."""
+    rows = session.execute(
+        select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
+        .where(Enrolment.user_id.in_(list(user_ids)), Enrolment.left_at.is_(None),
+               Challenge.status != ChallengeStatus.DRAFT)
+        .order_by(Challenge.id)).all()
+    out: dict[int, list[Enrolled]] = defaultdict(list)
+    for challenge, enrolment in rows:
+        out[enrolment.user_id].append(Enrolled(challenge, rules_for(challenge), subject_for(challenge, enrolment)))
+    return out
+
+
+def relevant(act: Countable, e: Enrolled) -> bool:
+    c = e.challenge
+    if act.kind == ActivityKind.STEPS:
+        if c.metric != Metric.STEPS:
+            return False
+    elif c.metric == Metric.STEPS or c.metric == Metric.CHECKINS:
+        return False
+    if e.rules.allowed_types is not None and act.type_code not in e.rules.allowed_types:
+        return False
+    return act.ended_at > c.starts_at and act.started_at < effective_end(c)
+
+
+def placement(act: Countable, c: Challenge, now: datetime) -> tuple[EntryStatus, str | None]:
+    """Counted or flagged in this challenge, and why."""
+    if act.status == ActivityStatus.FLAGGED:
+        return EntryStatus.FLAGGED, act.reason
+    if act.started_at < c.starts_at:
+        return EntryStatus.FLAGGED, "outside-window: the activity began before the challenge started"
+    deadline = min(act.ended_at, effective_end(c)) + timedelta(days=c.grace_days)
+    if now > deadline:
+        return EntryStatus.FLAGGED, (f"late-sync: received more than {c.grace_days} days after the activity "
+                                     "(the challenge's grace period)")
+    return EntryStatus.COUNTED, None
+
+
+def facts_of(act: Countable, weight_kg: float | None = None) -> ActivityFacts:
+    return ActivityFacts(type_code=act.type_code, started_at=act.started_at, duration_s=act.duration_s,
+                         distance_m=act.distance_m,
+                         steps=act.steps if act.kind == ActivityKind.STEPS else None, weight_kg=weight_kg)
+
+
+@dataclass
+class Counted:
+    """What counting produced: entry rows by activity id and points by (activity id, challenge id)."""
+
+    entries: dict[int, list[dict[str, Any]]]
+    points: dict[tuple[int, int], int]
+
+
+def count(session: Session, acts: Sequence[Countable], now: datetime,
+          enrolments: dict[int, list[Enrolled]] | None = None, weights: dict[int, float | None] | None = None,
+          ) -> Counted:
+    """Create the entries of live activities (accepted or flagged) and score the counted ones."""
+    live = [a for a in acts if a.status in (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)]
+    result = Counted(defaultdict(list), {})
+    if not live:
+        return result
+    if enrolments is None:
+        enrolments = enrolled(session, {a.user_id for a in live})
+    weights = weights or {}
+    rows: list[dict[str, Any]] = []
+    to_score: dict[int, tuple[Enrolled, list]] = {}
+    for act in live:
+        for e in enrolments.get(act.user_id, ()):
+            if not relevant(act, e):
+                continue
+            status, reason = placement(act, e.challenge, now)
+            row = {"activity_id": act.id, "challenge_id": e.challenge.id, "status": status, "reason": reason,
+                   "created_at": now}
+            rows.append(row)
+            result.entries[act.id].append(row)
+            if status == EntryStatus.COUNTED:
+                bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
+                bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
+    if rows:
+        session.execute(insert(ActivityEntry), rows)
+    for challenge_id, (e, items) in to_score.items():
+        for res in ledger.score_many(session, e.rules, items):
+            result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
+        award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}))
+    return result
+
+
+def award_badges(session: Session, challenge: Challenge, user_ids: list[int]) -> None:
+    """Badges are earned by points, so they are checked where points are made (new awards only)."""
+    badges.evaluate(session, challenge.id, user_ids, context={"goal": challenge.goal, "tz": challenge.timezone})
+
+
+def score_entries(session: Session, entries: Sequence[ActivityEntry], act: Countable, reviewer_id: int | None,
+                  now: datetime, weight_kg: float | None = None) -> dict[int, int]:
+    """Count flagged entries of one activity after an organiser's approval; points by challenge id."""
+    points: dict[int, int] = {}
+    enrolments = {e.challenge.id: e for e in enrolled(session, [act.user_id]).get(act.user_id, [])}
+    for entry in entries:
+        e = enrolments.get(entry.challenge_id)
+        if e is None:  # the participant left meanwhile: nothing to count for
+            continue
+        res = ledger.score(session, e.rules, e.subject, f"activity:{act.id}", facts_of(act, weight_kg))
+        entry.status, entry.reviewed_by_id, entry.reviewed_at = EntryStatus.COUNTED, reviewer_id, now
+        points[entry.challenge_id] = res.points
+        award_badges(session, e.challenge, [act.user_id])
+    return points
+
+
+def withdraw(session: Session, activity_ids: Sequence[int], reason: str, *, drop: bool = False) -> int:
+    """Reverse the points of these activities everywhere they counted; returns the points removed.
+
+    With ``drop`` the entries are deleted (an edit counts the activity afresh); otherwise they are kept as
+    ``withdrawn`` with the reason, as the trail of what happened.
+    """
+    if not activity_ids:
+        return 0
+    entries = session.execute(
+        select(ActivityEntry.id, ActivityEntry.activity_id, ActivityEntry.status, Challenge)
+        .join(Challenge, Challenge.id == ActivityEntry.challenge_id)
+        .where(ActivityEntry.activity_id.in_(list(activity_ids)))).all()
+    removed = 0
+    for _, activity_id, status, challenge in entries:
+        if status == EntryStatus.COUNTED:
+            removed += ledger.reverse(session, rules_for(challenge), f"activity:{activity_id}")
+    ids = [row[0] for row in entries]
+    if ids and drop:
+        session.execute(delete(ActivityEntry).where(ActivityEntry.id.in_(ids)))
+    elif ids:
+        session.execute(update(ActivityEntry).where(ActivityEntry.id.in_(ids))
+                        .values(status=EntryStatus.WITHDRAWN, reason=reason))
+    return removed

@@ -1,0 +1,104 @@
+"""Counting every real activity exactly once.
+
+Three rules, in this order:
+
+1. **Same record**: the same ``(user, source, external_id)`` is a duplicate (a retried sync); the stored
+   record answers. Without an external id the content ``fingerprint`` (type, start to the minute, duration
+   to the minute, distance to 10 m, steps) plays that part for the same source.
+2. **Same movement, other record** (sessions): two sessions of one user overlap when the shared time is at
+   least half of the shorter one (clock skew between a watch and a phone is seconds; two real sessions
+   rarely share half their time). Of overlapping sessions the richer is kept: GPS track (GPX/TCX/FIT) over
+   wearable summary over manual entry; between equals, the one that arrived first. The poorer is
+   ``superseded`` and, if it had scored, its points are reversed.
+3. **Steps** (step records: a count over an interval, from a phone or a watch): counts that overlap in time
+   are not added; the larger count is kept (a new record must beat the sum of the records it overlaps),
+   so a phone's hourly buckets and a watch's quarter-hour buckets for the same morning count once.
+
+Only records that still count (accepted or flagged, not deleted) take part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivityStatus
+
+LIVE = (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)
+MIN_SHARED_FRACTION = 0.5
+
+
+def fingerprint(user_id: int, item: ActivityIn) -> str:
+    start = item.started_at.replace(second=0, microsecond=0).isoformat()
+    dist = "" if item.distance_m is None else str(round(item.distance_m / 10))
+    parts = (str(user_id), item.kind.value, item.type_code, start, str(round(item.duration_s / 60)), dist,
+             "" if item.steps is None else str(item.steps))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def shared_seconds(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> float:
+    return max(0.0, (min(a_end, b_end) - max(a_start, b_start)).total_seconds())
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Shared time of at least half the shorter interval."""
+    shared = shared_seconds(a_start, a_end, b_start, b_end)
+    if shared <= 0:
+        return False
+    shorter = min((a_end - a_start).total_seconds(), (b_end - b_start).total_seconds())
+    return shared >= MIN_SHARED_FRACTION * shorter
+
+
+@dataclass
+class Resolution:
+    """``keep_new`` False means the new record is stored superseded by ``kept``."""
+
+    keep_new: bool
+    supersede: list[Activity] = field(default_factory=list)
+    kept: Activity | None = None
+
+
+def resolve(item: ActivityIn, rivals: Sequence[Activity]) -> Resolution:
+    """Which of ``item`` and the live records it overlaps counts (rules 2 and 3 above)."""
+    if not rivals:
+        return Resolution(True)
+    if item.kind == ActivityKind.STEPS:
+        existing = sum(r.steps or 0 for r in rivals)
+        if (item.steps or 0) > existing:
+            return Resolution(True, list(rivals))
+        return Resolution(False, kept=max(rivals, key=lambda r: r.steps or 0))
+    best = max(rivals, key=lambda r: (r.richness, -r.id if r.id else 0))
+    if best.richness >= item.richness:
+        return Resolution(False, kept=best)
+    return Resolution(True, list(rivals))
+
+
+def rivals_of(item: ActivityIn, pool: Iterable[Activity], *, exclude_id: int | None = None) -> list[Activity]:
+    """The live records in ``pool`` that overlap ``item`` (same kind; ``exclude_id`` is the record itself)."""
+    start, end = item.started_at, item.ended_at
+    return [a for a in pool
+            if a.kind == item.kind and a.status in LIVE and a.deleted_at is None and a.id != exclude_id
+            and overlaps(start, end, a.started_at, a.ended_at)]
+
+
+def live_in_span(session: Session, user_ids: Iterable[int], start: datetime, end: datetime) -> list[Activity]:
+    """Live records of these users that touch [start, end): one query for a whole batch."""
+    return list(session.scalars(
+        select(Activity).where(Activity.user_id.in_(list(user_ids)), Activity.started_at < end,
+                               Activity.ended_at > start, Activity.status.in_(LIVE),
+                               Activity.deleted_at.is_(None))))
+
+
+def find_same_record(session: Session, user_id: int, item: ActivityIn, fp: str) -> Activity | None:
+    """Rule 1: the record this item repeats, if any."""
+    if item.external_id is not None:
+        return session.scalar(select(Activity).where(
+            Activity.user_id == user_id, Activity.source == item.source, Activity.external_id == item.external_id))
+    return session.scalar(select(Activity).where(
+        Activity.user_id == user_id, Activity.source == item.source, Activity.fingerprint == fp,
+        Activity.deleted_at.is_(None)).limit(1))

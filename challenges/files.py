@@ -1,0 +1,257 @@
+"""Activity files (GPX, TCX, FIT) to one summary: start, duration, moving time, distance, sport.
+
+Each format is read with its library (gpxpy, tcxreader, fitdecode) into the same list of track points, and
+one function summarises every format the same way, so a ride gives the same figures whichever file it came in:
+
+- distance: the sum of great-circle (haversine) steps between consecutive positions; where a point has no
+  position (indoor, tunnel) the device's cumulative distance is used for that step; with no points at all
+  (a FIT summary-only file) the file's session totals are used;
+- duration: last timestamp minus first;
+- moving time: the steps faster than ``STOPPED_SPEED_MS`` (1 km/h, gpxpy's default stopped-speed threshold).
+
+Anything that is not a readable activity (empty, truncated, not XML, a route without times, a CRC error,
+a DTD with entities) raises ``BadActivityFile`` (422) whose detail says what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.errors import Unprocessable
+
+STOPPED_SPEED_MS = 1000 / 3600
+EARTH_RADIUS_M = 6_371_008.8
+FIT_SEMICIRCLE_DEG = 180 / 2**31
+SNIFF_BYTES = 4096
+FORMATS = ("gpx", "tcx", "fit")
+
+
+class BadActivityFile(Unprocessable):
+    code = "bad-activity-file"
+    title = "The activity file cannot be read"
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    at: datetime
+    lat: float | None = None
+    lon: float | None = None
+    distance_m: float | None = None
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    format: str
+    sport: str | None
+    started_at: datetime
+    duration_s: int
+    moving_time_s: int
+    distance_m: float | None
+    points: int
+    sha256: str
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _aware(at: datetime) -> datetime:
+    """tcxreader and gpxpy hand back naive times for 'Z' stamps; every format's times are UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def summarise(points: list[TrackPoint]) -> tuple[datetime, int, int, float | None]:
+    """(start, duration_s, moving_time_s, distance_m) of time-ordered points, the same for every format."""
+    points = sorted(points, key=lambda p: p.at)
+    distance = 0.0
+    measured = False
+    moving = 0.0
+    for prev, cur in itertools.pairwise(points):
+        dt = (cur.at - prev.at).total_seconds()
+        step: float | None = None
+        if None not in (prev.lat, prev.lon, cur.lat, cur.lon):
+            step = haversine_m(prev.lat, prev.lon, cur.lat, cur.lon)  # type: ignore[arg-type]
+        elif prev.distance_m is not None and cur.distance_m is not None:
+            step = max(0.0, cur.distance_m - prev.distance_m)
+        if step is None:
+            continue
+        measured = True
+        distance += step
+        if dt > 0 and step / dt > STOPPED_SPEED_MS:
+            moving += dt
+    duration = (points[-1].at - points[0].at).total_seconds()
+    return points[0].at, round(duration), round(moving), (round(distance, 1) if measured else None)
+
+
+def sniff_format(filename: str | None, data: bytes) -> str:
+    """The content decides (a .gpx that is really FIT is read as FIT); the extension only breaks ties."""
+    if len(data) >= 12 and data[8:12] == b".FIT":
+        return "fit"
+    head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        if b"<gpx" in head:
+            return "gpx"
+        if b"<trainingcenterdatabase" in head:
+            return "tcx"
+    ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+    if ext in FORMATS:
+        return ext
+    raise BadActivityFile("The file is not GPX, TCX or FIT: its content matches none of them and its name has "
+                          "no .gpx, .tcx or .fit extension.", code="unsupported-file-format")
+
+
+def read_activity_file(filename: str | None, data: bytes) -> FileSummary:
+    """Parse ``data`` (named ``filename`` by the client) into one activity summary, or say what is wrong."""
+    if not data or not data.strip():
+        raise BadActivityFile("The file is empty.", code="empty-activity-file")
+    fmt = sniff_format(filename, data)
+    if fmt in ("gpx", "tcx") and b"<!ENTITY" in data[:SNIFF_BYTES * 4]:
+        raise BadActivityFile("XML entity declarations are not accepted in activity files.")
+    reader = {"gpx": _read_gpx, "tcx": _read_tcx, "fit": _read_fit}[fmt]
+    sport, points, totals = reader(data)
+    digest = hashlib.sha256(data).hexdigest()
+    timed = [p for p in points if p.at is not None]
+    if len(timed) >= 2:
+        start, duration, moving, distance = summarise(timed)
+        if duration <= 0:
+            raise BadActivityFile(f"The {fmt.upper()} track's points all have the same time; it has no duration.")
+        return FileSummary(fmt, sport, start, duration, moving, distance, len(timed), digest)
+    if totals is not None:
+        return FileSummary(fmt, sport, *totals, points=len(timed), sha256=digest)
+    if points and not timed:
+        raise BadActivityFile(f"The {fmt.upper()} file's points have no timestamps, so it describes a route, "
+                              "not an activity that happened.")
+    raise BadActivityFile(f"The {fmt.upper()} file holds fewer than two timed track points; there is no "
+                          "activity to compute.", code="empty-activity-file")
+
+
+Totals = tuple[datetime, int, int, float | None]
+
+
+def _read_gpx(data: bytes) -> tuple[str | None, list[TrackPoint], Totals | None]:
+    import gpxpy
+    import gpxpy.gpx
+
+    try:
+        gpx = gpxpy.parse(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise BadActivityFile("The GPX file is not UTF-8 text.") from exc
+    except (gpxpy.gpx.GPXException, ValueError) as exc:
+        raise BadActivityFile(f"The GPX file is not valid: {_first_line(exc)}") from exc
+    points: list[TrackPoint] = []
+    sport = None
+    for track in gpx.tracks:
+        sport = sport or (track.type or None)
+        for segment in track.segments:
+            points.extend(TrackPoint(_aware(p.time) if p.time else None, p.latitude, p.longitude)  # type: ignore[arg-type]
+                          for p in segment.points)
+    if not points and gpx.routes:
+        raise BadActivityFile("The GPX file holds only a planned route (<rte>), not a recorded track (<trk>).")
+    return sport, points, None
+
+
+def _read_tcx(data: bytes) -> tuple[str | None, list[TrackPoint], Totals | None]:
+    import xml.etree.ElementTree as ET
+
+    from tcxreader.tcxreader import TCXReader
+
+    try:
+        exercise = TCXReader().read(io.BytesIO(data), only_gps=False)  # type: ignore[arg-type]
+    except ET.ParseError as exc:
+        raise BadActivityFile(f"The TCX file is not well-formed XML: {exc}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadActivityFile(f"The TCX file is not a valid Training Center activity: {_first_line(exc)}") from exc
+    points = [TrackPoint(_aware(tp.time), tp.latitude, tp.longitude, tp.distance)
+              for tp in exercise.trackpoints or [] if tp.time is not None]
+    return exercise.activity_type, points, None
+
+
+def _read_fit(data: bytes) -> tuple[str | None, list[TrackPoint], Totals | None]:
+    import fitdecode
+
+    points: list[TrackPoint] = []
+    session: dict[str, Any] | None = None
+    sport = None
+    try:
+        with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE,
+                                 error_handling=fitdecode.ErrorHandling.RAISE) as reader:
+            for frame in reader:
+                if not isinstance(frame, fitdecode.FitDataMessage):
+                    continue
+                if frame.name == "record":
+                    point = _fit_point(frame)
+                    if point is not None:
+                        points.append(point)
+                elif frame.name == "session" and session is None:
+                    session = {f.name: f.value for f in frame.fields}
+                    sport = session.get("sport")
+                elif frame.name == "sport" and sport is None:
+                    sport = _field(frame, "sport")
+    except fitdecode.FitCRCError as exc:
+        raise BadActivityFile("The FIT file fails its CRC check: it is truncated or corrupted.") from exc
+    except fitdecode.FitHeaderError as exc:
+        raise BadActivityFile(f"The FIT file header is not valid: {_first_line(exc)}") from exc
+    except fitdecode.FitEOFError as exc:
+        raise BadActivityFile("The FIT file ends early: it is truncated.") from exc
+    except (fitdecode.FitError, ValueError, KeyError) as exc:
+        raise BadActivityFile(f"The FIT file cannot be decoded: {_first_line(exc)}") from exc
+    return (str(sport) if sport is not None else None), points, _fit_totals(session)
+
+
+def _field(frame: Any, name: str) -> Any:
+    return frame.get_value(name) if frame.has_field(name) else None
+
+
+def _fit_point(frame: Any) -> TrackPoint | None:
+    at = _field(frame, "timestamp")
+    if not isinstance(at, datetime):
+        return None
+    lat, lon = _field(frame, "position_lat"), _field(frame, "position_long")
+    if lat is not None and lon is not None:
+        lat, lon = lat * FIT_SEMICIRCLE_DEG, lon * FIT_SEMICIRCLE_DEG
+    dist = _field(frame, "distance")
+    return TrackPoint(_aware(at), lat, lon, float(dist) if dist is not None else None)
+
+
+def _fit_totals(session: dict[str, Any] | None) -> Totals | None:
+    """A summary-only FIT file (no records) still says when, how long and how far."""
+    if not session or not isinstance(session.get("start_time"), datetime):
+        return None
+    elapsed = session.get("total_elapsed_time")
+    if not elapsed:
+        return None
+    timer = session.get("total_timer_time") or elapsed
+    dist = session.get("total_distance")
+    return (_aware(session["start_time"]), round(float(elapsed)), round(float(timer)),
+            float(dist) if dist is not None else None)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+SPORTS: dict[str, str] = {
+    "running": "running", "run": "running", "trailrunning": "running", "treadmillrunning": "running",
+    "cycling": "cycling", "biking": "cycling", "bike": "cycling", "ride": "cycling", "roadbiking": "cycling",
+    "mountainbiking": "cycling", "ebiking": "ebike", "ebikeride": "ebike", "walking": "walking", "walk": "walking",
+    "hiking": "hiking", "hike": "hiking", "swimming": "swimming_slow", "crosscountryskiing": "skiing_cross_country",
+    "nordicski": "skiing_cross_country", "kayaking": "kayaking", "paddling": "kayaking", "rowing": "kayaking",
+    "wheelchair": "wheelchair", "nordicwalking": "nordic_walking",
+}
+"""Sport names as GPX ``<type>``, TCX ``Sport`` and FIT ``sport`` write them (lower-cased, letters only)."""
+
+
+def type_for_sport(sport: str | None) -> str | None:
+    if not sport:
+        return None
+    return SPORTS.get("".join(ch for ch in sport.lower() if ch.isalpha()))

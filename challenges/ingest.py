@@ -1,0 +1,191 @@
+"""Activity ingest use cases: one per path (single, batch sync, file import, edit, delete).
+
+All of them end in ``activity_pipeline.run`` or reuse its parts, so every path stores the raw source
+reference, dedupes, judges plausibility and scores through the ledger the same way. They flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from challenges import activity_pipeline, activity_scoring, dedupe, files, health_mappings, plausibility
+from challenges.activity_models import (
+    Activity,
+    ActivityEntry,
+    ActivityIn,
+    ActivityKind,
+    ActivitySource,
+    ActivityStatus,
+)
+from challenges.activity_pipeline import ItemResult
+from challenges.activity_schemas import parse_item
+from challenges.plausibility import DEFAULT_LIMITS, Limits
+from scoring.models import PointsEntry
+from service.clock import utcnow
+from service.errors import NotFound, TooLarge, Unprocessable
+from service.models import User
+
+
+class InvalidActivity(Unprocessable):
+    code = "invalid-activity"
+    title = "Not a valid activity"
+
+
+def _raise_for(res: ItemResult) -> None:
+    if res.row is None and res.status == "rejected":
+        slug = (res.reason or "invalid-activity").split(":", 1)[0]
+        code = slug if slug.replace("-", "").isalpha() and len(slug) < 40 else "invalid-activity"
+        raise InvalidActivity(res.reason or "The activity is not valid.", code=code)
+
+
+def record_activity(session: Session, user: User, item: ActivityIn, *, now: datetime | None = None
+                    ) -> tuple[Activity, str]:
+    """One activity (manual entry or a single synced record): the stored activity and what happened."""
+    res = activity_pipeline.run(session, user, [item], now=now)[0]
+    _raise_for(res)
+    activity = session.get(Activity, res.activity_id)
+    assert activity is not None
+    return activity, res.status
+
+
+def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str = "vcc", *,
+               now: datetime | None = None, limits: Limits = DEFAULT_LIMITS) -> list[ItemResult]:
+    """A wearable sync of up to ``limits.max_batch_items`` items, each answered on its own."""
+    if len(raw_items) > limits.max_batch_items:
+        raise TooLarge(f"A batch holds at most {limits.max_batch_items} items; this one has {len(raw_items)}. "
+                       "Split it into several requests.", code="batch-too-large", limit=limits.max_batch_items)
+    parsed: list[ActivityIn | str | None]
+    if fmt == "vcc":
+        parsed = [parse_item(r) for r in raw_items]
+    else:
+        mapper = health_mappings.from_health_connect if fmt == "health_connect" else health_mappings.from_healthkit
+        parsed = health_mappings.merge_distances(
+            [mapper(r) if isinstance(r, dict) else "an item must be a JSON object" for r in raw_items])
+    slots = [i for i, p in enumerate(parsed) if p is not None]
+    results = activity_pipeline.run(session, user, [parsed[i] for i in slots], now=now,  # type: ignore[misc]
+                                    limits=limits)
+    out = [ItemResult(i, "merged", reason="merged into the exercise session it lies within")
+           for i in range(len(parsed))]
+    for slot, res in zip(slots, results, strict=True):
+        res.index = slot
+        out[slot] = res
+    return out
+
+
+def import_file(session: Session, user: User, filename: str | None, data: bytes, *, max_bytes: int,
+                type_code: str | None = None, external_id: str | None = None, now: datetime | None = None
+                ) -> tuple[Activity, str]:
+    """A GPX, TCX or FIT file: figures computed from the track; the same file twice is a duplicate."""
+    if len(data) > max_bytes:
+        raise TooLarge(f"The file is {len(data)} bytes; imports are limited to {max_bytes} bytes.",
+                       code="file-too-large", limit=max_bytes)
+    summary = files.read_activity_file(filename, data)
+    code = type_code or files.type_for_sport(summary.sport)
+    if code is None:
+        raise InvalidActivity(f"The file's sport {summary.sport!r} is not one we can map; send the form field "
+                              "'type' (see GET /api/v1/activity-types).", code="unknown-type")
+    item = ActivityIn(code, summary.started_at, summary.duration_s, ActivitySource(summary.format),
+                      ActivityKind.SESSION, external_id or f"sha256:{summary.sha256}",
+                      distance_m=summary.distance_m, moving_time_s=summary.moving_time_s,
+                      source_ref=(filename or f"upload.{summary.format}")[:255], source_sha256=summary.sha256)
+    return record_activity(session, user, item, now=now)
+
+
+def own_activity(session: Session, user: User, activity_id: int) -> Activity:
+    """The user's own, not deleted activity; anyone else's is simply not found."""
+    activity = session.get(Activity, activity_id)
+    if activity is None or activity.user_id != user.id or activity.deleted_at is not None:
+        raise NotFound(f"You have no activity {activity_id}.", code="activity-not-found")
+    return activity
+
+
+EDITABLE = {"type": "type_code", "kind": "kind", "started_at": "started_at", "duration_s": "duration_s",
+            "moving_time_s": "moving_time_s", "distance_m": "distance_m", "steps": "steps"}
+
+
+def edit_activity(session: Session, user: User, activity_id: int, changes: dict[str, Any], *,
+                  now: datetime | None = None, limits: Limits = DEFAULT_LIMITS) -> Activity:
+    """Change an activity: its points are reversed, and it is judged, deduplicated and scored afresh."""
+    now = now or utcnow()
+    act = own_activity(session, user, activity_id)
+    item = ActivityIn(act.type_code, act.started_at, act.duration_s, act.source, act.kind, act.external_id,
+                      act.distance_m, act.steps, act.moving_time_s, act.source_ref, act.source_sha256)
+    for key, value in changes.items():
+        if key == "ended_at":
+            continue
+        setattr(item, EDITABLE[key], value)
+    if "ended_at" in changes:
+        item.duration_s = round((changes["ended_at"] - item.started_at).total_seconds())
+    problems = plausibility.input_problems(type_code=item.type_code, started_at=item.started_at,
+                                           duration_s=item.duration_s, distance_m=item.distance_m,
+                                           steps=item.steps, moving_time_s=item.moving_time_s, now=now)
+    if problems:
+        raise InvalidActivity("; ".join(problems), code=problems[0].split(":", 1)[0])
+    activity_scoring.withdraw(session, [act.id], "edited", drop=True)
+    zone = ZoneInfo(user.timezone or "UTC")
+    pool = [r for r in _pool(session, user.id, item) if r.id != act.id]
+    day_steps: dict[Any, int] = {}
+    for r in pool:
+        if r.kind == ActivityKind.STEPS:
+            day = r.started_at.astimezone(zone).date()
+            day_steps[day] = day_steps.get(day, 0) + (r.steps or 0)
+    row = activity_pipeline.judge_and_resolve(user.id, item, dedupe.fingerprint(user.id, item), pool, day_steps,
+                                              zone, limits, now)
+    for key, value in row.values.items():
+        if key not in ("created_at", "user_id", "source", "external_id", "source_ref", "source_sha256"):
+            setattr(act, key, value)
+    act.superseded_by_id = None
+    session.flush()
+    row.id = act.id
+    losers = [r.id for r in row.supersedes if r.id is not None]
+    activity_pipeline.supersede(session, act.id, losers)
+    activity_scoring.count(session, [act], now, weights={user.id: user.weight_kg})
+    session.flush()
+    session.refresh(act)
+    return act
+
+
+def delete_activity(session: Session, user: User, activity_id: int, *, now: datetime | None = None) -> int:
+    """Delete (softly, keeping the trail): points reversed; what it had superseded counts again."""
+    now = now or utcnow()
+    act = own_activity(session, user, activity_id)
+    removed = activity_scoring.withdraw(session, [act.id], "deleted by the participant")
+    act.deleted_at, act.updated_at = now, now
+    revived = list(session.scalars(select(Activity).where(Activity.superseded_by_id == act.id,
+                                                          Activity.deleted_at.is_(None))))
+    if revived:
+        ids = [a.id for a in revived]
+        session.execute(delete(ActivityEntry).where(ActivityEntry.activity_id.in_(ids)))
+        session.execute(update(Activity).where(Activity.id.in_(ids)).values(
+            status=ActivityStatus.ACCEPTED, superseded_by_id=None, updated_at=now,
+            reason=f"counts again: activity {act.id}, which had superseded it, was deleted"))
+        session.flush()
+        for a in revived:
+            session.refresh(a)
+        activity_scoring.count(session, revived, now, weights={user.id: user.weight_kg})
+    session.flush()
+    return removed
+
+
+def _pool(session: Session, user_id: int, item: ActivityIn) -> list[activity_pipeline.Row]:
+    return [activity_pipeline.pool_row(r) for r in session.execute(
+        select(*activity_pipeline.COLUMNS).where(
+            Activity.user_id == user_id, Activity.started_at < item.ended_at, Activity.ended_at > item.started_at,
+            Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None)))]
+
+
+def points_by_entry(session: Session, activity_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """Net points per (activity, challenge) from the ledger itself (reversals included)."""
+    if not activity_ids:
+        return {}
+    keys = {f"activity:{i}": i for i in activity_ids}
+    rows = session.execute(select(PointsEntry.source_key, PointsEntry.contest_id, func.sum(PointsEntry.points))
+                           .where(PointsEntry.source_key.in_(list(keys)))
+                           .group_by(PointsEntry.source_key, PointsEntry.contest_id))
+    return {(keys[k], c): int(p or 0) for k, c, p in rows}

@@ -1,0 +1,92 @@
+"""Logging single activities through the API: scoring, idempotent retries, reading, editing, deleting."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from challenges.activity_models import Activity
+from tests.challenges.activity_helpers import ago, make_world, points, post, walk
+
+
+def test_logging_a_walk_scores_its_active_minutes_in_the_challenge(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    resp = post(client, w, pat, walk(ago(hours=3), 30, distance_m=2600))
+    assert resp.status_code == 201, resp.json
+    body = resp.json
+    assert body["result"] == "created" and body["status"] == "accepted"
+    assert body["entries"] == [{"challenge_id": w.challenge.id, "status": "counted", "reason": None, "points": 30}]
+    assert points(session, w.challenge.id, pat.id) == 30
+
+
+def test_a_retry_with_the_same_idempotency_key_replays_the_answer_and_stores_nothing_twice(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    key = str(uuid.uuid4())
+    body = walk(ago(hours=5), 45)
+    first = post(client, w, pat, body, **{"Idempotency-Key": key})
+    again = post(client, w, pat, body, **{"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert session.scalar(select(func.count()).select_from(Activity)) == 1
+    assert points(session, w.challenge.id, pat.id) == 45
+
+
+def test_the_same_idempotency_key_with_another_body_is_refused(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    key = str(uuid.uuid4())
+    assert post(client, w, pat, walk(ago(hours=5), 45), **{"Idempotency-Key": key}).status_code == 201
+    resp = post(client, w, pat, walk(ago(hours=5), 50), **{"Idempotency-Key": key})
+    assert resp.status_code == 422
+    assert resp.json["type"].endswith("idempotency-key-reused")
+    assert points(session, w.challenge.id, pat.id) == 45
+
+
+def test_the_same_external_id_twice_is_a_duplicate_answered_with_the_stored_activity(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    body = walk(ago(hours=4), 20, source="wearable", external_id="watch-123")
+    first = post(client, w, pat, body)
+    second = post(client, w, pat, body)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json["result"] == "duplicate" and second.json["id"] == first.json["id"]
+    assert points(session, w.challenge.id, pat.id) == 20
+
+
+def test_editing_reverses_the_old_points_and_scores_the_new_figures(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    act = post(client, w, pat, walk(ago(hours=4), 20)).json
+    resp = client.patch(f"/api/v1/activities/{act['id']}", json={"duration_s": 50 * 60}, headers=w.h(pat))
+    assert resp.status_code == 200, resp.json
+    assert resp.json["entries"][0]["points"] == 50
+    assert points(session, w.challenge.id, pat.id) == 50
+
+
+def test_deleting_reverses_the_points(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    act = post(client, w, pat, walk(ago(hours=4), 20)).json
+    assert client.delete(f"/api/v1/activities/{act['id']}", headers=w.h(pat)).status_code == 204
+    assert points(session, w.challenge.id, pat.id) == 0
+    assert client.get(f"/api/v1/activities/{act['id']}", headers=w.h(pat)).status_code == 404
+
+
+def test_listing_pages_through_my_activities_only(app, client, session):
+    w = make_world(app, session, participants=2)
+    pat, sam = w.users
+    for hours in (10, 8, 6):
+        post(client, w, pat, walk(ago(hours=hours), 15))
+    post(client, w, sam, walk(ago(hours=7), 15))
+    page = client.get("/api/v1/activities?limit=2", headers=w.h(pat)).json
+    assert len(page["items"]) == 2 and page["next"]
+    rest = client.get(f"/api/v1/activities?limit=2&cursor={page['next']}", headers=w.h(pat)).json
+    assert len(rest["items"]) == 1 and rest["next"] is None
+    assert {i["id"] for i in page["items"] + rest["items"]} == {
+        a.id for a in session.scalars(select(Activity).where(Activity.user_id == pat.id))}
+    other = session.scalar(select(Activity.id).where(Activity.user_id == sam.id))
+    assert client.get(f"/api/v1/activities/{other}", headers=w.h(pat)).status_code == 404
