@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from blinker import Namespace
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service.errors import Conflict, Invalid
+from service.clock import utcnow
+from service.errors import Conflict, Invalid, NotFound
 from service.models import Membership, Organisation, OrgKind, Role, User
 
 _hasher = PasswordHasher()
@@ -43,6 +46,7 @@ def check_password(user: User | None, password: str) -> bool:
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
+    """Also finds deleted users (their email is anonymised, so a real address never matches one)."""
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
@@ -108,3 +112,93 @@ def set_membership(session: Session, *, user: User, organisation: Organisation, 
         membership.role = Role(role)
     session.flush()
     return membership
+
+
+ROLE_RANK = {Role.MEMBER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
+
+user_deleted = Namespace().signal("user-deleted")
+"""Sent with ``(session, user_id=...)`` inside the deleting transaction; other packages connect to it to
+drop the person from boards, inboxes and so on. Everywhere else, a user with ``deleted_at`` is gone."""
+
+
+def active_user(session: Session, user_id: int) -> User | None:
+    """The user, or None when unknown or deleted: use this instead of ``session.get(User, ...)``."""
+    user = session.get(User, user_id)
+    return None if user is None or user.deleted_at is not None else user
+
+
+def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
+    for name in ("display_name", "timezone", "locale", "hide_from_leaderboards", "weight_kg"):
+        if name in changes:
+            value = changes[name]
+            setattr(user, name, value.strip() if isinstance(value, str) and name == "display_name" else value)
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, user: User) -> None:
+    """Soft-delete: keep the row (ledger rows point at it) but make the person unrecognisable and inert.
+
+    The email is anonymised (freeing the address for a new sign-up), credentials and refresh tokens are
+    revoked, memberships end, and the user is hidden from leaderboards. ``user_deleted`` tells the other
+    packages. The caller commits.
+    """
+    from service.tokens import revoke_all_for_user
+
+    if user.deleted_at is not None:
+        return
+    user.deleted_at = utcnow()
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.display_name = "Deleted user"
+    user.password_hash = None
+    user.firebase_uid = None
+    user.weight_kg = None
+    user.hide_from_leaderboards = True
+    user.is_superuser = False
+    revoke_all_for_user(session, user.id)
+    session.execute(delete(Membership).where(Membership.user_id == user.id))
+    session.flush()
+    user_deleted.send(session, user_id=user.id)
+
+
+def update_organisation(session: Session, org: Organisation, changes: dict[str, Any]) -> Organisation:
+    for name in ("kind", "name", "country", "region", "timezone"):
+        if name in changes:
+            value = changes[name]
+            if name == "country" and value:
+                value = value.upper()
+            if name == "name":
+                value = value.strip()
+            setattr(org, name, value)
+    session.flush()
+    return org
+
+
+def get_membership(session: Session, organisation_id: int, user_id: int) -> Membership:
+    membership = session.scalar(select(Membership).where(Membership.organisation_id == organisation_id,
+                                                         Membership.user_id == user_id))
+    if membership is None:
+        raise NotFound("This person is not a member of the organisation.", code="membership-not-found")
+    return membership
+
+
+def _admin_count(session: Session, organisation_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.organisation_id == organisation_id, Membership.role == Role.ADMIN)) or 0
+
+
+def change_role(session: Session, membership: Membership, role: Role) -> Membership:
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(session, membership.organisation_id) <= 1:
+        raise Conflict("An organisation needs at least one admin; make someone else admin first.",
+                       code="last-admin")
+    membership.role = role
+    session.flush()
+    return membership
+
+
+def remove_membership(session: Session, membership: Membership) -> None:
+    if membership.role == Role.ADMIN and _admin_count(session, membership.organisation_id) <= 1:
+        raise Conflict("An organisation needs at least one admin; make someone else admin first.",
+                       code="last-admin")
+    session.delete(membership)
+    session.flush()

@@ -1,7 +1,243 @@
-"""Placeholder until filled."""
+"""The caller's profile, organisations, memberships and invitations.
+
+Every role check names the organisation in the URL: a non-member gets 404 (private organisations are
+not probed), a member without the needed role gets 403.
+"""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from datetime import timedelta
+from typing import Any
 
-blueprints: list[Blueprint] = []
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service import accounts, invitations
+from service.account_schemas import (
+    InvitationCreateSchema,
+    InvitationPreviewSchema,
+    InvitationSchema,
+    MembershipSchema,
+    MembershipUpdateSchema,
+    OrganisationCreateSchema,
+    OrganisationListArgsSchema,
+    OrganisationPageSchema,
+    OrganisationSchema,
+    OrganisationUpdateSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from service.auth import auth_required, current_user, require_org_role
+from service.db import db
+from service.errors import Forbidden, NotFound
+from service.models import Invitation, Membership, Organisation, Role, User
+from service.pagination import decode_cursor, encode_cursor
+
+me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in person's profile.")
+org_blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
+                    description="Organisations (cities, employers, clubs, schools), members and invitations.")
+inv_blp = Blueprint("invitations", __name__, url_prefix="/api/v1/invitations",
+                    description="Join an organisation with an invitation code.")
+
+STAFF = (Role.ADMIN, Role.ORGANISER)
+ANY_ROLE = (Role.ADMIN, Role.ORGANISER, Role.MEMBER)
+
+
+def _organisation(organisation_id: int, roles: tuple[Role, ...] = ANY_ROLE) -> tuple[Organisation, Role]:
+    """The organisation if the caller belongs to it (else 404) and holds one of ``roles`` (else 403)."""
+    user = current_user()
+    org = db.session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("No such organisation.", code="organisation-not-found")
+    role = require_org_role(user, organisation_id, ANY_ROLE, hide=True)
+    if role not in roles:
+        wanted = " or ".join(r.value for r in roles)
+        raise Forbidden(f"This needs the {wanted} role in this organisation.", code="role-required")
+    org.my_role = role  # type: ignore[attr-defined]  # read by OrganisationSchema
+    return org, role
+
+
+@me_blp.route("")
+class Me(MethodView):
+    @auth_required
+    @me_blp.response(200, UserSchema)
+    def get(self) -> User:
+        """Read my profile"""
+        return current_user()
+
+    @auth_required
+    @me_blp.arguments(UserUpdateSchema)
+    @me_blp.response(200, UserSchema)
+    def patch(self, changes: dict[str, Any]) -> User:
+        """Change my profile (name, time zone, locale, leaderboard visibility, weight)"""
+        user = accounts.update_profile(db.session, current_user(), changes)
+        db.session.commit()
+        return user
+
+    @auth_required
+    @me_blp.response(204)
+    def delete(self) -> Response:
+        """Delete my account (my data leaves boards and organisations; this cannot be undone)"""
+        accounts.delete_user(db.session, current_user())
+        db.session.commit()
+        return Response(status=204)
+
+
+@org_blp.route("")
+class Organisations(MethodView):
+    @auth_required
+    @org_blp.arguments(OrganisationListArgsSchema, location="query")
+    @org_blp.response(200, OrganisationPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List the organisations I belong to, with my role in each"""
+        after = (decode_cursor(args["cursor"]) or {}).get("id", 0)
+        rows = db.session.execute(
+            select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
+            .where(Membership.user_id == current_user().id, Organisation.id > int(after))
+            .order_by(Organisation.id).limit(args["limit"] + 1)).all()
+        items = []
+        for org, role in rows[: args["limit"]]:
+            org.my_role = role
+            items.append(org)
+        more = len(rows) > args["limit"]
+        return {"items": items, "next": encode_cursor({"id": items[-1].id}) if more else None}
+
+    @auth_required
+    @org_blp.arguments(OrganisationCreateSchema)
+    @org_blp.response(201, OrganisationSchema)
+    def post(self, data: dict[str, Any]) -> Organisation:
+        """Create an organisation; I become its admin"""
+        org = accounts.create_organisation(db.session, creator=current_user(), **data)
+        db.session.commit()
+        org.my_role = Role.ADMIN  # type: ignore[attr-defined]
+        return org
+
+
+@org_blp.route("/<int:organisation_id>")
+class OrganisationById(MethodView):
+    @auth_required
+    @org_blp.response(200, OrganisationSchema)
+    def get(self, organisation_id: int) -> Organisation:
+        """Read an organisation I belong to"""
+        return _organisation(organisation_id)[0]
+
+    @auth_required
+    @org_blp.arguments(OrganisationUpdateSchema)
+    @org_blp.response(200, OrganisationSchema)
+    def patch(self, changes: dict[str, Any], organisation_id: int) -> Organisation:
+        """Change an organisation (its admins and organisers)"""
+        org, _ = _organisation(organisation_id, STAFF)
+        accounts.update_organisation(db.session, org, changes)
+        db.session.commit()
+        return org
+
+
+@org_blp.route("/<int:organisation_id>/memberships")
+class Memberships(MethodView):
+    @auth_required
+    @org_blp.response(200, MembershipSchema(many=True))
+    def get(self, organisation_id: int) -> list[Membership]:
+        """List the members and their roles (admins)"""
+        _organisation(organisation_id, (Role.ADMIN,))
+        return list(db.session.scalars(select(Membership).where(Membership.organisation_id == organisation_id)
+                                       .order_by(Membership.id).limit(5000)))
+
+
+@org_blp.route("/<int:organisation_id>/memberships/<int:user_id>")
+class MembershipById(MethodView):
+    @auth_required
+    @org_blp.arguments(MembershipUpdateSchema)
+    @org_blp.response(200, MembershipSchema)
+    def patch(self, data: dict[str, Any], organisation_id: int, user_id: int) -> Membership:
+        """Change a member's role (admins; the last admin cannot step down)"""
+        _organisation(organisation_id, (Role.ADMIN,))
+        membership = accounts.change_role(db.session, accounts.get_membership(db.session, organisation_id, user_id),
+                                          data["role"])
+        db.session.commit()
+        return membership
+
+    @auth_required
+    @org_blp.response(204)
+    def delete(self, organisation_id: int, user_id: int) -> Response:
+        """Remove a member (admins), or leave the organisation myself"""
+        if user_id != current_user().id:
+            _organisation(organisation_id, (Role.ADMIN,))
+        else:
+            _organisation(organisation_id)
+        accounts.remove_membership(db.session, accounts.get_membership(db.session, organisation_id, user_id))
+        db.session.commit()
+        return Response(status=204)
+
+
+@org_blp.route("/<int:organisation_id>/invitations")
+class Invitations(MethodView):
+    @auth_required
+    @org_blp.response(200, InvitationSchema(many=True))
+    def get(self, organisation_id: int) -> list[Invitation]:
+        """List invitations (admins and organisers)"""
+        _organisation(organisation_id, STAFF)
+        return invitations.list_for(db.session, organisation_id)
+
+    @auth_required
+    @org_blp.arguments(InvitationCreateSchema)
+    @org_blp.response(201, InvitationSchema)
+    def post(self, data: dict[str, Any], organisation_id: int) -> Invitation:
+        """Create an invitation code and link (admins and organisers)"""
+        org, role = _organisation(organisation_id, STAFF)
+        days = data.pop("expires_in_days", None)
+        invitation = invitations.create_invitation(
+            db.session, organisation=org, created_by=current_user(), inviter_role=role,
+            expires_in=timedelta(days=days) if days else None, **data)
+        db.session.commit()
+        return invitation
+
+
+@org_blp.route("/<int:organisation_id>/invitations/<int:invitation_id>")
+class InvitationById(MethodView):
+    @auth_required
+    @org_blp.response(200, InvitationSchema)
+    def delete(self, organisation_id: int, invitation_id: int) -> Invitation:
+        """Withdraw an invitation (admins and organisers)"""
+        _organisation(organisation_id, STAFF)
+        invitation = db.session.get(Invitation, invitation_id)
+        if invitation is None or invitation.organisation_id != organisation_id:
+            raise NotFound("No such invitation.", code="invitation-not-found")
+        invitations.revoke(db.session, invitation)
+        db.session.commit()
+        return invitation
+
+
+@inv_blp.route("/<code>")
+class InvitationByCode(MethodView):
+    @auth_required
+    @inv_blp.response(200, InvitationPreviewSchema)
+    def get(self, code: str) -> dict[str, Any]:
+        """See where an invitation leads before accepting it"""
+        invitation = invitations.find_by_code(db.session, code)
+        invitations.check_usable(invitation)
+        org = db.session.get(Organisation, invitation.organisation_id)
+        return {"organisation_id": invitation.organisation_id, "organisation_name": org.name if org else "",
+                "role": invitation.role, "expires_at": invitation.expires_at}
+
+
+@inv_blp.route("/<code>/accept")
+class AcceptInvitation(MethodView):
+    @auth_required
+    @inv_blp.response(200, MembershipSchema)
+    def post(self, code: str) -> Membership:
+        """Accept an invitation: join its organisation"""
+        user = current_user()
+        try:
+            membership = invitations.accept(db.session, code, user)
+            db.session.commit()
+        except IntegrityError:  # the same person accepted twice at once; the other request joined them
+            db.session.rollback()
+            membership = accounts.get_membership(db.session, invitations.find_by_code(db.session, code)
+                                                 .organisation_id, user.id)
+        return membership
+
+
+blueprints: list[Blueprint] = [me_blp, org_blp, inv_blp]

@@ -53,7 +53,8 @@ def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str,
 _ENV_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIREBASE_CREDENTIALS", "FIREBASE_PROJECT_ID",
              "LOG_LEVEL", "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "CORS_ORIGINS", "VCC_ENV",
              "VCC_INSTANCE_PATH", "MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES", "RATELIMIT_DEFAULT",
-             "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX"}
+             "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX",
+             "LOGIN_RATELIMIT", "FIREBASE_CERT_URL"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -72,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     limiter.init_app(app)
+    api.ERROR_SCHEMA = errors.ProblemSchema  # document errors as the problem+json we send
     api.init_app(app)
     _init_redis(app, settings)
 

@@ -84,22 +84,29 @@ def load_user_from_request() -> User | None:
     return _user_from_bearer(token.strip())
 
 
+_USER_KEY = "vcc.current_user"
+_MISSING = object()
+
+
+def _cached_user() -> Any:
+    """The caller, cached on this request (not on ``g``: tests reuse one app context across requests)."""
+    cached = request.environ.get(_USER_KEY, _MISSING)
+    if cached is _MISSING:
+        cached = load_user_from_request()
+        request.environ[_USER_KEY] = cached
+        g.current_user = cached
+    return cached
+
+
 def current_user() -> User:
-    user = g.get("current_user")
+    user = _cached_user()
     if user is None:
-        user = load_user_from_request()
-        if user is None:
-            raise Unauthenticated("Sign in: this endpoint needs 'Authorization: Bearer <token>'.")
-        g.current_user = user
+        raise Unauthenticated("Sign in: this endpoint needs 'Authorization: Bearer <token>'.")
     return cast(User, user)
 
 
 def optional_user() -> User | None:
-    if "current_user" in g:
-        return cast(User | None, g.current_user)
-    user = load_user_from_request()
-    g.current_user = user
-    return user
+    return cast(User | None, _cached_user())
 
 
 def auth_required(fn: F) -> F:

@@ -1,7 +1,95 @@
-"""Placeholder until filled."""
+"""Registration, token issue and refresh, logout."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from datetime import timedelta
+from typing import Any
 
-blueprints: list[Blueprint] = []
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
+
+from service import firebase_auth, tokens
+from service.account_schemas import LogoutSchema, RegisterSchema, TokenRequestSchema, TokenSchema, UserSchema
+from service.accounts import check_password, find_user_by_email, register_user
+from service.auth import issue_access_token
+from service.db import db
+from service.errors import Conflict, Unauthenticated
+from service.extensions import limiter
+from service.models import AuditNote, User
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
+                description="Sign up, sign in (password or refresh token) and sign out.")
+blp.record_once(lambda state: firebase_auth.init_app(state.app))
+
+
+def _login_limit() -> str:
+    return str(current_app.extensions["vcc_settings"].login_ratelimit)
+
+
+def _refresh_lifetime() -> timedelta:
+    return timedelta(days=current_app.extensions["vcc_settings"].refresh_token_days)
+
+
+def token_response(user: User, refresh: tokens.IssuedRefresh) -> dict[str, Any]:
+    access, expires_in = issue_access_token(user)
+    return {"access_token": access, "token_type": "Bearer", "expires_in": expires_in,
+            "refresh_token": refresh.token, "refresh_expires_in": refresh.expires_in}
+
+
+@blp.route("/register")
+class Register(MethodView):
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data: dict[str, Any]) -> User:
+        """Create an account (email and password)"""
+        try:
+            user = register_user(db.session, **data)
+            db.session.commit()
+        except IntegrityError as exc:  # lost a race with another sign-up for the same email
+            db.session.rollback()
+            raise Conflict("An account with this email already exists.", code="email-taken") from exc
+        return user
+
+
+@blp.route("/token")
+class Token(MethodView):
+    decorators = [limiter.limit(_login_limit, methods=["POST"])]
+
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Issue an access token and a rotating refresh token
+
+        `grant_type=password` takes `email` and `password`; `grant_type=refresh_token` takes
+        `refresh_token`, which is then used up: keep the new one. Presenting a used refresh token
+        again signs out every session of that login.
+        """
+        lifetime = _refresh_lifetime()
+        if data["grant_type"] == "refresh_token":
+            user, refresh = tokens.rotate(db.session, data["refresh_token"], lifetime=lifetime)
+        else:
+            user = find_user_by_email(db.session, data["email"])
+            if not check_password(user, data["password"]) or user is None or user.deleted_at is not None:
+                db.session.add(AuditNote(user_id=user.id if user else None, event="login-refused"))
+                db.session.commit()
+                raise Unauthenticated("The email or password is wrong.", code="invalid-credentials")
+            refresh = tokens.issue(db.session, user, lifetime=lifetime)
+        body = token_response(user, refresh)
+        db.session.commit()
+        return body
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.arguments(LogoutSchema)
+    @blp.response(204)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Sign out: revoke the refresh token and every token rotated from the same login"""
+        tokens.revoke(db.session, data["refresh_token"])
+        db.session.commit()
+        return Response(status=204)
+
+
+blueprints: list[Blueprint] = [blp]

@@ -75,6 +75,8 @@ class Settings:
     instance_path: Path
     public_base_url: str
     fcm_url: str | None = None
+    login_ratelimit: str = "10 per minute"
+    firebase_cert_url: str | None = None
     redis_prefix: str = "vcc"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -111,4 +113,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         fcm_url=env.get("FCM_URL") or None,
         redis_prefix=env.get("REDIS_KEY_PREFIX", "vcc"),
+        login_ratelimit=env.get("LOGIN_RATELIMIT", "10 per minute"),
+        firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
     )

@@ -10,7 +10,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class Gone(DomainError):
+    code = "gone"
+    title = "Gone"
+
+
 class TooLarge(DomainError):
     code = "too-large"
     title = "Content too large"
@@ -84,6 +90,7 @@ STATUS_BY_KIND: list[tuple[type[DomainError], int]] = [
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (Gone, 410),
     (TooLarge, 413),
     (Unprocessable, 422),
     (PreconditionRequired, 428),
@@ -98,6 +105,7 @@ HTTP_TYPES = {
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    410: "gone",
     413: "too-large",
     415: "unsupported-media-type",
     422: "validation-error",
@@ -115,6 +123,18 @@ HTTP_DETAILS = {
     429: "Too many requests; slow down and retry later.",
     500: "Something went wrong on our side; it has been logged.",
 }
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details as this API sends them (documentation only)."""
+
+    type = fields.String(metadata={"description": "stable URI naming the kind of problem"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "what went wrong, for a person"})
+    instance = fields.String()
+    request_id = fields.String()
+    errors = fields.Dict(metadata={"description": "field errors of a validation failure"})
 
 
 def status_for(exc: DomainError) -> int:
@@ -209,6 +229,10 @@ def handle_http(exc: HTTPException) -> Response:
 def handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return handle_http(exc)
+    if isinstance(exc, OperationalError | InterfaceError):  # database down or not migrated: retryable
+        log.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+        return problem(503, "database-unavailable", "Service Unavailable",
+                       "The database is not available right now; retry shortly.")
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal-error", "Internal Server Error", HTTP_DETAILS[500])
 

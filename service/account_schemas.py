@@ -1,0 +1,167 @@
+"""Request and response shapes of the auth, profile, organisation and invitation endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from service.invitations import link_for
+from service.models import OrgKind, Role
+from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField
+
+LOCALE = validate.Regexp(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$", error="Use a locale tag such as 'en' or 'fi-FI'.")
+DISPLAY_NAME = validate.Length(min=1, max=80)
+
+
+class EmailField(fields.Email):
+    """An email address, trimmed and lower-cased before it is checked (people paste spaces)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return str(super()._deserialize(value, attr, data, **kwargs))
+
+
+class RegisterSchema(BaseSchema):
+    email = EmailField(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+    display_name = fields.String(required=True, validate=DISPLAY_NAME)
+    timezone = TimeZoneField(load_default="UTC", metadata={"example": "Europe/Helsinki"})
+    locale = fields.String(load_default="en", validate=LOCALE)
+
+
+class TokenRequestSchema(BaseSchema):
+    """OAuth2-style token request: ``password`` grant (email + password) or ``refresh_token`` grant."""
+
+    grant_type = fields.String(required=True, validate=validate.OneOf(["password", "refresh_token"]))
+    email = fields.String(validate=validate.Length(max=254))
+    password = fields.String(load_only=True, validate=validate.Length(max=256))
+    refresh_token = fields.String(validate=validate.Length(max=200))
+
+    @validates_schema
+    def _grant_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("grant_type") == "password":
+            missing = {f: ["Required for grant_type 'password'."] for f in ("email", "password") if not data.get(f)}
+            if missing:
+                raise ValidationError(missing)
+        elif data.get("grant_type") == "refresh_token" and not data.get("refresh_token"):
+            raise ValidationError({"refresh_token": ["Required for grant_type 'refresh_token'."]})
+
+
+class TokenSchema(BaseSchema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "access token lifetime in seconds"})
+    refresh_token = fields.String(required=True, metadata={"description": "opaque; single use, rotates"})
+    refresh_expires_in = fields.Integer(required=True)
+
+
+class LogoutSchema(BaseSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(max=200))
+
+
+class UserSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    email = fields.String()
+    display_name = fields.String()
+    timezone = fields.String()
+    locale = fields.String()
+    hide_from_leaderboards = fields.Boolean()
+    weight_kg = fields.Float(allow_none=True)
+    is_superuser = fields.Boolean()
+    created_at = AwareDateTime()
+
+
+class UserUpdateSchema(BaseSchema):
+    display_name = fields.String(validate=DISPLAY_NAME)
+    timezone = TimeZoneField()
+    locale = fields.String(validate=LOCALE)
+    hide_from_leaderboards = fields.Boolean()
+    weight_kg = fields.Float(allow_none=True, validate=validate.Range(min=20, max=400),
+                             metadata={"description": "used for kcal estimates only"})
+
+
+class OrganisationCreateSchema(BaseSchema):
+    kind = fields.Enum(OrgKind, by_value=True, required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    country = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."),
+                            allow_none=True)
+    region = fields.String(validate=validate.Length(max=80), allow_none=True)
+    timezone = TimeZoneField(load_default="UTC")
+
+
+class OrganisationUpdateSchema(BaseSchema):
+    kind = fields.Enum(OrgKind, by_value=True)
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    country = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."),
+                            allow_none=True)
+    region = fields.String(validate=validate.Length(max=80), allow_none=True)
+    timezone = TimeZoneField()
+
+
+class OrganisationSchema(BaseSchema):
+    id = fields.Integer()
+    kind = fields.Enum(OrgKind, by_value=True)
+    name = fields.String()
+    slug = fields.String()
+    country = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    timezone = fields.String()
+    created_at = AwareDateTime()
+    my_role = fields.Enum(Role, by_value=True, allow_none=True,
+                          metadata={"description": "the caller's role in this organisation"})
+
+
+class OrganisationPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(OrganisationSchema), required=True)
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+
+
+class OrganisationListArgsSchema(PaginationArgsSchema):
+    pass
+
+
+class MembershipSchema(BaseSchema):
+    user_id = fields.Integer()
+    organisation_id = fields.Integer()
+    role = fields.Enum(Role, by_value=True)
+    display_name = fields.Function(lambda m: m.user.display_name)
+    email = fields.Function(lambda m: m.user.email)
+    created_at = AwareDateTime()
+
+
+class MembershipUpdateSchema(BaseSchema):
+    role = fields.Enum(Role, by_value=True, required=True)
+
+
+class InvitationCreateSchema(BaseSchema):
+    role = fields.Enum(Role, by_value=True, load_default=Role.MEMBER)
+    email = EmailField(allow_none=True, metadata={"description": "only this account may accept"})
+    max_uses = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100_000))
+    expires_at = AwareDateTime(allow_none=True)
+    expires_in_days = fields.Integer(validate=validate.Range(min=1, max=365),
+                                     metadata={"description": "alternative to expires_at; default 14"})
+
+
+class InvitationSchema(BaseSchema):
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    code = fields.String()
+    link = fields.Function(lambda inv: link_for(current_app.extensions["vcc_settings"].public_base_url, inv.code),
+                           metadata={"type": "string", "description": "{PUBLIC_BASE_URL}/join/{code}"})
+    role = fields.Enum(Role, by_value=True)
+    email = fields.String(allow_none=True)
+    max_uses = fields.Integer(allow_none=True)
+    uses = fields.Integer()
+    expires_at = AwareDateTime(allow_none=True)
+    revoked_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+
+
+class InvitationPreviewSchema(BaseSchema):
+    organisation_id = fields.Integer()
+    organisation_name = fields.String()
+    role = fields.Enum(Role, by_value=True)
+    expires_at = AwareDateTime(allow_none=True)
