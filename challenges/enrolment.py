@@ -48,7 +48,7 @@ def active_enrolments(session: Session, user_id: int, at: datetime,
                Challenge.status != ChallengeStatus.DRAFT,
                Challenge.starts_at <= at, Challenge.ends_at > at)
         .order_by(Challenge.id)
-    ).tuples().all()
+    ).all()
     now = now or utcnow()
     return [(c, e) for c, e in rows if accepts_activity_at(c, at, now)]
 

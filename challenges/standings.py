@@ -40,10 +40,10 @@ def _names(session: Session, scope: Scope, rows: list[BoardRow]) -> dict[int, st
     if not ids:
         return {}
     if scope is Scope.TEAM:
-        return dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).tuples().all())
+        return dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).all())
     if scope is Scope.ORGANISATION:
         return dict(session.execute(select(Organisation.id, Organisation.name)
-                                    .where(Organisation.id.in_(ids))).tuples().all())
+                                    .where(Organisation.id.in_(ids))).all())
     return {}
 
 

@@ -19,7 +19,7 @@ def member_counts(session: Session, challenge_id: int) -> dict[int, int]:
     rows = session.execute(
         select(Enrolment.team_id, func.count(Enrolment.id))
         .where(Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), Enrolment.team_id.is_not(None))
-        .group_by(Enrolment.team_id)).tuples().all()
+        .group_by(Enrolment.team_id)).all()
     return {team_id: n for team_id, n in rows if team_id is not None}
 
 

@@ -1,0 +1,125 @@
+"""Organiser reports: aggregates only, small groups suppressed, no differencing attack on one hidden cell."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+
+from challenges.models import ChallengeFormat
+from challenges.reports import report
+from tests.challenges.conftest import Cast
+from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
+from tests.challenges.test_standings import walk
+
+
+@pytest.fixture(autouse=True)
+def _midday() -> Any:
+    with time_machine.travel("2026-05-13T09:00:00Z"):
+        yield
+
+
+@pytest.fixture
+def company(session: Any, cast: Cast) -> SimpleNamespace:
+    """Three departments of 6, 5 and 4 people; everyone walks 10 minutes a day for two days."""
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
+    sizes = {"Sales": 6, "Finance": 5, "Legal": 4}
+    teams = {}
+    for name, size in sizes.items():
+        team = teams[name] = make_team(session, challenge, cast.organiser, name)
+        for i in range(size):
+            person = quick_user(session)
+            enrol(session, challenge, person, team_code=team.code)
+            for day in (0, 1):
+                walk(session, person, 10, key=f"{name}{i}d{day}", days_ago=day)
+    session.commit()
+    return SimpleNamespace(challenge=challenge, teams=teams, url=f"/api/v1/challenges/{challenge.id}/report")
+
+
+def _by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in rows}
+
+
+def test_a_group_of_four_is_hidden_and_a_complementary_cell_too(app: Flask, client: FlaskClient, cast: Cast,
+                                                                company: SimpleNamespace) -> None:
+    resp = client.get(company.url, headers=cast.headers(app, "organiser"))
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert body["totals"] == {"key": "all", "name": "all participants", "participants": 15,
+                              "active_participants": 15, "total": 300, "suppressed": False}
+    teams = _by_name(body["by_team"])
+    assert teams["Legal"] == {"key": company.teams["Legal"].id, "name": "Legal", "participants": None,
+                              "active_participants": None, "total": None, "suppressed": True}
+    # Legal alone hidden would be total - Sales - Finance: the smallest other department is hidden as well
+    assert teams["Finance"]["suppressed"] and teams["Finance"]["total"] is None
+    assert teams["Sales"] == {"key": company.teams["Sales"].id, "name": "Sales", "participants": 6,
+                              "active_participants": 6, "total": 120, "suppressed": False}
+    assert [(d["active_participants"], d["total"]) for d in body["by_day"]] == [(15, 150), (15, 150)]
+
+
+def test_no_hidden_cell_can_be_derived_from_the_totals(session: Any, company: SimpleNamespace) -> None:
+    body = report(session, company.challenge)
+    for rows in (body["by_team"], body["by_day"]):
+        hidden = [r for r in rows if r["suppressed"]]
+        assert len(hidden) != 1
+
+
+def test_small_active_days_are_suppressed(session: Any, cast: Cast, company: SimpleNamespace) -> None:
+    people = [quick_user(session) for _ in range(2)]
+    for i, person in enumerate(people):
+        enrol(session, company.challenge, person, team_code=company.teams["Sales"].code)
+        walk(session, person, 10, key=f"late{i}", days_ago=3)
+    session.commit()
+    days = report(session, company.challenge)["by_day"]
+    assert days[0]["suppressed"] and days[0]["total"] is None
+    assert sum(1 for d in days if d["suppressed"]) == 2
+
+
+def test_a_challenge_with_fewer_people_than_the_minimum_shows_nothing(session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org)
+    for i in range(3):
+        person = quick_user(session)
+        enrol(session, challenge, person)
+        walk(session, person, 15, key=f"p{i}")
+    session.commit()
+    body = report(session, challenge)
+    assert body["totals"]["suppressed"] and body["totals"]["total"] is None
+    assert all(d["suppressed"] for d in body["by_day"])
+
+
+def test_minimum_group_size_can_be_raised_not_lowered(app: Flask, client: FlaskClient, cast: Cast,
+                                                      company: SimpleNamespace) -> None:
+    headers = cast.headers(app, "admin")
+    raised = _by_name(client.get(f"{company.url}?min_group_size=7", headers=headers).json["by_team"])
+    assert all(r["suppressed"] for r in raised.values())
+    lowered = client.get(f"{company.url}?min_group_size=2", headers=headers).json
+    assert lowered["min_group_size"] == 5 and _by_name(lowered["by_team"])["Legal"]["suppressed"]
+
+
+@pytest.mark.parametrize(("who", "status"), [("admin", 200), ("organiser", 200), ("member", 403),
+                                             ("outsider", 403), ("foreign_organiser", 403)])
+def test_only_organisers_of_the_challenges_organisation_get_the_report(
+        app: Flask, client: FlaskClient, cast: Cast, company: SimpleNamespace, who: str, status: int) -> None:
+    assert client.get(company.url, headers=cast.headers(app, who)).status_code == status
+
+
+def test_organisation_rows_are_reported_per_organisation(session: Any, cast: Cast) -> None:
+    from service.accounts import set_membership
+    from service.models import Role
+
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.ORGANISATION)
+    for org, size in ((cast.org, 5), (cast.other_org, 2)):
+        make_team(session, challenge, cast.organiser, org.name, organisation_id=org.id)
+        for i in range(size):
+            person = quick_user(session)
+            set_membership(session, user=person, organisation=org, role=Role.MEMBER)
+            enrol(session, challenge, person)
+            walk(session, person, 10, key=f"{org.id}-{i}", days_ago=0)
+    session.commit()
+    rows = _by_name(report(session, challenge)["by_organisation"])
+    assert rows["Espoo"]["suppressed"]
+    assert rows["Tampere"]["suppressed"]  # complementary: the total minus Tampere would reveal Espoo

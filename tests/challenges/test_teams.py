@@ -1,0 +1,104 @@
+"""Teams: who may create them, codes, size caps, and points that stay with the team after leaving."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from challenges.enrolment import active_enrolments, subject_for
+from challenges.lifecycle import rules_for
+from challenges.models import ChallengeFormat
+from scoring import leaderboards, ledger
+from scoring.types import ActivityFacts, Period, Scope
+from service.clock import utcnow
+from tests.challenges.conftest import Cast
+from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
+from tests.factories import auth_headers
+
+
+@pytest.mark.parametrize(("who", "allowed", "status"), [
+    ("organiser", False, 201), ("admin", False, 201), ("member", False, 403), ("outsider", False, 403),
+    ("foreign_organiser", False, 403), ("outsider", True, 201)])
+def test_who_may_create_teams(app: Flask, client: FlaskClient, session: Any, cast: Cast, who: str, allowed: bool,
+                              status: int) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, participants_create_teams=allowed)
+    session.commit()
+    resp = client.post(f"/api/v1/challenges/{challenge.id}/teams", json={"name": "Sales"},
+                       headers=cast.headers(app, who))
+    assert resp.status_code == status, resp.json
+    if status == 201:
+        assert resp.json["code"] and resp.json["name"] == "Sales"
+
+
+def test_participant_who_creates_a_team_is_in_it(app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, participants_create_teams=True)
+    session.commit()
+    headers = cast.headers(app, "outsider")
+    team = client.post(f"/api/v1/challenges/{challenge.id}/teams", json={"name": "Runners"}, headers=headers).json
+    mine = client.get(f"/api/v1/challenges/{challenge.id}/enrolment", headers=headers).json
+    assert mine["team_id"] == team["id"] and team["members"] == 1
+    dup = client.post(f"/api/v1/challenges/{challenge.id}/teams", json={"name": "Runners"},
+                      headers=cast.headers(app, "organiser"))
+    assert dup.status_code == 409 and dup.json["type"].endswith("/team-name-taken")
+
+
+def test_team_codes_join_and_the_size_cap_holds(app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, team_size_cap=2)
+    team = make_team(session, challenge, cast.organiser, "Finance")
+    people = [quick_user(session) for _ in range(3)]
+    session.commit()
+    url = f"/api/v1/challenges/{challenge.id}/enrolment"
+    for person in people[:2]:
+        resp = client.post(url, json={"team_code": team.code.lower()}, headers=auth_headers(app, person))
+        assert resp.status_code == 201 and resp.json["team_id"] == team.id
+    full = client.post(url, json={"team_code": team.code}, headers=auth_headers(app, people[2]))
+    assert full.status_code == 409 and full.json["type"].endswith("/team-full")
+    same_again = client.post(url, json={"team_code": team.code}, headers=auth_headers(app, people[0]))
+    assert same_again.status_code == 201
+    unknown = client.post(url, json={"team_code": "ZZZZZZZZ"}, headers=auth_headers(app, people[2]))
+    assert unknown.status_code == 404 and unknown.json["type"].endswith("/team-code-unknown")
+    listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json
+    assert listed == [{"id": team.id, "challenge_id": challenge.id, "name": "Finance", "organisation_id": None,
+                       "members": 2, "code": None}]
+    client.delete(url, headers=auth_headers(app, people[0]))
+    freed = client.post(url, json={"team_code": team.code}, headers=auth_headers(app, people[2]))
+    assert freed.status_code == 201
+
+
+def test_team_codes_do_not_apply_to_individual_challenges(app: Flask, client: FlaskClient, session: Any,
+                                                          cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org)
+    session.commit()
+    resp = client.post(f"/api/v1/challenges/{challenge.id}/enrolment", json={"team_code": "ABCDEFGH"},
+                       headers=cast.headers(app, "member"))
+    assert resp.status_code == 400 and resp.json["type"].endswith("/no-teams")
+
+
+def _score_walk(session: Any, user_id: int, at: Any, key: str) -> None:
+    for challenge, enrolment in active_enrolments(session, user_id, at):
+        ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment), key,
+                     ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=30 * 60))
+
+
+def test_leaving_keeps_the_teams_past_points(session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
+    team = make_team(session, challenge, cast.organiser, "Logistics")
+    leaver, stayer = quick_user(session), quick_user(session)
+    enrol(session, challenge, leaver, team_code=team.code)
+    enrol(session, challenge, stayer, team_code=team.code)
+    at = utcnow() - timedelta(hours=2)
+    _score_walk(session, leaver.id, at, "activity:1")
+    _score_walk(session, stayer.id, at, "activity:2")
+    session.commit()
+    from challenges.enrolment import leave
+
+    leave(session, challenge, leaver)
+    _score_walk(session, leaver.id, at, "activity:3")  # after leaving: counts nowhere
+    session.commit()
+    assert active_enrolments(session, leaver.id, at) == []
+    page = leaderboards.board(session, challenge.id, Scope.TEAM, Period.ALL, tz=challenge.timezone)
+    assert [(r.subject_id, r.points) for r in page.rows] == [(team.id, 60)]
