@@ -47,14 +47,14 @@ def _running(session: Session, now: datetime) -> list[Challenge]:
 def _members(session: Session, challenge_id: int) -> list[tuple[Enrolment, str]]:
     rows = session.execute(select(Enrolment, User.timezone).join(User, User.id == Enrolment.user_id).where(
         Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), User.deleted_at.is_(None)))
-    return [(e, tz or "UTC") for e, tz in rows.tuples()]
+    return [(e, tz or "UTC") for e, tz in rows]
 
 
 def inactive(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
              now: datetime) -> Iterator[Candidate]:
     """No points for INACTIVE_DAYS local days while enrolled (and enrolled that long): once per quiet spell."""
     last = dict(session.execute(select(PointsEntry.user_id, func.max(PointsEntry.local_day)).where(
-        PointsEntry.contest_id == challenge.id, PointsEntry.points > 0).group_by(PointsEntry.user_id)).tuples())
+        PointsEntry.contest_id == challenge.id, PointsEntry.points > 0).group_by(PointsEntry.user_id)).all())
     today = local_day(now, challenge.timezone)
     for enrolment, tz in members:
         since = max(challenge.starts_at, enrolment.joined_at)
@@ -132,7 +132,7 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
     params = challenge_params(challenge)
     if challenge.format == ChallengeFormat.INDIVIDUAL:
         progress = dict(session.execute(select(PointsEntry.user_id, func.sum(PointsEntry.metric_value)).where(
-            PointsEntry.contest_id == challenge.id).group_by(PointsEntry.user_id)).tuples())
+            PointsEntry.contest_id == challenge.id).group_by(PointsEntry.user_id)).all())
         for enrolment, _tz in members:
             pct = 100 * float(progress.get(enrolment.user_id) or 0) / challenge.goal
             reached = [m for m in MILESTONES if pct >= m]
@@ -153,7 +153,7 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
         return
     column = PointsEntry.team_id if challenge.format == ChallengeFormat.TEAM else PointsEntry.organisation_id
     totals = dict(session.execute(select(column, func.sum(PointsEntry.metric_value)).where(
-        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column)).tuples())
+        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column)).all())
     for enrolment, _tz in members:
         group = enrolment.team_id if challenge.format == ChallengeFormat.TEAM else enrolment.organisation_id
         if group is not None and float(totals.get(group) or 0) >= challenge.goal:
