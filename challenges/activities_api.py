@@ -101,9 +101,9 @@ class Activities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
-        activity, result = ingest.record_activity(db.session, current_user(), activity_in(data))
+        activity, result, stored = ingest.record_activity(db.session, current_user(), activity_in(data))
         _commit()
-        return present([activity], result)[0], 200 if result == "duplicate" else 201
+        return present([activity], result)[0], 201 if stored else 200
 
 
 @blp.route("/batch")
@@ -139,10 +139,10 @@ class ActivityImport(MethodView):
         if len(data) > limit:
             raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
                            limit=limit)
-        activity, result = ingest.import_file(db.session, current_user(), upload.filename, data, max_bytes=limit,
+        activity, result, stored = ingest.import_file(db.session, current_user(), upload.filename, data, max_bytes=limit,
                                               type_code=form.get("type"), external_id=form.get("external_id"))
         db.session.commit()
-        return present([activity], result)[0], 200 if result == "duplicate" else 201
+        return present([activity], result)[0], 201 if stored else 200
 
 
 @blp.route("/<int:activity_id>")

@@ -19,6 +19,11 @@ FILE_SOURCES = {ActivitySource.GPX, ActivitySource.TCX, ActivitySource.FIT}
 SYNC_SOURCES = [s.value for s in ActivitySource if s not in FILE_SOURCES]
 BATCH_FORMATS = ("vcc", "health_connect", "healthkit")
 MAX_DURATION_S = 7 * 24 * 3600
+NAIVE = "needs a UTC offset, e.g. 2026-05-04T07:30:00+02:00 (a time without one is ambiguous)"
+
+
+def _when(**kwargs: Any) -> AwareDateTime:
+    return AwareDateTime(error_messages={"invalid_awareness": NAIVE}, **kwargs)
 
 
 class _ActivityFields(BaseSchema):
@@ -26,8 +31,8 @@ class _ActivityFields(BaseSchema):
                          "see GET /api/v1/activity-types (e.g. walking, running, cycling)"})
     kind = fields.Enum(ActivityKind, by_value=True, metadata={
         "description": "session (a bout of exercise) or steps (a step count over an interval)"})
-    started_at = AwareDateTime(metadata={"description": "ISO 8601 with offset"})
-    ended_at = AwareDateTime(metadata={"description": "give ended_at or duration_s"})
+    started_at = _when(metadata={"description": "ISO 8601 with offset"})
+    ended_at = _when(metadata={"description": "give ended_at or duration_s"})
     duration_s = fields.Integer(validate=validate.Range(1, MAX_DURATION_S))
     moving_time_s = fields.Integer(allow_none=True, validate=validate.Range(0, MAX_DURATION_S))
     distance_m = fields.Float(allow_none=True, validate=validate.Range(0, 10_000_000), allow_nan=False)
@@ -43,7 +48,7 @@ class _ActivityFields(BaseSchema):
 
 class ActivityCreateSchema(_ActivityFields):
     type = fields.String(required=True, validate=validate.Length(1, 40))
-    started_at = AwareDateTime(required=True)
+    started_at = _when(required=True)
     kind = fields.Enum(ActivityKind, by_value=True, load_default=ActivityKind.SESSION)
     source = fields.String(load_default="manual", validate=validate.OneOf(SYNC_SOURCES), metadata={
         "description": "where the figures come from; files (GPX/TCX/FIT) go to /activities/import"})

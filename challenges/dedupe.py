@@ -72,7 +72,7 @@ def resolve(item: ActivityIn, rivals: Sequence[Activity]) -> Resolution:
         if (item.steps or 0) > existing:
             return Resolution(True, list(rivals))
         return Resolution(False, kept=max(rivals, key=lambda r: r.steps or 0))
-    best = max(rivals, key=lambda r: (r.richness, -r.id if r.id else 0))
+    best = max(rivals, key=lambda r: (r.richness, -(r.id or 10**15)))
     if best.richness >= item.richness:
         return Resolution(False, kept=best)
     return Resolution(True, list(rivals))
@@ -82,7 +82,8 @@ def rivals_of(item: ActivityIn, pool: Iterable[Activity], *, exclude_id: int | N
     """The live records in ``pool`` that overlap ``item`` (same kind; ``exclude_id`` is the record itself)."""
     start, end = item.started_at, item.ended_at
     return [a for a in pool
-            if a.kind == item.kind and a.status in LIVE and a.deleted_at is None and a.id != exclude_id
+            if a.kind == item.kind and a.status in LIVE and a.deleted_at is None
+            and (exclude_id is None or a.id != exclude_id)
             and overlaps(start, end, a.started_at, a.ended_at)]
 
 

@@ -45,13 +45,14 @@ def _raise_for(res: ItemResult) -> None:
 
 
 def record_activity(session: Session, user: User, item: ActivityIn, *, now: datetime | None = None
-                    ) -> tuple[Activity, str]:
-    """One activity (manual entry or a single synced record): the stored activity and what happened."""
+                    ) -> tuple[Activity, str, bool]:
+    """One activity (manual entry or a single synced record): the activity, what happened, and whether a new
+    row was stored (False when the same record had been received before)."""
     res = activity_pipeline.run(session, user, [item], now=now)[0]
     _raise_for(res)
     activity = session.get(Activity, res.activity_id)
     assert activity is not None
-    return activity, res.status
+    return activity, res.status, res.row is not None
 
 
 def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str = "vcc", *,
@@ -80,7 +81,7 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
 
 def import_file(session: Session, user: User, filename: str | None, data: bytes, *, max_bytes: int,
                 type_code: str | None = None, external_id: str | None = None, now: datetime | None = None
-                ) -> tuple[Activity, str]:
+                ) -> tuple[Activity, str, bool]:
     """A GPX, TCX or FIT file: figures computed from the track; the same file twice is a duplicate."""
     if len(data) > max_bytes:
         raise TooLarge(f"The file is {len(data)} bytes; imports are limited to {max_bytes} bytes.",
