@@ -14,12 +14,12 @@ from challenges.models import ChallengeFormat
 from challenges.reports import report
 from tests.challenges.conftest import Cast
 from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.challenges.test_standings import walk
+from tests.challenges.test_standings import midday_soon, walk
 
 
 @pytest.fixture(autouse=True)
 def _midday() -> Any:
-    with time_machine.travel("2026-05-13T09:00:00Z"):
+    with time_machine.travel(midday_soon()):
         yield
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,10 +22,15 @@ from tests.challenges.factories import enrol, make_challenge, make_team, quick_u
 from tests.factories import auth_headers
 
 
+def midday_soon() -> datetime:
+    """09:00 UTC two days ahead: 'today' and 'yesterday' never straddle local midnight during a test, and day
+    boards stay in the future for Redis (whose expiry clock time-machine cannot move)."""
+    return datetime.combine(datetime.now(UTC).date() + timedelta(days=2), time(9), tzinfo=UTC)
+
+
 @pytest.fixture(autouse=True)
 def _midday() -> Any:
-    """Fixed local midday, so 'today' and 'yesterday' never straddle midnight while the test runs."""
-    with time_machine.travel("2026-05-13T09:00:00Z"):
+    with time_machine.travel(midday_soon()):
         yield
 
 
