@@ -28,9 +28,13 @@ def main() -> None:
 def create_admin(email: str, password: str, display_name: str) -> None:
     """Create (or promote) a platform administrator."""
     from service.accounts import create_superuser
+    from service.errors import DomainError
     from service.extensions import db
 
-    user = create_superuser(db.session, email=email, password=password, display_name=display_name)
+    try:
+        user = create_superuser(db.session, email=email, password=password, display_name=display_name)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
     db.session.commit()
     click.echo(f"administrator {user.email} (id {user.id}) is ready")
 

@@ -202,6 +202,11 @@ def handle_validation(exc: ValidationError) -> Response:
     return problem(422, "validation-error", "Validation failed", _describe(errors), errors=errors)
 
 
+def _is_bad_json(data: Any) -> bool:
+    """webargs reports an unparsable body as 400 with messages {"json": ["Invalid JSON body."]}."""
+    return bool(data) and "Invalid JSON body." in str(data.get("messages", ""))
+
+
 def handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     data = getattr(exc, "data", None)
@@ -214,8 +219,9 @@ def handle_http(exc: HTTPException) -> Response:
             detail = data["message"]
         elif exc.description and status not in (404, 405, 500):
             detail = exc.description
-        if status == 400 and "JSON" in (exc.description or ""):
-            detail = "The request body is not valid JSON."
+        if status == 400 and ("JSON" in (exc.description or "") or _is_bad_json(data)):
+            cause = data.get("exc") if data else None
+            detail = "The request body is not valid JSON" + (f" ({cause})." if cause else ".")
         code = HTTP_TYPES.get(status, f"http-{status}")
         resp = problem(status, code, exc.name, detail)
     if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:

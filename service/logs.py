@@ -13,6 +13,20 @@ from flask import Flask, Response, g, has_request_context, request
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+REQUEST_FIELDS = ("request_id", "path", "method")
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+    """Stamp the request id on every record when it is made, so any handler (and caplog) sees it."""
+    record = _base_factory(*args, **kwargs)
+    if has_request_context():
+        record.request_id = g.get("request_id")
+        record.path = request.path
+        record.method = request.method
+    return record
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -21,11 +35,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            entry["path"] = request.path
-            entry["method"] = request.method
-        for key in ("status", "duration_ms", "user_id"):
+        for key in (*REQUEST_FIELDS, "status", "duration_ms", "user_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -34,6 +44,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
+    if logging.getLogRecordFactory() is not _record_factory:
+        logging.setLogRecordFactory(_record_factory)
     root = logging.getLogger()
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler()
@@ -58,7 +70,8 @@ def init_app(app: Flask) -> None:
             response.headers["X-Request-ID"] = rid
             started = g.get("started")
             if started is not None and access.isEnabledFor(logging.INFO):
+                user = request.environ.get("vcc.current_user")
                 access.info("%s %s %s", request.method, request.path, response.status_code,
-                            extra={"status": response.status_code,
+                            extra={"status": response.status_code, "user_id": getattr(user, "id", None),
                                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
         return response

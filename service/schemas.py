@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service.clock import is_valid_timezone
 
@@ -33,7 +33,7 @@ class AwareDateTime(fields.AwareDateTime):
 
 
 class PaginationArgsSchema(BaseSchema):
-    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500,
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
                            metadata={"description": "page size, 1..500"})
     cursor = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "opaque cursor from a previous page's `next`"})

@@ -1,0 +1,223 @@
+// Organiser dashboard: plain JS over the public JSON API. Every endpoint may be missing or refuse;
+// each panel then says so and the rest of the page keeps working. All text goes in via textContent.
+"use strict";
+
+const store = window.sessionStorage;
+const $ = (id) => document.getElementById(id);
+
+function say(text) { $("message").textContent = text || ""; }
+
+function el(tag, text, attrs) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  return node;
+}
+
+function items(body) {
+  if (Array.isArray(body)) return body;
+  if (body && Array.isArray(body.items)) return body.items;
+  if (body && Array.isArray(body.entries)) return body.entries;
+  if (body && Array.isArray(body.rows)) return body.rows;
+  return [];
+}
+
+async function refreshTokens() {
+  const refresh = store.getItem("refresh_token");
+  if (!refresh) return false;
+  const resp = await fetch("/api/v1/auth/token", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ grant_type: "refresh_token", refresh_token: refresh }),
+  });
+  if (!resp.ok) { signOutLocally(); return false; }
+  saveTokens(await resp.json());
+  return true;
+}
+
+function saveTokens(tokens) {
+  store.setItem("access_token", tokens.access_token);
+  store.setItem("refresh_token", tokens.refresh_token);
+}
+
+function signOutLocally() {
+  store.removeItem("access_token");
+  store.removeItem("refresh_token");
+  render();
+}
+
+// GET/POST with the bearer token; refreshes once on 401. Returns {ok, status, body}.
+async function api(path, options, retried) {
+  const opts = Object.assign({ headers: {} }, options || {});
+  opts.headers = Object.assign({ Authorization: "Bearer " + store.getItem("access_token") }, opts.headers);
+  let resp;
+  try {
+    resp = await fetch(path, opts);
+  } catch (err) {
+    return { ok: false, status: 0, body: { detail: "network error" } };
+  }
+  if (resp.status === 401 && !retried && (await refreshTokens())) return api(path, options, true);
+  let body = null;
+  try { body = await resp.json(); } catch (err) { body = null; }
+  return { ok: resp.ok, status: resp.status, body };
+}
+
+function unavailable(container, result) {
+  container.replaceChildren(el("p", result.status === 404
+    ? "Not available on this server yet."
+    : "Could not load (" + (result.body && result.body.detail ? result.body.detail : "HTTP " + result.status) + ").",
+  { class: "muted" }));
+}
+
+// A table from a list of flat objects; nested values are shown as JSON.
+function table(rows, preferred) {
+  if (!rows.length) return el("p", "Nothing yet.", { class: "muted" });
+  const keys = preferred && preferred.filter((k) => k in rows[0]).length
+    ? preferred.filter((k) => k in rows[0])
+    : Object.keys(rows[0]).slice(0, 8);
+  const t = el("table");
+  const head = el("tr");
+  keys.forEach((k) => head.appendChild(el("th", k.replace(/_/g, " "))));
+  t.appendChild(head);
+  rows.forEach((row) => {
+    const tr = el("tr");
+    keys.forEach((k) => {
+      const v = row[k];
+      tr.appendChild(el("td", v !== null && typeof v === "object" ? JSON.stringify(v) : v));
+    });
+    t.appendChild(tr);
+  });
+  return t;
+}
+
+function reportView(body) {
+  if (!body || typeof body !== "object") return el("p", "Empty report.", { class: "muted" });
+  const wrap = el("div");
+  const scalars = Object.entries(body).filter(([, v]) => v === null || typeof v !== "object");
+  if (scalars.length) wrap.appendChild(table(scalars.map(([k, v]) => ({ figure: k, value: v }))));
+  Object.entries(body).filter(([, v]) => v && typeof v === "object").forEach(([k, v]) => {
+    wrap.appendChild(el("h4", k.replace(/_/g, " ")));
+    const rows = Array.isArray(v) ? v : Object.entries(v).map(([kk, vv]) => ({ key: kk, value: vv }));
+    wrap.appendChild(table(rows.map((r) => (r && typeof r === "object" ? r : { value: r }))));
+  });
+  return wrap;
+}
+
+async function showChallenge(challenge) {
+  $("detail-panel").hidden = false;
+  $("challenge-title").textContent = challenge.title || challenge.name || "Challenge " + challenge.id;
+  const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=team");
+  if (standings.ok) {
+    $("standings").replaceChildren(table(items(standings.body), ["rank", "name", "team_name", "value", "points", "total"]));
+  } else unavailable($("standings"), standings);
+  const report = await api("/api/v1/challenges/" + challenge.id + "/report");
+  if (report.ok) $("report").replaceChildren(reportView(report.body));
+  else unavailable($("report"), report);
+}
+
+async function showOrganisation(org) {
+  $("challenges-panel").hidden = false;
+  $("detail-panel").hidden = true;
+  $("org-name").textContent = "— " + org.name;
+  const list = $("challenges");
+  const result = await api("/api/v1/challenges?organisation_id=" + encodeURIComponent(org.id));
+  if (!result.ok) { unavailable(list, result); return; }
+  const challenges = items(result.body);
+  list.replaceChildren();
+  if (!challenges.length) list.appendChild(el("li", "No challenges yet.", { class: "muted" }));
+  challenges.forEach((c) => {
+    const li = el("li");
+    const button = el("button", c.title || c.name || "Challenge " + c.id);
+    button.addEventListener("click", () => showChallenge(c));
+    li.appendChild(button);
+    const when = [c.starts_at, c.ends_at].filter(Boolean).join(" → ");
+    if (c.status || when) li.appendChild(el("span", " " + [c.status, when].filter(Boolean).join(", "), { class: "muted" }));
+    list.appendChild(li);
+  });
+}
+
+async function loadOrganisations() {
+  const me = await api("/api/v1/me");
+  if (!me.ok) { signOutLocally(); return; }
+  $("who").textContent = me.body.display_name + " <" + me.body.email + ">";
+  const result = await api("/api/v1/organisations?limit=100");
+  const list = $("orgs");
+  if (!result.ok) { unavailable(list, result); return; }
+  list.replaceChildren();
+  const orgs = items(result.body);
+  if (!orgs.length) list.appendChild(el("li", "You do not belong to any organisation yet.", { class: "muted" }));
+  orgs.forEach((org) => {
+    const li = el("li");
+    const button = el("button", org.name);
+    button.addEventListener("click", () => showOrganisation(org));
+    li.appendChild(button);
+    li.appendChild(el("span", " " + org.kind + ", your role: " + org.my_role, { class: "muted" }));
+    list.appendChild(li);
+  });
+  if (orgs.length === 1) showOrganisation(orgs[0]);
+}
+
+function joinCode() {
+  const match = window.location.pathname.match(/^\/join\/([^/]+)$/);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+async function showJoin(code) {
+  $("join-panel").hidden = false;
+  const preview = await api("/api/v1/invitations/" + encodeURIComponent(code));
+  if (!preview.ok) {
+    $("join-text").textContent = preview.body && preview.body.detail ? preview.body.detail : "This invitation cannot be used.";
+    $("join-accept").hidden = true;
+    return;
+  }
+  $("join-text").textContent = "Join " + preview.body.organisation_name + " as " + preview.body.role + "?";
+  $("join-accept").onclick = async () => {
+    const result = await api("/api/v1/invitations/" + encodeURIComponent(code) + "/accept", { method: "POST" });
+    say(result.ok ? "" : (result.body && result.body.detail) || "Could not accept the invitation.");
+    if (result.ok) { window.history.replaceState(null, "", "/dashboard"); $("join-panel").hidden = true; loadOrganisations(); }
+  };
+}
+
+function render() {
+  const signedIn = Boolean(store.getItem("access_token"));
+  $("login-panel").hidden = signedIn;
+  $("logout").hidden = !signedIn;
+  ["orgs-panel"].forEach((id) => { $(id).hidden = !signedIn; });
+  if (!signedIn) {
+    ["challenges-panel", "detail-panel", "join-panel"].forEach((id) => { $(id).hidden = true; });
+    $("who").textContent = "";
+    return;
+  }
+  const code = joinCode();
+  if (code) showJoin(code);
+  loadOrganisations();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  say("");
+  let resp;
+  try {
+    resp = await fetch("/api/v1/auth/token", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ grant_type: "password", email: form.get("email"), password: form.get("password") }),
+    });
+  } catch (err) { say("The server cannot be reached."); return; }
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) { say(body.detail || "Sign-in failed."); return; }
+  saveTokens(body);
+  render();
+});
+
+$("logout").addEventListener("click", async () => {
+  const refresh = store.getItem("refresh_token");
+  if (refresh) {
+    await fetch("/api/v1/auth/logout", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refresh }),
+    }).catch(() => null);
+  }
+  signOutLocally();
+});
+
+render();

@@ -1,0 +1,60 @@
+"""`vcc create-admin` and `vcc seed-demo` through Flask's CLI runner, on the test database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from service.cli import create_admin, seed_demo
+from service.demo import DEMO_CITY_SLUG, DEMO_ORGANISER_EMAIL, DEMO_PASSWORD
+from service.models import Membership, Organisation, Role, User
+
+
+def test_create_admin_makes_a_superuser_who_can_log_in(app: Flask, session: Any) -> None:
+    result = app.test_cli_runner().invoke(create_admin, ["--email", "Root@Example.org", "--password",
+                                                         "admin-password", "--name", "Root"])
+    assert result.exit_code == 0, result.output
+    assert "root@example.org" in result.output
+    user = session.scalar(select(User).where(User.email == "root@example.org"))
+    assert user.is_superuser and user.display_name == "Root"
+    resp = app.test_client().post("/api/v1/auth/token", json={"grant_type": "password",
+                                                               "email": "root@example.org",
+                                                               "password": "admin-password"})
+    assert resp.status_code == 200
+
+
+def test_create_admin_promotes_an_existing_user_and_refuses_weak_passwords(app: Flask, session: Any) -> None:
+    runner = app.test_cli_runner()
+    weak = runner.invoke(create_admin, ["--email", "x@example.org", "--password", "short"])
+    assert weak.exit_code == 1 and "at least 8 characters" in weak.output
+    assert session.scalar(select(func.count()).select_from(User)) == 0
+    for _ in range(2):
+        assert runner.invoke(create_admin, ["--email", "x@example.org", "--password", "long password"]
+                             ).exit_code == 0
+    assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_seed_demo_creates_a_city_whose_organiser_can_log_in(app: Flask, session: Any) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(seed_demo, [])
+    assert result.exit_code == 0, result.output
+    assert DEMO_ORGANISER_EMAIL in result.output and DEMO_PASSWORD in result.output
+    city = session.scalar(select(Organisation).where(Organisation.slug == DEMO_CITY_SLUG))
+    organiser = session.scalar(select(User).where(User.email == DEMO_ORGANISER_EMAIL))
+    role = session.scalar(select(Membership.role).where(Membership.organisation_id == city.id,
+                                                        Membership.user_id == organiser.id))
+    assert role in (Role.ORGANISER, Role.ADMIN)
+    client = app.test_client()
+    tokens = client.post("/api/v1/auth/token", json={"grant_type": "password", "email": DEMO_ORGANISER_EMAIL,
+                                                     "password": DEMO_PASSWORD})
+    assert tokens.status_code == 200
+    orgs = client.get("/api/v1/organisations",
+                      headers={"Authorization": f"Bearer {tokens.get_json()['access_token']}"}).get_json()
+    assert [o["slug"] for o in orgs["items"]] == [DEMO_CITY_SLUG]
+
+    again = runner.invoke(seed_demo, ["--if-empty"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert session.scalar(select(func.count()).select_from(Organisation).where(
+        Organisation.slug == DEMO_CITY_SLUG)) == 1
