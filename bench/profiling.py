@@ -18,7 +18,10 @@ from __future__ import annotations
 import cProfile
 import pstats
 import re
-from collections import defaultdict
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,3 +144,80 @@ def profile_requests(app: Any, factory: RequestFactory, *, requests: int = 500, 
     if bad:
         raise RuntimeError(f"profiled requests answered {bad}; fix the factory before reading a profile")
     return Profile(pstats.Stats(profiler), requests, dict(statuses))
+
+
+@dataclass
+class Samples:
+    """Stack samples of the request thread: inclusive share of each frame, without cProfile's distortion."""
+
+    inclusive: Counter[tuple[str, str]]  # (package, frame name) -> samples it was on the stack
+    own_package: Counter[str]
+    samples: int
+    requests: int
+    seconds: float
+
+    def report(self, top: int = 30) -> str:
+        lines = [f"{self.requests} requests, {self.seconds / self.requests * 1000:.2f} ms per request while "
+                 f"sampled, {self.samples} samples", "", "project frames, inclusive share of samples:"]
+        rows = [(name, n) for (pkg, name), n in self.inclusive.most_common()
+                if pkg in PROJECT_PACKAGES and pkg != "bench"]
+        lines += [f"  {n / self.samples:6.1%}  {name}" for name, n in rows[:top]]
+        lines += ["", "leaf frame by package:"]
+        lines += [f"  {n / self.samples:6.1%}  {pkg}" for pkg, n in self.own_package.most_common(12)]
+        return "\n".join(lines)
+
+
+def sample_requests(app: Any, factory: RequestFactory, *, requests: int = 500, warmup: int = 50,
+                    client_index: int = 0, interval: float = 0.0005,
+                    expect: tuple[int, ...] = (200, 201)) -> Samples:
+    """Like :func:`profile_requests`, but a sampling thread reads the request thread's stack every ``interval``.
+
+    cProfile charges every Python call, which inflates call-heavy code (SQLAlchemy's statement building)
+    against C work (the driver); samples keep the real proportions, at the price of noise on small shares.
+    """
+    client = app.test_client()
+    for seq in range(warmup):
+        _send(client, factory(client_index, 50_000_000 + seq))
+    target = threading.get_ident()
+    inclusive: Counter[tuple[str, str]] = Counter()
+    leaves: Counter[str] = Counter()
+    done = threading.Event()
+    count = [0]
+
+    def sampler() -> None:
+        while not done.is_set():
+            frame = sys._current_frames().get(target)
+            seen: set[tuple[str, str]] = set()
+            leaf = True
+            while frame is not None:
+                code = frame.f_code
+                pkg = _package(code.co_filename, code.co_name)
+                key = (pkg, f"{_name((code.co_filename, 0, code.co_name)).rsplit(':', 1)[0]}:{code.co_name}")
+                if leaf:
+                    leaves[pkg] += 1
+                    leaf = False
+                if key not in seen:
+                    inclusive[key] += 1
+                    seen.add(key)
+                frame = frame.f_back
+            count[0] += 1
+            time.sleep(interval)
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(interval / 2)
+    thread = threading.Thread(target=sampler, daemon=True)
+    statuses: Counter[int] = Counter()
+    started = time.perf_counter()
+    thread.start()
+    try:
+        for seq in range(requests):
+            statuses[_send(client, factory(client_index, 60_000_000 + seq))] += 1
+    finally:
+        done.set()
+        thread.join()
+        sys.setswitchinterval(old_interval)
+    seconds = time.perf_counter() - started
+    bad = {code: n for code, n in statuses.items() if code not in expect}
+    if bad:
+        raise RuntimeError(f"sampled requests answered {bad}; fix the factory before reading samples")
+    return Samples(inclusive, leaves, count[0], requests, seconds)

@@ -136,3 +136,12 @@ def test_profile_attributes_time_to_packages_and_refuses_error_answers(baseline_
     assert "hotspots by own time" in prof.report()
     with pytest.raises(RuntimeError, match="answered"):
         profile_requests(app, BaselineRequests(), requests=2, warmup=0, expect=(200,))
+
+
+def test_sampler_sees_the_request_thread_in_sqlalchemy(baseline_url: str) -> None:
+    from bench.profiling import sample_requests
+
+    samples = sample_requests(create_app(baseline_url), BaselineRequests(), requests=30, warmup=2, expect=(201,))
+    assert samples.samples > 0 and samples.requests == 30
+    assert samples.own_package["sqlalchemy"] > 0
+    assert "leaf frame by package" in samples.report()
