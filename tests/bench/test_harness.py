@@ -58,7 +58,7 @@ def test_driver_measures_requests_against_baseline_under_gunicorn_and_each_is_on
         served: tuple[Server, str]) -> None:
     server, url = served
     factory = BaselineRequests()
-    result = drive(server.host, server.port, factory, clients=2, duration=1.0, warmup=0.2, expect=(201,))
+    result = drive(server.host, server.port, factory, clients=2, duration=0.5, warmup=0.1, expect=(201,))
     assert result.ok > 0
     assert result.errors == 0
     assert result.statuses == {201: result.ok}
@@ -70,7 +70,7 @@ def test_driver_measures_requests_against_baseline_under_gunicorn_and_each_is_on
 def test_alternating_rounds_keep_bodies_unique_and_merge_every_round(served: tuple[Server, str]) -> None:
     server, url = served
     factory = BaselineRequests()
-    options = BenchOptions(workers=1, clients=1, duration=0.6, warmup=0.1)
+    options = BenchOptions(workers=1, clients=1, duration=0.4, warmup=0.1)
     results = measure_alternating({"a": Load(server, factory, (201,))}, options, rounds=2)
     assert results["a"].ok > 0 and results["a"].errors == 0
     rows, distinct = _count(url, factory.nonce)
@@ -79,7 +79,7 @@ def test_alternating_rounds_keep_bodies_unique_and_merge_every_round(served: tup
 
 def test_driver_counts_unexpected_statuses_as_errors_not_throughput(served: tuple[Server, str]) -> None:
     server, _ = served
-    result = drive(server.host, server.port, BaselineRequests(), clients=1, duration=0.3, warmup=0.0, expect=(200,))
+    result = drive(server.host, server.port, BaselineRequests(), clients=1, duration=0.2, warmup=0.0, expect=(200,))
     assert result.ok == 0
     assert result.errors == result.statuses[201] > 0
     assert math.isnan(result.p50_ms)
@@ -141,7 +141,7 @@ def test_profile_attributes_time_to_packages_and_refuses_error_answers(baseline_
 def test_sampler_sees_the_request_thread_in_sqlalchemy(baseline_url: str) -> None:
     from bench.profiling import sample_requests
 
-    samples = sample_requests(create_app(baseline_url), BaselineRequests(), requests=30, warmup=2, expect=(201,))
-    assert samples.samples > 0 and samples.requests == 30
+    samples = sample_requests(create_app(baseline_url), BaselineRequests(), requests=15, warmup=2, expect=(201,))
+    assert samples.samples > 0 and samples.requests == 15
     assert samples.own_package["sqlalchemy"] > 0
     assert "leaf frame by package" in samples.report()
