@@ -25,11 +25,13 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from scoring.types import Scope
+from service.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ID = 10**12
 KEEP_AFTER_END = timedelta(days=7)
+KEEP_AT_LEAST = timedelta(hours=1)  # a board of a long-finished period, rebuilt on demand, lives this long
 PENDING = "scoring_redis_pending"
 
 INCR_IF_EXISTS = """
@@ -69,6 +71,11 @@ def subject(member_: str) -> int:
     return MAX_ID - int(member_)
 
 
+def expire_ts(period_end: datetime) -> int:
+    """EXPIREAT for a finished day/week board: a week after it ends, and never sooner than in an hour."""
+    return int(max(period_end + KEEP_AFTER_END, utcnow() + KEEP_AT_LEAST).timestamp())
+
+
 def queue_increments(session: Session, contest_id: int, items: Iterable[tuple[tuple[Scope, str, int], int]],
                      expiry: dict[str, datetime]) -> None:
     r = client()
@@ -78,7 +85,7 @@ def queue_increments(session: Session, contest_id: int, items: Iterable[tuple[tu
     pending = session.info.setdefault(PENDING, {"client": r, "ops": []})
     for (scope, pkey, sid), pts in items:
         end = expiry.get(pkey)
-        expire_at = str(int((end + KEEP_AFTER_END).timestamp())) if end else ""
+        expire_at = str(expire_ts(end)) if end else ""
         pending["ops"].append((board_key(pfx, contest_id, scope, pkey), member(sid), pts, expire_at))
 
 
@@ -146,7 +153,7 @@ def rebuild(session: Session, r: Any, key: str, contest_id: int, scope: Scope, p
     if count:
         r.rename(tmp, key)
         if expire_at is not None:
-            r.expireat(key, expire_at + KEEP_AFTER_END)
+            r.expireat(key, expire_ts(expire_at))
     return count
 
 

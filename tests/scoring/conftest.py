@@ -42,3 +42,13 @@ def ledger_sums(session: Any, contest_id: int) -> dict[tuple[str, str, int], int
 
 def nonzero(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
     return {k: v for k, v in lines.items() if v}
+
+
+@pytest.fixture(params=["sql", pytest.param("redis", marks=pytest.mark.redis)])
+def backend(request: pytest.FixtureRequest, app: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once on the SQL back end and once on Redis (the latter only in the Redis tier)."""
+    if request.param == "sql":
+        monkeypatch.delitem(app.extensions, "vcc_redis", raising=False)
+    else:
+        assert app.extensions.get("vcc_redis") is not None
+    return request.param
