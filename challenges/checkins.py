@@ -18,7 +18,7 @@ from challenges.geo import haversine_m
 from challenges.lifecycle import rules_for
 from challenges.locations import get_location
 from challenges.models import Challenge, ChallengeStatus, CheckIn, CheckInMethod
-from scoring import ledger
+from scoring import badges, ledger
 from scoring.types import ActivityFacts
 from service.errors import Conflict, Forbidden, Unprocessable
 from service.models import User
@@ -31,14 +31,21 @@ class CheckInProof:
     qr_token: str | None = None
 
 
+@dataclass(frozen=True)
+class CheckInResult:
+    checkin: CheckIn
+    points: int
+    badges: list[str]
+
+
 def source_key(user_id: int, location_id: int, local_day: object) -> str:
     """``checkin:<location>:<local day>:<user>``: the location second, as scoring's check-in badges read it."""
     return f"checkin:{location_id}:{local_day}:{user_id}"
 
 
 def check_in(session: Session, challenge: Challenge, user: User, location_id: int, proof: CheckInProof, *,
-             now: datetime, app_secret: str, qr_window_s: int = qr.DEFAULT_WINDOW_S) -> tuple[CheckIn, int]:
-    """Record and score one check-in; returns it with the points it earned."""
+             now: datetime, app_secret: str, qr_window_s: int = qr.DEFAULT_WINDOW_S) -> CheckInResult:
+    """Record and score one check-in (then evaluate badges, e.g. 'five different locations')."""
     location = get_location(session, challenge, location_id)
     enrolment = find_enrolment(session, challenge.id, user.id)
     if enrolment is None or enrolment.left_at is not None:
@@ -75,4 +82,6 @@ def check_in(session: Session, challenge: Challenge, user: User, location_id: in
     result = ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment),
                           source_key(user.id, location.id, day),
                           ActivityFacts(type_code="checkin", started_at=now, duration_s=0))
-    return checkin, result.points
+    awarded = badges.evaluate(session, challenge.id, [user.id],
+                              context={"goal": challenge.goal, "tz": challenge.timezone})
+    return CheckInResult(checkin, result.points, [a.badge.code for a in awarded])

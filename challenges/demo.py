@@ -24,7 +24,7 @@ from challenges.activity_demo import seed_activities
 from challenges.checkins import source_key
 from challenges.enrolment import subject_for
 from challenges.models import Challenge, ChallengeFormat, CheckIn, CheckInMethod, Enrolment, Setting
-from scoring import ledger
+from scoring import badges, ledger
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import ActivityFacts, Metric
 from service.accounts import create_organisation, find_user_by_email, hash_password, set_membership
@@ -121,6 +121,8 @@ def _checkins(session: Session, challenge: Challenge, spot_ids: list[int], user_
     if rows:
         session.execute(insert(CheckIn), rows)
         ledger.score_many(session, lifecycle.rules_for(challenge), items)
+        badges.ensure_definitions(session)
+        badges.evaluate(session, challenge.id, user_ids, context={"tz": challenge.timezone})
     return len(rows)
 
 

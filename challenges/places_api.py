@@ -102,12 +102,13 @@ class CheckIns(MethodView):
         user = current_user()
         challenge = visible_challenge(db.session, challenge_id, user)
         proof = checkins.CheckInProof(lat=data.get("lat"), lon=data.get("lon"), qr_token=data.get("qr_token"))
-        checkin, points = checkins.check_in(
+        done = checkins.check_in(
             db.session, challenge, user, data["location_id"], proof, now=utcnow(),
             app_secret=current_app.extensions["vcc_settings"].secret_key, qr_window_s=qr_window_s())
         db.session.commit()
-        checkin.points = points  # type: ignore[attr-defined]
-        return checkin
+        done.checkin.points = done.points  # type: ignore[attr-defined]
+        done.checkin.badges = done.badges  # type: ignore[attr-defined]
+        return done.checkin
 
 
 blueprints: list[Blueprint] = [locations_blp, checkins_blp]

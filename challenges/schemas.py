@@ -191,6 +191,7 @@ class CheckInSchema(BaseSchema):
     local_day = fields.Date()
     method = fields.Enum(CheckInMethod, by_value=True)
     points = fields.Integer()
+    badges = fields.List(fields.String(), metadata={"description": "codes of badges this check-in earned"})
 
 
 class LeaderboardArgsSchema(BaseSchema):

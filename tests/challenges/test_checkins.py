@@ -185,3 +185,17 @@ def test_only_participants_check_in(app: Flask, client: FlaskClient, cast: Cast,
         resp = client.post(f"{park.url}/checkins", json={"location_id": location["id"], "lat": PARK[0],
                                                          "lon": PARK[1]}, headers=auth_headers(app, cast.outsider))
     assert resp.status_code == 403 and resp.json["type"].endswith("/not-enrolled")
+
+
+def test_fifth_distinct_location_earns_the_explorer_badge_once(app: Flask, client: FlaskClient, session: Any,
+                                                               cast: Cast, park: SimpleNamespace) -> None:
+    from scoring import badges
+
+    badges.ensure_definitions(session)
+    session.commit()
+    with time_machine.travel("2026-05-10T09:00:00Z"):
+        spots = [client.post(f"{park.url}/locations", json={"name": f"Spot {i}", "lat": 61.0 + i / 10, "lon": 23.0},
+                             headers=cast.headers(app, "organiser")).json for i in range(6)]
+        earned = [client.post(f"{park.url}/checkins", json={"location_id": s["id"], "lat": s["lat"], "lon": s["lon"]},
+                              headers=cast.headers(app, "member")).json["badges"] for s in spots]
+    assert earned == [[], [], [], [], ["explorer-5"], []]
