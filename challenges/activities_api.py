@@ -135,12 +135,16 @@ class ActivityImport(MethodView):
         """Import a GPX, TCX or FIT file (multipart field `file`); the same file twice is a duplicate"""
         limit = current_app.extensions["vcc_settings"].import_max_bytes
         upload = files["file"]
-        data = upload.stream.read(limit + 1)
+        try:
+            data = upload.stream.read(limit + 1)
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file: release it now
         if len(data) > limit:
             raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
                            limit=limit)
-        activity, result, stored = ingest.import_file(db.session, current_user(), upload.filename, data, max_bytes=limit,
-                                              type_code=form.get("type"), external_id=form.get("external_id"))
+        activity, result, stored = ingest.import_file(
+            db.session, current_user(), upload.filename, data, max_bytes=limit, type_code=form.get("type"),
+            external_id=form.get("external_id"))
         db.session.commit()
         return present([activity], result)[0], 201 if stored else 200
 

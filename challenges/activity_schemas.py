@@ -120,7 +120,7 @@ class BatchSchema(BaseSchema):
     format = fields.String(load_default="vcc", validate=validate.OneOf(BATCH_FORMATS), metadata={
         "description": "vcc (BatchItemSchema items), health_connect (Health Connect records) or healthkit "
                        "(HealthKit samples); see challenges/health_mappings.py for the mappings"})
-    items = fields.List(fields.Dict(), required=True, metadata={
+    items = fields.List(fields.Raw(), required=True, metadata={
         "description": "up to 1,000 items; each is answered on its own"})
 
 
