@@ -42,6 +42,7 @@ DEPARTMENTS = ["Sales", "Warehouse", "IT", "Finance", "Customer Care"]
 SPOTS = [("Harbour outdoor gym", 60.1665, 24.9560), ("Esplanade stretching spot", 60.1675, 24.9475),
          ("Park hill stairs", 60.1590, 24.9520), ("Beach fitness park", 60.1580, 24.9210),
          ("Lakeside calisthenics", 60.1860, 24.9300), ("Old town running track", 60.1900, 24.9180)]
+HR_EMAIL = "hr@acme.demo.vcc"
 PER_CITY = 100
 EMPLOYEES = 80
 PARK_PARTICIPANTS = 120
@@ -53,9 +54,8 @@ def _org(session: Session, name: str, kind: OrgKind, region: str) -> Organisatio
                                         timezone="Europe/Helsinki")
 
 
-def _people(session: Session, count: int, rng: random.Random) -> list[int]:
+def _people(session: Session, count: int, rng: random.Random, shared: str) -> list[int]:
     """Bulk-insert participants sharing one password hash; the first few have memorable emails."""
-    shared = hash_password(DEMO_PASSWORD)
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for n in range(count):
@@ -73,6 +73,15 @@ def _people(session: Session, count: int, rng: random.Random) -> list[int]:
     emails = [r["email"] for r in rows]
     by_email = dict(session.execute(select(User.email, User.id).where(User.email.in_(emails))).all())
     return [by_email[e] for e in emails]
+
+
+def _account(session: Session, email: str, name: str, password_hash: str) -> User:
+    user = find_user_by_email(session, email)
+    if user is None:
+        user = User(email=email, display_name=name, timezone="Europe/Helsinki", password_hash=password_hash)
+        session.add(user)
+        session.flush()
+    return user
 
 
 def _challenge(session: Session, org: Organisation, organiser: User, start: datetime, **values: Any) -> Challenge:
@@ -138,16 +147,13 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     north = _org(session, "Northhaven", OrgKind.MUNICIPALITY, "Uusimaa")
     south = _org(session, "Southport", OrgKind.MUNICIPALITY, "Uusimaa")
     employer = _org(session, "Acme Logistics", OrgKind.EMPLOYER, "Uusimaa")
-    organiser = find_user_by_email(session, "organiser@demo.vcc")
-    if organiser is None:
-        organiser = User(email="organiser@demo.vcc", display_name="Demo Organiser", timezone="Europe/Helsinki",
-                         password_hash=hash_password(DEMO_PASSWORD))
-        session.add(organiser)
-        session.flush()
-    for org in (city, north, south, employer):
-        set_membership(session, user=organiser, organisation=org, role=Role.ORGANISER)
+    shared = hash_password(DEMO_PASSWORD)
+    organiser = _account(session, "organiser@demo.vcc", "Demo Organiser", shared)
+    set_membership(session, user=organiser, organisation=city, role=Role.ORGANISER)
+    hr = _account(session, HR_EMAIL, "Acme HR", shared)
+    set_membership(session, user=hr, organisation=employer, role=Role.ORGANISER)
 
-    people = _people(session, PER_CITY * 3, rng)
+    people = _people(session, PER_CITY * 3, rng, shared)
     cities = [city, north, south]
     residents = {c.id: people[i * PER_CITY:(i + 1) * PER_CITY] for i, c in enumerate(cities)}
     for c in cities:
@@ -159,7 +165,7 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
                          metric=Metric.DISTANCE_M, format=ChallengeFormat.ORGANISATION, goal=50_000_000,
                          description="Every kilometre cycled counts for your city. Which city cycles most?",
                          allowed_types=[t for t in ACTIVITY_TYPES if t.startswith(("cycling", "ebike"))])
-    steps = _challenge(session, employer, organiser, start, title="Acme step challenge", setting=Setting.WORK,
+    steps = _challenge(session, employer, hr, start, title="Acme step challenge", setting=Setting.WORK,
                        metric=Metric.STEPS, format=ChallengeFormat.TEAM, team_size_cap=40, daily_cap=40_000,
                        description="Departments compete on steps. Taking part is voluntary; "
                                    "the company sees only group totals.")
@@ -169,7 +175,7 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     session.flush()
     for c in cities:
         teams.create_team(session, cycling, organiser, name=c.name, organisation_id=c.id)
-    departments = [teams.create_team(session, steps, organiser, name=d) for d in DEPARTMENTS]
+    departments = [teams.create_team(session, steps, hr, name=d) for d in DEPARTMENTS]
     spots = [locations.create_location(session, park, {"name": n, "lat": la, "lon": lo, "radius_m": 80.0})
              for n, la, lo in SPOTS]
 
@@ -188,5 +194,6 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
              f"'{park.title}' (id {park.id}, {len(spots)} spots, {checkin_count} check-ins)"]
     lines += seed_activities(session, [cycling.id, steps.id, park.id])
     lines.append("demo participants (password '" + DEMO_PASSWORD + "'): " + ", ".join(e for e, _ in KNOWN))
-    lines.append(f"Acme and city reports: GET /api/v1/challenges/{steps.id}/report as organiser@demo.vcc")
+    lines.append(f"organiser reports: GET /api/v1/challenges/{cycling.id}/report as organiser@demo.vcc, "
+                 f"/api/v1/challenges/{steps.id}/report as {HR_EMAIL} (same password)")
     return lines
