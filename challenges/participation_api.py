@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from challenges import enrolment, teams
 from challenges.access import get_challenge, is_organiser, visible_challenge
-from challenges.models import Enrolment, Phase, Team
+from challenges.models import Challenge, Enrolment, Phase, Team
 from challenges.schemas import EnrolmentCreateSchema, EnrolmentSchema, TeamCreateSchema, TeamSchema
 from service.auth import auth_required, current_user, optional_user
 from service.errors import NotFound
@@ -55,9 +55,9 @@ class EnrolmentResource(MethodView):
         return left
 
 
-def _decorate(found: list[Team], challenge_id: int, organiser: bool, user_id: int | None,
+def _decorate(found: list[Team], challenge: Challenge, organiser: bool, user_id: int | None,
               my_team_id: int | None) -> list[Team]:
-    counts = teams.member_counts(db.session, challenge_id)
+    counts = teams.member_counts(db.session, challenge)
     for team in found:
         team.member_count = counts.get(team.id, 0)  # type: ignore[attr-defined]
         team.show_code = organiser or (user_id is not None and (  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ class Teams(MethodView):
         user = optional_user()
         challenge = visible_challenge(db.session, challenge_id, user)
         mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
-        return _decorate(teams.list_teams(db.session, challenge), challenge.id,
+        return _decorate(teams.list_teams(db.session, challenge), challenge,
                          is_organiser(db.session, user, challenge.organisation_id),
                          user.id if user else None, mine.team_id if mine and mine.active else None)
 
@@ -89,7 +89,7 @@ class Teams(MethodView):
         if not organiser:
             enrolment.join(db.session, challenge, user, team_code=team.code)
         db.session.commit()
-        return _decorate([team], challenge.id, organiser, user.id, None)[0]
+        return _decorate([team], challenge, organiser, user.id, None)[0]
 
 
 blueprints: list[Blueprint] = [enrolment_blp, teams_blp]

@@ -15,11 +15,16 @@ from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Organisation, User
 
 
-def member_counts(session: Session, challenge_id: int) -> dict[int, int]:
-    rows = session.execute(
-        select(Enrolment.team_id, func.count(Enrolment.id))
-        .where(Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), Enrolment.team_id.is_not(None))
-        .group_by(Enrolment.team_id)).all()
+def member_counts(session: Session, challenge: Challenge) -> dict[int, int]:
+    """Active members per team; in organisation format a team's members are its organisation's participants."""
+    active = (Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None))
+    if challenge.format == ChallengeFormat.ORGANISATION:
+        per_org = dict(session.execute(select(Enrolment.organisation_id, func.count(Enrolment.id)).where(*active)
+                                       .group_by(Enrolment.organisation_id)).all())
+        teams = session.execute(select(Team.id, Team.organisation_id).where(Team.challenge_id == challenge.id))
+        return {team_id: per_org.get(org_id, 0) for team_id, org_id in teams}
+    rows = session.execute(select(Enrolment.team_id, func.count(Enrolment.id))
+                           .where(*active, Enrolment.team_id.is_not(None)).group_by(Enrolment.team_id)).all()
     return {team_id: n for team_id, n in rows if team_id is not None}
 
 
@@ -69,8 +74,10 @@ def team_by_code(session: Session, challenge: Challenge, code: str) -> Team:
 
 
 def ensure_room(session: Session, challenge: Challenge, team: Team) -> None:
+    """Refuse a full team. On PostgreSQL the team row is locked first, so two last-place joins serialise."""
     if challenge.team_size_cap is None:
         return
+    session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
     members = session.scalar(select(func.count(Enrolment.id)).where(
         Enrolment.team_id == team.id, Enrolment.left_at.is_(None))) or 0
     if members >= challenge.team_size_cap:
