@@ -51,7 +51,10 @@ def serve(host: str, port: int, scheduler: bool) -> None:
     if scheduler:
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"])
     try:
-        create_app().run(host=host, port=port, use_reloader=False, threaded=True)
+        # Not app.run(): Flask ignores it inside a `flask`-style CLI command (FLASK_RUN_FROM_CLI).
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, create_app(), use_reloader=False, threaded=True)
     finally:
         if proc is not None:
             proc.terminate()
