@@ -129,7 +129,8 @@ def _push_for(nudge: Nudge, device: DeviceToken, attempt_id: int, title: str, bo
                       "challenge_id": str(nudge.challenge_id or "")})
 
 
-def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats) -> list[Push]:
+def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, quiet_hours: bool = True
+             ) -> list[Push]:
     """Check, render and write pending attempts for the claimed nudges; returns the pushes to make."""
     nudges = list(session.scalars(select(Nudge).where(Nudge.claimed_by == token, Nudge.status == NudgeStatus.SENDING)
                                   .order_by(Nudge.due_at, Nudge.id)))
@@ -160,7 +161,7 @@ def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats) 
             _finish(nudge, NudgeStatus.EXPIRED, now, "stale")
             stats.expired += 1
             continue
-        allowed = next_allowed(now, pref)
+        allowed = next_allowed(now, pref) if quiet_hours else now
         if allowed > now:
             nudge.status, nudge.due_at = NudgeStatus.PLANNED, allowed
             nudge.claimed_by = nudge.claim_expires_at = None
@@ -235,7 +236,8 @@ def _record(session: Session, token: str, results: list[PushResult], sender_name
 
 
 def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = CLAIM_BATCH,
-                 max_batches: int | None = None, keep_alive: Callable[[], bool] | None = None) -> DispatchStats:
+                 max_batches: int | None = None, keep_alive: Callable[[], bool] | None = None,
+                 quiet_hours: bool = True) -> DispatchStats:
     """Send every due nudge once. ``keep_alive`` (renewing the job's lease) is called between batches."""
     stats = DispatchStats(recovered=recover_stale_claims(session, utcnow()))
     rounds = 0
@@ -244,7 +246,7 @@ def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = 
         now = utcnow()
         token = claim(session, holder, now, batch)
         claimed_before = stats.claimed
-        pushes = _prepare(session, token, now, stats)
+        pushes = _prepare(session, token, now, stats, quiet_hours)
         session.commit()  # pending attempts are durable before any push leaves
         if pushes:
             stats.pushes += len(pushes)

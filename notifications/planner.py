@@ -70,8 +70,11 @@ def user_prefs(session: Session, user_ids: Iterable[int]) -> dict[int, Prefs]:
     return load_prefs(session, rows)
 
 
-def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None = None) -> PlanResult:
-    """Insert the wanted, still-fresh candidates as planned nudges; the caller commits."""
+def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None = None, *,
+         quiet_hours: bool = True) -> PlanResult:
+    """Insert the wanted, still-fresh candidates as planned nudges; the caller commits.
+
+    ``quiet_hours=False`` is for seeding demo inboxes at any hour; nothing else turns quiet hours off."""
     now = now or utcnow()
     items = list(candidates)
     result = PlanResult(considered=len(items))
@@ -83,7 +86,7 @@ def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None
             result.unwanted += 1
             continue
         wanted_at = max(now, cand.not_before) if cand.not_before else now
-        due = next_allowed(wanted_at, pref)
+        due = next_allowed(wanted_at, pref) if quiet_hours else wanted_at
         expires = cand.expires_at or wanted_at + TTL[cand.kind]
         if due >= expires:
             result.stale += 1
