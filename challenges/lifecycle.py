@@ -101,6 +101,11 @@ def update_challenge(session: Session, challenge: Challenge, values: dict[str, A
     now = now or utcnow()
     tz = values.get("timezone") or challenge.timezone
     data = _normalise(values, tz)
+    if tz != challenge.timezone:  # keep the wall-clock start and end the organiser entered
+        for key in ("starts_at", "ends_at"):
+            if values.get(key) is None:
+                wall = getattr(challenge, key).astimezone(ZoneInfo(challenge.timezone)).replace(tzinfo=None)
+                data[key] = localise(wall, tz)
     if challenge.phase(now) in (Phase.RUNNING, Phase.ENDED):
         locked = _locked_changes(challenge, data, now)
         if locked:

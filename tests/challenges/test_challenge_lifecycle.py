@@ -142,3 +142,13 @@ def test_bad_challenge_input_gets_a_clear_problem(app: Flask, client: FlaskClien
 
 def test_creating_needs_a_signed_in_user(client: FlaskClient, cast: Cast) -> None:
     assert client.post("/api/v1/challenges", json=_body(cast)).status_code == 401
+
+
+def test_changing_the_zone_of_an_upcoming_challenge_keeps_its_wall_clock_times(app: Flask, client: FlaskClient,
+                                                                              cast: Cast) -> None:
+    headers = cast.headers(app, "organiser")
+    created = client.post("/api/v1/challenges", json=_body(cast), headers=headers).json
+    moved = client.patch(f"/api/v1/challenges/{created['id']}", json={"timezone": "Europe/Madrid"}, headers=headers)
+    assert moved.status_code == 200
+    assert moved.json["starts_at"] == "2030-05-01T00:00:00+02:00"
+    assert moved.json["ends_at"] == "2030-06-01T00:00:00+02:00"
