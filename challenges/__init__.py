@@ -21,4 +21,16 @@ Interface for the other parts of challenges/ (activity ingest) and for notificat
 - ``challenges.enrolment.subject_for(challenge, enrolment) -> scoring.types.Subject``: team format -> user +
   team_id (+ the team's organisation_id); organisation format -> user + organisation_id (the participant's
   organisation is their team); individual and collective -> the user only.
+
+Modules of the challenge side: ``lifecycle`` (create/edit/publish/end; rule fields are locked once running,
+409 ``rules-locked``, instead of rescoring), ``access`` (visibility and per-organisation organiser checks),
+``discovery`` (public list with filters and keyset pagination), ``enrolment`` (join/leave, invite codes,
+organisation resolution), ``teams`` (codes, size caps), ``locations``, ``qr`` (HMAC tokens of location id and
+time window, current and previous window accepted), ``checkins`` (geofence or QR, once per location per local
+day, scored as type ``checkin`` with source key ``checkin:<location>:<local day>:<user>``), ``standings``
+(named boards, my progress, collective progress), ``reports`` (aggregates with small-group suppression).
+HTTP (``challenges_api.blueprints``), all under /api/v1/challenges: GET/POST ``""``, GET/PATCH ``/{id}``,
+POST ``/{id}/publish`` and ``/{id}/end``, GET/POST/DELETE ``/{id}/enrolment``, GET/POST ``/{id}/teams``,
+GET/POST ``/{id}/locations``, PATCH/DELETE ``/{id}/locations/{lid}``, GET ``/{id}/locations/{lid}/qr``,
+GET/POST ``/{id}/checkins``, GET ``/{id}/leaderboards``, GET ``/{id}/progress``, GET ``/{id}/report``.
 """

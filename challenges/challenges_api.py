@@ -46,7 +46,6 @@ class Challenges(MethodView):
     @blp.response(200, ChallengePageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Discover challenges (public ones; organisers filtering by their organisation see all of its)"""
-        args.pop("invite_code", None)
         rows, next_cursor = discovery.discover(db.session, optional_user(), **args)
         return {"items": [for_viewer(c) for c in rows], "next": next_cursor}
 

@@ -85,3 +85,9 @@ def check_in(session: Session, challenge: Challenge, user: User, location_id: in
     awarded = badges.evaluate(session, challenge.id, [user.id],
                               context={"goal": challenge.goal, "tz": challenge.timezone})
     return CheckInResult(checkin, result.points, [a.badge.code for a in awarded])
+
+
+def my_checkins(session: Session, challenge: Challenge, user: User, limit: int = 500) -> list[CheckIn]:
+    return list(session.scalars(select(CheckIn).where(CheckIn.challenge_id == challenge.id,
+                                                      CheckIn.user_id == user.id)
+                                .order_by(CheckIn.at.desc(), CheckIn.id.desc()).limit(limit)))

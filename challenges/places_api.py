@@ -95,6 +95,14 @@ class LocationQr(MethodView):
 @checkins_blp.route("/<int:challenge_id>/checkins")
 class CheckIns(MethodView):
     @auth_required
+    @checkins_blp.response(200, CheckInSchema(many=True))
+    def get(self, challenge_id: int) -> list[CheckIn]:
+        """My check-ins in this challenge, newest first"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        return checkins.my_checkins(db.session, challenge, user)
+
+    @auth_required
     @checkins_blp.arguments(CheckInCreateSchema)
     @checkins_blp.response(201, CheckInSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> CheckIn:

@@ -93,7 +93,6 @@ class ChallengeQueryArgsSchema(PaginationArgsSchema):
     status = fields.Enum(Phase, by_value=True, metadata={"description": "draft needs organisation_id and the "
                                                                         "organiser role there"})
     region = fields.String(validate=validate.Length(min=1, max=80))
-    invite_code = fields.String(metadata={"description": "only for GET of one challenge"})
 
 
 class ChallengeByIdArgsSchema(BaseSchema):

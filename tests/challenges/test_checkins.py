@@ -108,6 +108,9 @@ def test_geofence_check_in_scores_once_per_local_day(app: Flask, client: FlaskCl
         nxt = client.post(f"{park.url}/checkins", json=near, headers=cast.headers(app, "member"))
         assert nxt.status_code == 201 and nxt.json["local_day"] == "2026-05-11"
     assert session.scalar(select(func.count(CheckIn.id))) == 2
+    with time_machine.travel("2026-05-10T21:31:00Z"):
+        mine = client.get(f"{park.url}/checkins", headers=cast.headers(app, "member")).json
+    assert [c["local_day"] for c in mine] == ["2026-05-11", "2026-05-10"]
     assert session.scalar(select(func.sum(PointsEntry.points)).where(
         PointsEntry.contest_id == park.challenge.id, PointsEntry.user_id == cast.member.id)) == 2
 
