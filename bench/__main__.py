@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
 import time
 import traceback
 from types import ModuleType
@@ -73,10 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     options = BenchOptions.from_env(duration=args.duration, warmup=args.warmup, workers=args.workers,
                                     clients=args.clients)
-    where = "PostgreSQL (BENCH_DATABASE_URL)" if options.database_url else "SQLite (temp file)"
+    tmp = tempfile.gettempdir()
+    where = "PostgreSQL (BENCH_DATABASE_URL)" if options.database_url else f"SQLite (file under {tmp})"
     print(f"bench: {options.workers} gunicorn {options.worker_class} workers, {options.clients} client processes, "
           f"{options.duration:g} s measured after {options.warmup:g} s warm-up, database {where}"
           f"{', Redis ' + options.redis_url if options.redis_url else ''}", flush=True)
+    if not options.database_url and not tmp.startswith("/dev/shm"):
+        print("bench: note: SQLite on disk waits for an fsync per commit, which flattens every ratio; "
+              "TMPDIR=/dev/shm or BENCH_DATABASE_URL=postgresql+psycopg://... give CPU-bound figures", flush=True)
     figures: list[Figure] = []
     failed: list[str] = []
     ran = 0

@@ -145,3 +145,12 @@ def test_sampler_sees_the_request_thread_in_sqlalchemy(baseline_url: str) -> Non
     assert samples.samples > 0 and samples.requests == 15
     assert samples.own_package["sqlalchemy"] > 0
     assert "leaf frame by package" in samples.report()
+
+
+def test_absent_bench_module_is_skipped_with_a_line_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import _load, _parse
+
+    assert _load("not_written_yet") is None
+    assert "bench.not_written_yet: not present, skipped" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        _parse(["no-such-bench"])
