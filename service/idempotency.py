@@ -43,6 +43,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
+from apispec import BasePlugin
 from flask import Response, make_response, request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -165,3 +166,33 @@ def idempotent(endpoint: str, *, required: bool = False) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+class IdempotencyDocPlugin(BasePlugin):
+    """Turns the decorator's ``x-idempotency-key`` mark into a documented ``Idempotency-Key`` header.
+
+    (flask-smorest's manual doc would *replace* an operation's parameter list, so the header is added
+    here, after the query parameters are in place.)
+    """
+
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict):
+                continue
+            mark = operation.pop("x-idempotency-key", None)
+            if mark is None:
+                continue
+            operation.setdefault("parameters", []).append({
+                "in": "header", "name": HEADER, "required": bool(mark.get("required")),
+                "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                "description": "A fresh UUID per new write; a retry with the same key and body gets the first "
+                               "answer back (header Idempotent-Replayed: true), a different body is a 422."})
+
+
+def init_spec(spec: Any) -> None:
+    """Register the doc plugin on flask-smorest's APISpec (before blueprints are registered)."""
+    if not any(isinstance(p, IdempotencyDocPlugin) for p in spec.plugins):
+        plugin = IdempotencyDocPlugin()
+        plugin.init_spec(spec)
+        spec.plugins.append(plugin)

@@ -97,3 +97,14 @@ def test_dashboard_page_and_assets(client: FlaskClient) -> None:
     assert "innerHTML" not in script  # text only: names typed by users cannot inject markup
     with client.get("/join/abc123") as join:
         assert join.status_code == 200
+
+
+def test_idempotent_operations_document_the_header(spec: dict[str, Any]) -> None:
+    from service.idempotency import IdempotencyDocPlugin
+
+    operations = {"post": {"parameters": [{"in": "query", "name": "dry_run"}],
+                           "x-idempotency-key": {"header": "Idempotency-Key", "required": False}}}
+    IdempotencyDocPlugin().operation_helper(path="/x", operations=operations)
+    assert [p["name"] for p in operations["post"]["parameters"]] == ["dry_run", "Idempotency-Key"]
+    assert "x-idempotency-key" not in operations["post"]
+    assert all("x-idempotency-key" not in op for _, _, op in _operations(spec))
