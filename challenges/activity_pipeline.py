@@ -58,6 +58,7 @@ class Row:
     external_id: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     supersedes: list[Row] = field(default_factory=list)
+    kept_by: Row | None = None
 
 
 @dataclass
@@ -183,10 +184,11 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: list[Row], 
                                  limits=limits)
     status, reason = ActivityStatus(verdict.status), verdict.reason
     supersedes: list[Row] = []
+    kept: Row | None = None
     if status != ActivityStatus.REJECTED:
         resolution = dedupe.resolve(item, dedupe.rivals_of(item, pool))  # type: ignore[arg-type]
         if not resolution.keep_new:
-            kept = resolution.kept
+            kept = resolution.kept  # type: ignore[assignment]
             status = ActivityStatus.SUPERSEDED
             reason = (f"counted once: overlaps activity {kept.id if kept and kept.id else '(this batch)'} "
                       f"from {kept.source.value if kept and kept.source else 'another source'}, which is kept")
@@ -201,10 +203,10 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: list[Row], 
               "distance_m": item.distance_m, "steps": item.steps, "source": item.source,
               "external_id": item.external_id, "source_ref": item.source_ref, "source_sha256": item.source_sha256,
               "fingerprint": fp, "richness": item.richness, "status": status, "reason": reason,
-              "created_at": now, "updated_at": now}
+              "created_at": now, "updated_at": now, "superseded_by_id": kept.id if kept else None}
     return Row(None, user_id, item.type_code, item.kind, item.started_at, item.ended_at, item.duration_s,
                item.distance_m, item.steps, status, reason, item.richness, None, item.source, item.external_id,
-               values, supersedes)
+               values, supersedes, kept if kept is not None and kept.id is None else None)
 
 
 def _store(session: Session, rows: list[Row]) -> None:
@@ -219,6 +221,8 @@ def _store(session: Session, rows: list[Row]) -> None:
         row.id = aid
     for row in rows:
         supersede(session, row.id, [loser.id for loser in row.supersedes if loser.id is not None])  # type: ignore[arg-type]
+        if row.kept_by is not None:  # kept by an earlier item of this batch, whose id is known only now
+            session.execute(update(Activity).where(Activity.id == row.id).values(superseded_by_id=row.kept_by.id))
 
 
 def supersede(session: Session, winner: int, losers: list[int]) -> None:
