@@ -54,7 +54,11 @@ def point_messaging_at(app: firebase_admin.App, base_url: str | None = None) -> 
     """Aim the app's messaging service at ``base_url`` (default: the real FCM) and mount our adapter."""
     service = messaging._get_messaging_service(app)
     base = (base_url or REAL_FCM_BASE).rstrip("/")
-    service._fcm_url = f"{base}/v1/projects/{service._project_id}/messages:send"
+    if "/v1/projects/" in base:  # a full endpoint URL was given (FCM_URL may be either)
+        service._fcm_url = base
+        base = base.split("/v1/projects/")[0]
+    else:
+        service._fcm_url = f"{base}/v1/projects/{service._project_id}/messages:send"
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE,
                                             max_retries=CONNECTION_RETRIES)
     service._client.session.mount(base, adapter)

@@ -32,6 +32,20 @@ ERRORS: dict[str, tuple[int, str, str, str]] = {
 }
 
 
+_KEY_PEM: list[str] = []
+
+
+def service_account(base_url: str, project_id: str = "vcc-test") -> dict[str, str]:
+    """A service-account document whose token_uri is the fake server (one fresh RSA key signs the assertions)."""
+    if not _KEY_PEM:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        _KEY_PEM.append(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()).decode())
+    return {"type": "service_account", "project_id": project_id, "private_key_id": "fake-key",
+            "private_key": _KEY_PEM[0], "client_email": f"fcm@{project_id}.iam.gserviceaccount.com",
+            "client_id": "1", "token_uri": f"{base_url}/token"}
+
+
 class FakeFcm:
     def __init__(self, project_id: str = "vcc-test") -> None:
         self.project_id = project_id
@@ -40,7 +54,6 @@ class FakeFcm:
         self.received: list[dict[str, Any]] = []
         self.token_requests = 0
         self._server: ThreadingHTTPServer | None = None
-        self._key_pem: str | None = None
 
     # -- control -------------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> FakeFcm:
@@ -79,14 +92,7 @@ class FakeFcm:
 
     @property
     def service_account(self) -> dict[str, str]:
-        """A service-account document whose token_uri is this server (a fresh RSA key signs the assertion)."""
-        if self._key_pem is None:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            self._key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()).decode()
-        return {"type": "service_account", "project_id": self.project_id, "private_key_id": "fake-key",
-                "private_key": self._key_pem, "client_email": f"fcm@{self.project_id}.iam.gserviceaccount.com",
-                "client_id": "1", "token_uri": f"{self.base_url}/token"}
+        return service_account(self.base_url, self.project_id)
 
     # -- server side ---------------------------------------------------------------------------------------
     def _next(self, target: str) -> str:
