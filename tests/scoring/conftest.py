@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from scoring.models import LeaderboardTotal, PointsEntry
 from scoring.periods import keys_for_day
-from tests.factories import make_user
+from tests.scoring.factories import quick_user
 
 
 @pytest.fixture
 def users(session: Any) -> list[Any]:
-    people = [make_user(session) for _ in range(4)]
+    people = [quick_user(session) for _ in range(4)]
     session.commit()
     return people
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from scoring import leaderboards, ledger
 from scoring.types import Period, Scope, Subject
-from tests.factories import make_user
-from tests.scoring.factories import facts, rules
+from service.models import User
+from tests.scoring.factories import facts, quick_user, rules
 
 TZ = "Europe/Helsinki"
 
@@ -16,7 +16,7 @@ def seed(session: Any, minutes: list[int]) -> list[int]:
     """One user per entry of ``minutes`` (in creation order, so ids ascend); returns the user ids."""
     ids = []
     for i, m in enumerate(minutes):
-        user = make_user(session)
+        user = quick_user(session)
         ids.append(user.id)
         ledger.score(session, rules(), Subject(user.id, team_id=100 + i % 2), f"activity:{i}",
                      facts("walking_brisk", m))
@@ -69,18 +69,18 @@ def test_around_me_ranks_a_tie_group_that_starts_above_the_window(session: Any, 
 
 def test_hidden_users_show_an_alias_and_deleted_users_drop_out(session: Any, backend: str) -> None:
     a, b, c = seed(session, [30, 20, 10])
-    hidden = session.get(type(make_user(session)), b)
+    hidden = session.get(User, b)
     hidden.hide_from_leaderboards = True
     session.commit()
     from service.accounts import delete_user
 
-    delete_user(session, session.get(type(hidden), c))
+    delete_user(session, session.get(User, c))
     session.commit()
     page = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ)
     assert [(r.rank, r.subject_id, r.is_alias) for r in page.rows] == [(1, a, False), (2, b, True)]
     assert page.rows[1].label is not None and page.rows[1].label.startswith("Participant #")
     assert "User" not in page.rows[1].label
-    assert page.rows[0].label == session.get(type(hidden), a).display_name
+    assert page.rows[0].label == session.get(User, a).display_name
     assert leaderboards.around(session, 1, Scope.USER, Period.ALL, c, 1, tz=TZ) == []
     team = leaderboards.board(session, 1, Scope.TEAM, Period.ALL, tz=TZ)
     assert triples(team.rows) == [(1, 100, 40), (2, 101, 20)]  # the team keeps the points
