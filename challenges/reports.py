@@ -3,8 +3,9 @@
 Activity is health data (GDPR Art. 9) and employers should see aggregates only (EDPB 05/2020), so:
 - a team or organisation row is suppressed when fewer than ``min_group_size`` people are in it (its members
   and everyone who scored for it); a day row when 1..min-1 people were active that day;
-- complementary suppression: when exactly one row of a dimension is suppressed, the overall totals would
-  give it away by subtraction, so the smallest remaining row of that dimension is suppressed too;
+- complementary suppression: the overall totals minus the shown rows give the sum of the hidden rows, so
+  hidden rows must never be a single row nor hold fewer than ``min_group_size`` people together: the
+  smallest shown rows of that dimension are hidden as well until they do;
 - when the whole challenge has fewer than ``min_group_size`` participants, everything is suppressed.
 The default minimum is 5 (the Viva Insights default); ``REPORT_MIN_GROUP_SIZE`` raises it, and a request may
 only raise it further.
@@ -54,14 +55,16 @@ def _hide(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "participants": None, "active_participants": None, "total": None, "suppressed": True}
 
 
-def _suppress(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Blank small rows, plus a complementary one when a single hidden row could be derived from the total."""
+def _suppress(rows: list[dict[str, Any]], k: int, size_field: str = "participants") -> list[dict[str, Any]]:
+    """Blank small rows, then complementary ones: while the hidden rows are a single row, or together hold
+    fewer than ``k`` people, the totals minus the shown rows would reveal them, so hide the next smallest."""
     hidden = [r for r in rows if r["suppressed"]]
-    if len(hidden) == 1:
-        shown = [r for r in rows if not r["suppressed"]]
-        if shown:
-            smallest = min(shown, key=lambda r: (r["participants"], r["total"], str(r["key"])))
-            smallest["suppressed"] = True
+    shown = sorted((r for r in rows if not r["suppressed"]),
+                   key=lambda r: (r[size_field], r["total"], str(r["key"])))
+    while hidden and shown and (len(hidden) == 1 or sum(r[size_field] for r in hidden) < k):
+        nxt = shown.pop(0)
+        nxt["suppressed"] = True
+        hidden.append(nxt)
     return [_hide(r) if r["suppressed"] else r for r in rows]
 
 
@@ -106,9 +109,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             org(org_id).points[user_id] += pts
         days.setdefault(day, _Group(day.isoformat(), day.isoformat())).points[user_id] += pts
     overall = _row(everyone, day_row=False, k=k)
-    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()])
-    by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()])
-    by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)])
+    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k)
+    by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()], k)
+    by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
     if overall["suppressed"]:
         overall, by_team, by_org, by_day = _hide(overall), [_hide(r) for r in by_team], \
             [_hide(r) for r in by_org], [_hide(r) for r in by_day]

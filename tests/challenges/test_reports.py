@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from challenges.models import ChallengeFormat
 from challenges.reports import report
@@ -123,3 +125,22 @@ def test_organisation_rows_are_reported_per_organisation(session: Any, cast: Cas
     rows = _by_name(report(session, challenge)["by_organisation"])
     assert rows["Espoo"]["suppressed"]
     assert rows["Tampere"]["suppressed"]  # complementary: the total minus Tampere would reveal Espoo
+
+
+@given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=8), st.integers(min_value=2, max_value=10))
+def test_hidden_rows_are_never_alone_nor_together_smaller_than_the_minimum(sizes: list[int], k: int) -> None:
+    from challenges.reports import _Group, _row, _suppress
+
+    groups = []
+    for n, size in enumerate(sizes):
+        group = _Group(n, f"g{n}")
+        group.members.update(range(n * 100, n * 100 + size))
+        groups.append(group)
+    rows = _suppress([_row(g, day_row=False, k=k) for g in groups], k)
+    hidden = [sizes[i] for i, r in enumerate(rows) if r["suppressed"]]
+    shown = [r for r in rows if not r["suppressed"]]
+    assert all(r["participants"] == 0 or r["participants"] >= k for r in shown)
+    if hidden and shown:
+        assert len(hidden) >= 2 and sum(hidden) >= k
+    for r in rows:
+        assert r["suppressed"] == (r["total"] is None)
