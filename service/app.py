@@ -54,7 +54,7 @@ _ENV_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIREBASE_CREDENTIALS", 
              "LOG_LEVEL", "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "CORS_ORIGINS", "VCC_ENV",
              "VCC_INSTANCE_PATH", "MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES", "RATELIMIT_DEFAULT",
              "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX",
-             "LOGIN_RATELIMIT", "FIREBASE_CERT_URL"}
+             "LOGIN_RATELIMIT", "FIREBASE_CERT_URL", "TRUSTED_PROXIES"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -69,6 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(_flask_config(settings, overrides))
     app.extensions["vcc_settings"] = settings
+    if settings.trusted_proxies:  # only then is X-Forwarded-For believed (rate limits key on the client address)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)

@@ -77,6 +77,7 @@ class Settings:
     fcm_url: str | None = None
     login_ratelimit: str = "10 per minute"
     firebase_cert_url: str | None = None
+    trusted_proxies: int = 0
     redis_prefix: str = "vcc"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -115,4 +116,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_prefix=env.get("REDIS_KEY_PREFIX", "vcc"),
         login_ratelimit=env.get("LOGIN_RATELIMIT", "10 per minute"),
         firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
     )

@@ -13,7 +13,8 @@ __all__ = ["api", "db", "limiter", "migrate"]
 
 
 def _client_key() -> str:
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "local").split(",")[0].strip()
+    """The client address; X-Forwarded-For counts only through ProxyFix (TRUSTED_PROXIES), never raw."""
+    return request.remote_addr or "local"
 
 
 api = Api()

@@ -185,3 +185,25 @@ def test_login_is_rate_limited_with_problem_and_retry_after(side_app: Callable[.
     assert resp.mimetype == "application/problem+json"
     assert resp.get_json()["type"].endswith("/rate-limited")
     assert 0 < int(resp.headers["Retry-After"]) <= 60
+
+
+def test_forged_forwarded_for_does_not_escape_the_login_limit(side_app: Callable[..., Flask]) -> None:
+    limited = side_app(RATELIMIT_ENABLED="true", LOGIN_RATELIMIT="2 per minute")
+    client = limited.test_client()
+    statuses = [client.post("/api/v1/auth/token", headers={"X-Forwarded-For": f"10.0.0.{i}"},
+                            json={"grant_type": "password", "email": "x@example.org", "password": "guess-" + str(i)}
+                            ).status_code for i in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(side_app: Callable[..., Flask]) -> None:
+    limited = side_app(RATELIMIT_ENABLED="true", LOGIN_RATELIMIT="2 per minute", TRUSTED_PROXIES="1")
+    client = limited.test_client()
+
+    def attempt(ip: str) -> int:
+        return int(client.post("/api/v1/auth/token", headers={"X-Forwarded-For": ip},
+                               json={"grant_type": "password", "email": "x@example.org", "password": "guess"}
+                               ).status_code)
+
+    assert [attempt("10.0.0.1") for _ in range(3)] == [401, 401, 429]
+    assert attempt("10.0.0.2") == 401
