@@ -8,13 +8,13 @@ competition ranking (1, 2, 2, 4), ties in a stable order by subject id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from challenges.enrolment import find_enrolment
+from challenges.enrolment import effective_end, find_enrolment
 from challenges.models import Challenge, ChallengeFormat, Team
 from scoring import leaderboards, ledger, streaks
 from scoring.models import LeaderboardTotal, PointsEntry
@@ -76,7 +76,8 @@ def leaderboard(session: Session, challenge: Challenge, viewer: User | None, *, 
                 k: int = 5, now: datetime | None = None) -> dict[str, Any]:
     """A page of the board (or my neighbourhood on it), with users, teams and organisations named."""
     pkey = period_key(period, day) if day is not None and period is not Period.ALL else None
-    at = now or utcnow()
+    # without a date, "today" of a finished (or not yet started) challenge is its last (or first) day
+    at = max(challenge.starts_at, min(now or utcnow(), effective_end(challenge) - timedelta(seconds=1)))
     me = my_subject(session, challenge, viewer, scope)
     if around_me:
         if viewer is None:

@@ -129,3 +129,25 @@ def test_collective_progress_sums_everyone_against_the_goal(app: Flask, client: 
     assert body["collective"] == {"value": 120, "goal": 200.0, "fraction": 0.6}
     assert body["goal"]["scope"] == "collective" and body["goal"]["value"] == 120
     assert client.get(f"/api/v1/challenges/{challenge.id}/progress").status_code == 401
+
+
+def test_day_board_of_an_ended_challenge_defaults_to_its_last_day(app: Flask, client: FlaskClient, session: Any,
+                                                                  cast: Cast) -> None:
+    now = utcnow()
+    challenge = make_challenge(session, cast.org, starts_at=now - timedelta(days=10), ends_at=now - timedelta(days=1))
+    person = quick_user(session, display_name="Eve")
+    enrol(session, challenge, person, now=now - timedelta(days=5))
+    at = challenge.ends_at - timedelta(hours=2)
+    ledger.score(session, rules_for(challenge), subject_for(challenge, challenge_enrolment(session, challenge)),
+                 "late", ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=1200))
+    session.commit()
+    board = client.get(f"/api/v1/challenges/{challenge.id}/leaderboards?period=day").json
+    assert [(r["name"], r["points"]) for r in board["rows"]] == [("Eve", 20)]
+
+
+def challenge_enrolment(session: Any, challenge: Any) -> Any:
+    from sqlalchemy import select
+
+    from challenges.models import Enrolment
+
+    return session.scalars(select(Enrolment).where(Enrolment.challenge_id == challenge.id)).one()
