@@ -16,6 +16,7 @@ else (decoding, checks, certificate fetch over HTTP, signature) is the SDK's rea
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,7 @@ from service.models import User
 log = logging.getLogger(__name__)
 
 
-def _firebase_app(flask_app: Flask, project_id: str | None, credentials_path: str | None) -> Any:
+def _firebase_app(project_id: str | None, credentials_path: str | None) -> Any:
     import firebase_admin
     import google.auth.credentials
     from firebase_admin import credentials
@@ -44,11 +45,8 @@ def _firebase_app(flask_app: Flask, project_id: str | None, credentials_path: st
 
     cred: credentials.Base = credentials.Certificate(credentials_path) if credentials_path else _Anonymous()
     options = {"projectId": project_id} if project_id else {}
-    name = f"vcc-auth-{id(flask_app)}"
-    try:
-        return firebase_admin.get_app(name)
-    except ValueError:
-        return firebase_admin.initialize_app(cred, options, name=name)
+    # One named Firebase app per Flask app (never the default app, which push delivery may own).
+    return firebase_admin.initialize_app(cred, options, name=f"vcc-auth-{uuid.uuid4().hex}")
 
 
 def _point_cert_url(fb_app: Any, cert_url: str) -> None:
@@ -110,7 +108,7 @@ def init_app(flask_app: Flask) -> None:
     settings = flask_app.extensions["vcc_settings"]
     if not (settings.firebase_project_id or settings.firebase_credentials):
         return
-    fb_app = _firebase_app(flask_app, settings.firebase_project_id, settings.firebase_credentials)
+    fb_app = _firebase_app(settings.firebase_project_id, settings.firebase_credentials)
     if settings.firebase_cert_url:
         _point_cert_url(fb_app, settings.firebase_cert_url)
     flask_app.extensions["firebase_verifier"] = make_verifier(fb_app)
