@@ -27,6 +27,7 @@ from challenges.standings_api import blueprints as standings_blueprints
 from service.auth import auth_required, current_user, optional_user, require_org_role
 from service.errors import NotFound
 from service.extensions import db
+from service.idempotency import idempotent
 from service.models import Organisation
 
 blp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges",
@@ -50,6 +51,7 @@ class Challenges(MethodView):
         return {"items": [for_viewer(c) for c in rows], "next": next_cursor}
 
     @auth_required
+    @idempotent("challenges.create")
     @blp.arguments(ChallengeCreateSchema)
     @blp.response(201, ChallengeSchema)
     def post(self, data: dict[str, Any]) -> Challenge:
@@ -64,7 +66,6 @@ class Challenges(MethodView):
         data.setdefault("region", organisation.region)
         challenge = lifecycle.create_challenge(db.session, organisation_id=organisation_id, creator=user,
                                                values=data)
-        db.session.commit()
         return for_viewer(challenge)
 
 

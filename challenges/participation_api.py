@@ -14,6 +14,7 @@ from challenges.schemas import EnrolmentCreateSchema, EnrolmentSchema, TeamCreat
 from service.auth import auth_required, current_user, optional_user
 from service.errors import NotFound
 from service.extensions import db
+from service.idempotency import idempotent
 
 enrolment_blp = Blueprint("challenge-enrolment", __name__, url_prefix="/api/v1/challenges",
                           description="Joining and leaving a challenge.")
@@ -78,6 +79,7 @@ class Teams(MethodView):
                          user.id if user else None, mine.team_id if mine and mine.active else None)
 
     @auth_required
+    @idempotent("challenges.teams.create")
     @teams_blp.arguments(TeamCreateSchema)
     @teams_blp.response(201, TeamSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> Team:
@@ -88,7 +90,6 @@ class Teams(MethodView):
         organiser = is_organiser(db.session, user, challenge.organisation_id)
         if not organiser:
             enrolment.join(db.session, challenge, user, team_code=team.code)
-        db.session.commit()
         return _decorate([team], challenge, organiser, user.id, None)[0]
 
 

@@ -22,6 +22,7 @@ from challenges.schemas import (
 from service.auth import auth_required, current_user, optional_user
 from service.clock import utcnow
 from service.extensions import db
+from service.idempotency import idempotent
 
 locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/challenges",
                           description="Check-in locations with a geofence and a rotating QR code.")
@@ -42,6 +43,7 @@ class Locations(MethodView):
         return locations.list_locations(db.session, challenge)
 
     @auth_required
+    @idempotent("challenges.locations.create")
     @locations_blp.arguments(LocationCreateSchema)
     @locations_blp.response(201, LocationSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> Location:
@@ -49,7 +51,6 @@ class Locations(MethodView):
         challenge = get_challenge(db.session, challenge_id)
         require_organiser(current_user(), challenge)
         location = locations.create_location(db.session, challenge, data)
-        db.session.commit()
         return location
 
 
@@ -103,6 +104,7 @@ class CheckIns(MethodView):
         return checkins.my_checkins(db.session, challenge, user)
 
     @auth_required
+    @idempotent("challenges.checkins.create")
     @checkins_blp.arguments(CheckInCreateSchema)
     @checkins_blp.response(201, CheckInSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> CheckIn:
@@ -113,7 +115,6 @@ class CheckIns(MethodView):
         done = checkins.check_in(
             db.session, challenge, user, data["location_id"], proof, now=utcnow(),
             app_secret=current_app.extensions["vcc_settings"].secret_key, qr_window_s=qr_window_s())
-        db.session.commit()
         done.checkin.points = done.points  # type: ignore[attr-defined]
         done.checkin.badges = done.badges  # type: ignore[attr-defined]
         return done.checkin

@@ -152,3 +152,14 @@ def test_changing_the_zone_of_an_upcoming_challenge_keeps_its_wall_clock_times(a
     assert moved.status_code == 200
     assert moved.json["starts_at"] == "2030-05-01T00:00:00+02:00"
     assert moved.json["ends_at"] == "2030-06-01T00:00:00+02:00"
+
+
+def test_a_retried_create_with_the_same_idempotency_key_stores_one_challenge(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    headers = {**cast.headers(app, "organiser"), "Idempotency-Key": "create-1"}
+    first = client.post("/api/v1/challenges", json=_body(cast), headers=headers)
+    retry = client.post("/api/v1/challenges", json=_body(cast), headers=headers)
+    assert first.status_code == retry.status_code == 201 and first.json["id"] == retry.json["id"]
+    from sqlalchemy import func, select
+
+    assert session.scalar(select(func.count(Challenge.id))) == 1

@@ -202,3 +202,16 @@ def test_fifth_distinct_location_earns_the_explorer_badge_once(app: Flask, clien
         earned = [client.post(f"{park.url}/checkins", json={"location_id": s["id"], "lat": s["lat"], "lon": s["lon"]},
                               headers=cast.headers(app, "member")).json["badges"] for s in spots]
     assert earned == [[], [], [], [], ["explorer-5"], []]
+
+
+def test_a_retried_check_in_with_the_same_idempotency_key_replays_the_first_answer(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast, park: SimpleNamespace) -> None:
+    with time_machine.travel("2026-05-10T09:00:00Z"):
+        location = _add_location(app, client, cast, park)
+        body = {"location_id": location["id"], "lat": PARK[0], "lon": PARK[1]}
+        headers = {**cast.headers(app, "member"), "Idempotency-Key": "tap-1"}
+        first = client.post(f"{park.url}/checkins", json=body, headers=headers)
+        retry = client.post(f"{park.url}/checkins", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201 and first.json == retry.json
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert session.scalar(select(func.count(CheckIn.id))) == 1
