@@ -130,7 +130,8 @@ async function showOrganisation(org) {
     button.addEventListener("click", () => showChallenge(c));
     li.appendChild(button);
     const when = [c.starts_at, c.ends_at].filter(Boolean).join(" → ");
-    if (c.status || when) li.appendChild(el("span", " " + [c.status, when].filter(Boolean).join(", "), { class: "muted" }));
+    const phase = c.phase || c.status;
+    if (phase || when) li.appendChild(el("span", " " + [phase, when].filter(Boolean).join(", "), { class: "muted" }));
     list.appendChild(li);
   });
 }

@@ -1,0 +1,81 @@
+// Drives service/static/dashboard/app.js in Node against a live server, with a minimal fake DOM.
+// Usage: node dashboard_driver.js APP_JS BASE_URL EMAIL PASSWORD  -> prints one JSON summary line.
+"use strict";
+const fs = require("fs");
+const vm = require("vm");
+
+const [appJs, base, email, password] = process.argv.slice(2);
+
+class El {
+  constructor(tag, id) { this.tagName = tag; this.id = id; this.children = []; this.attrs = {};
+    this._text = ""; this.hidden = false; this.listeners = {}; this.onclick = null; this.values = {}; }
+  set textContent(v) { this._text = String(v); this.children = []; }
+  get textContent() { return [this._text, ...this.children.map((c) => c.textContent)].filter(Boolean).join(" "); }
+  appendChild(c) { this.children.push(c); return c; }
+  replaceChildren(...cs) { this.children = cs; this._text = ""; }
+  setAttribute(k, v) { this.attrs[k] = v; }
+  addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
+  async fire(type, event) {
+    for (const fn of this.listeners[type] || []) await fn(event);
+    if (type === "click" && this.onclick) await this.onclick(event);
+  }
+  all(tag) { return this.children.flatMap((c) => [...(c.tagName === tag ? [c] : []), ...c.all(tag)]); }
+}
+
+const elements = {};
+const document = {
+  getElementById: (id) => (elements[id] = elements[id] || new El("div", id)),
+  createElement: (tag) => new El(tag),
+};
+const storage = new Map();
+const window = {
+  sessionStorage: { getItem: (k) => (storage.has(k) ? storage.get(k) : null),
+                    setItem: (k, v) => storage.set(k, String(v)), removeItem: (k) => storage.delete(k) },
+  location: { pathname: "/dashboard" },
+  history: { replaceState() {} },
+};
+class FakeFormData { constructor(form) { this.form = form; } get(name) { return this.form.values[name]; } }
+const context = vm.createContext({ document, window, FormData: FakeFormData, console, JSON, Object, Array,
+  String, Boolean, encodeURIComponent, decodeURIComponent, Promise, setTimeout,
+  fetch: (url, opts) => fetch(base + url, opts) });
+
+async function until(what, test, ms = 15000) {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (test()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("timed out waiting for " + what + "; message: " + document.getElementById("message").textContent);
+}
+
+(async () => {
+  vm.runInContext(fs.readFileSync(appJs, "utf8"), context, { filename: "app.js" });
+  const $ = document.getElementById;
+  const summary = { loginVisibleAtStart: !$("login-panel").hidden };
+  const form = $("login-form");
+  form.values = { email: email, password: "wrong password" };
+  await form.fire("submit", { preventDefault() {}, target: form });
+  summary.wrongPasswordMessage = $("message").textContent;
+  form.values = { email: email, password: password };
+  await form.fire("submit", { preventDefault() {}, target: form });
+  await until("organisations", () => $("orgs").all("button").length > 0);
+  summary.who = $("who").textContent;
+  summary.orgs = $("orgs").all("li").map((li) => li.textContent);
+  await $("orgs").all("button")[0].fire("click");
+  await until("challenges", () => $("challenges").children.length > 0);
+  summary.challenges = $("challenges").all("li").map((li) => li.textContent);
+  const buttons = $("challenges").all("button");
+  if (buttons.length) {
+    await buttons[0].fire("click");
+    await until("standings and report", () => $("standings").children.length > 0 && $("report").children.length > 0);
+    summary.challengeTitle = $("challenge-title").textContent;
+    summary.standings = $("standings").textContent;
+    summary.standingsTables = $("standings").all("table").length;
+    summary.report = $("report").textContent;
+    summary.reportTables = $("report").all("table").length;
+  }
+  await $("logout").fire("click");
+  summary.loginVisibleAfterLogout = !$("login-panel").hidden;
+  summary.tokensAfterLogout = storage.size;
+  console.log(JSON.stringify(summary));
+})().catch((err) => { console.log(JSON.stringify({ error: String(err && err.stack || err) })); process.exit(1); });
