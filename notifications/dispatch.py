@@ -34,6 +34,7 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+TOKEN_LIFETIME = timedelta(days=270)  # FCM expires tokens unseen for 270 days; the app re-registers on start
 HIGH_PRIORITY = {NudgeKind.STREAK_AT_RISK, NudgeKind.ANNOUNCEMENT}
 DONE_FOR_DEVICE = {AttemptOutcome.SUCCESS, AttemptOutcome.UNKNOWN, AttemptOutcome.INVALID_TOKEN,
                    AttemptOutcome.FAILED}
@@ -141,7 +142,8 @@ def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, 
     counts = _sent_today(session, prefs, now)
     devices: dict[int, list[DeviceToken]] = defaultdict(list)
     for device in session.scalars(select(DeviceToken).where(DeviceToken.user_id.in_(list(prefs)),
-                                                            DeviceToken.invalid_since.is_(None))):
+                                                            DeviceToken.invalid_since.is_(None),
+                                                            DeviceToken.last_seen_at > now - TOKEN_LIFETIME)):
         devices[device.user_id].append(device)
     done: dict[int, set[int | None]] = defaultdict(set)
     for nudge_id, device_id in session.execute(

@@ -85,6 +85,7 @@ def finalise_ended(session: Session, now: datetime) -> list[Candidate]:
         if not _claim_mark(session, f"final:{challenge.id}"):
             continue
         users = [e.user_id for e in participants(session, [challenge.id])]
+        badges.ensure_definitions(session)  # idempotent; finisher badges need their definitions
         badges.evaluate(session, challenge.id, users, context={"final": True, "goal": challenge.goal})
         params = challenge_params(challenge)
         params["participants"] = len(users)

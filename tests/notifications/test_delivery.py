@@ -118,3 +118,18 @@ def test_retries_stop_after_the_maximum_number_of_attempts(session: Session, fcm
     assert nudge.attempts == MAX_ATTEMPTS
     assert session.scalar(select(DeliveryAttempt.id).where(DeliveryAttempt.outcome != AttemptOutcome.RETRY)) is None
     assert nudge.inbox_at is not None  # the push failed, the inbox still has it
+
+
+def test_installation_ids_go_in_fid_and_tokens_unseen_for_270_days_are_left_out(
+        session: Session, fcm: FakeFcm) -> None:
+    from notifications.devices import register_device
+
+    with time_machine.travel(NOON_HELSINKI - timedelta(days=271), tick=False):
+        user = make_user(session)
+        make_device(session, user, "ancient")
+    with time_machine.travel(NOON_HELSINKI, tick=False):
+        register_device(session, user.id, token="fid-123", platform="web", token_type="fid")
+        plan_nudge(session, user)
+        session.commit()
+        _dispatch(session, fcm)
+    assert [("fid" in m, m.get("fid") or m.get("token")) for m in fcm.received] == [(True, "fid-123")]
