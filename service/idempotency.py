@@ -4,9 +4,8 @@ A phone on a bad connection retries a POST it never heard back from. With an ``I
 header the first successful answer is stored (``IdempotencyRecord``: user, key, endpoint, a hash of the
 method, path and body, status and JSON body) and every retry with the same key and body gets that answer
 back (header ``Idempotent-Replayed: true``) without running the view again. The same key with a
-different body is a client bug: 422 ``idempotency-key-reused``. Error answers (4xx/5xx) are not stored,
-so a corrected retry may reuse the key... with a different body, which is then a mismatch only if a
-success was stored.
+different body is a client bug: 422 ``idempotency-key-reused``. Error answers (4xx/5xx) are not stored:
+nothing was written, so the client may fix the body and retry with the same key.
 
 Usage (flask-smorest view; put ``@idempotent`` ABOVE ``arguments``/``response`` so it sees the final
 response, and let it commit)::
