@@ -109,10 +109,10 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     zone = ZoneInfo(user.timezone or "UTC")
     span_start = min(_day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
     span_end = max(_day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
-    pool = [pool_row(r) for r in session.execute(
+    pool = dedupe.Pool(pool_row(r) for r in session.execute(
         select(*COLUMNS).where(Activity.user_id == user.id, Activity.started_at < span_end,
                                Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
-                               Activity.deleted_at.is_(None)))]
+                               Activity.deleted_at.is_(None))))
     day_steps: dict[Any, int] = {}
     for row in pool:
         if row.kind == ActivityKind.STEPS:
@@ -136,9 +136,12 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         res.row = row
         new_rows.append(row)
         if row.status in dedupe.LIVE:
-            pool.append(row)
+            pool.add(row)  # type: ignore[arg-type]
     _store(session, new_rows)
     counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg})
+    points_of: dict[int, dict[int, int]] = {}
+    for (aid, cid), pts in counted.points.items():
+        points_of.setdefault(aid, {})[cid] = pts
     for res in results:
         if res.row is None:
             continue
@@ -147,7 +150,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         res.reason = row.reason
         res.status = {ActivityStatus.ACCEPTED: "created", ActivityStatus.FLAGGED: "flagged",
                       ActivityStatus.REJECTED: "rejected", ActivityStatus.SUPERSEDED: "duplicate"}[row.status]
-        res.points = {cid: pts for (aid, cid), pts in counted.points.items() if aid == row.id}
+        res.points = points_of.get(row.id or 0, {})
         if row.status == ActivityStatus.ACCEPTED and any(
                 e["status"] != "counted" for e in counted.entries.get(row.id or 0, [])):
             res.status = "flagged"
@@ -175,7 +178,7 @@ def _known_records(session: Session, user_id: int, valid: list[tuple[int, Activi
     return known
 
 
-def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: list[Row], day_steps: dict,
+def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool, day_steps: dict,
                        zone: ZoneInfo, limits: Limits, now: datetime) -> Row:
     day = item.started_at.astimezone(zone).date()
     verdict = plausibility.judge(type_code=item.type_code, duration_s=item.duration_s,
@@ -186,7 +189,7 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: list[Row], 
     supersedes: list[Row] = []
     kept: Row | None = None
     if status != ActivityStatus.REJECTED:
-        resolution = dedupe.resolve(item, dedupe.rivals_of(item, pool))  # type: ignore[arg-type]
+        resolution = dedupe.resolve(item, pool.rivals(item))
         if not resolution.keep_new:
             kept = resolution.kept  # type: ignore[assignment]
             status = ActivityStatus.SUPERSEDED
@@ -215,7 +218,8 @@ def _store(session: Session, rows: list[Row]) -> None:
         return
     for row in rows:
         row.values["status"] = row.status
-    ids = session.execute(insert(Activity).returning(Activity.id, sort_by_parameter_order=True),
+    table = Activity.__table__
+    ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
                           [r.values for r in rows]).scalars().all()
     for row, aid in zip(rows, ids, strict=True):
         row.id = aid

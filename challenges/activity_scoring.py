@@ -133,7 +133,7 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
                 bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
                 bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
     if rows:
-        session.execute(insert(ActivityEntry), rows)
+        session.execute(insert(ActivityEntry.__table__), rows)  # type: ignore[arg-type]
     for challenge_id, (e, items) in to_score.items():
         for res in ledger.score_many(session, e.rules, items):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points

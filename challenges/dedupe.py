@@ -19,10 +19,11 @@ Only records that still count (accepted or flagged, not deleted) take part.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +86,44 @@ def rivals_of(item: ActivityIn, pool: Iterable[Activity], *, exclude_id: int | N
             if a.kind == item.kind and a.status in LIVE and a.deleted_at is None
             and (exclude_id is None or a.id != exclude_id)
             and overlaps(start, end, a.started_at, a.ended_at)]
+
+
+class Pool:
+    """The live records a batch is checked against, indexed by kind and start so a lookup is not a scan.
+
+    ``rivals`` looks only at records starting in [start - longest duration seen, end), found by bisection,
+    so a 1,000-item batch costs ~1,000 small lookups instead of 500,000 pairwise comparisons.
+    """
+
+    def __init__(self, rows: Iterable[Activity] = ()) -> None:
+        self._starts: dict[ActivityKind, list[datetime]] = {}
+        self._rows: dict[ActivityKind, list[Activity]] = {}
+        self._longest: dict[ActivityKind, timedelta] = {}
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: Activity) -> None:
+        starts = self._starts.setdefault(row.kind, [])
+        rows = self._rows.setdefault(row.kind, [])
+        at = bisect.bisect_right(starts, row.started_at)
+        starts.insert(at, row.started_at)
+        rows.insert(at, row)
+        span = row.ended_at - row.started_at
+        if span > self._longest.get(row.kind, timedelta(0)):
+            self._longest[row.kind] = span
+
+    def __iter__(self) -> Iterator[Activity]:
+        for rows in self._rows.values():
+            yield from rows
+
+    def rivals(self, item: ActivityIn) -> list[Activity]:
+        starts = self._starts.get(item.kind)
+        if not starts:
+            return []
+        rows = self._rows[item.kind]
+        lo = bisect.bisect_left(starts, item.started_at - self._longest[item.kind])
+        hi = bisect.bisect_left(starts, item.ended_at)
+        return rivals_of(item, rows[lo:hi])
 
 
 def live_in_span(session: Session, user_ids: Iterable[int], start: datetime, end: datetime) -> list[Activity]:

@@ -130,7 +130,7 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
         raise InvalidActivity("; ".join(problems), code=problems[0].split(":", 1)[0])
     activity_scoring.withdraw(session, [act.id], "edited", drop=True)
     zone = ZoneInfo(user.timezone or "UTC")
-    pool = [r for r in _pool(session, user.id, item) if r.id != act.id]
+    pool = dedupe.Pool(r for r in _pool(session, user.id, item) if r.id != act.id)
     day_steps: dict[Any, int] = {}
     for r in pool:
         if r.kind == ActivityKind.STEPS:
