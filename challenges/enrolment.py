@@ -126,6 +126,10 @@ def join(session: Session, challenge: Challenge, user: User, *, invite_code: str
         if not (existing is not None and existing.active and existing.team_id == team.id):
             ensure_room(session, challenge, team)
         team_id, org_id = team.id, team.organisation_id
+    elif challenge.format == ChallengeFormat.TEAM and existing is not None and not existing.active and team_id:
+        old_team = session.get(Team, team_id)
+        if old_team is not None:
+            ensure_room(session, challenge, old_team)  # coming back to a team that filled up meanwhile
     elif challenge.format == ChallengeFormat.ORGANISATION and (existing is None or organisation_id is not None
                                                               or org_id is None):
         org_id = resolve_organisation(session, challenge, user, organisation_id)

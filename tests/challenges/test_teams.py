@@ -67,6 +67,8 @@ def test_team_codes_join_and_the_size_cap_holds(app: Flask, client: FlaskClient,
     client.delete(url, headers=auth_headers(app, people[0]))
     freed = client.post(url, json={"team_code": team.code}, headers=auth_headers(app, people[2]))
     assert freed.status_code == 201
+    back = client.post(url, json={}, headers=auth_headers(app, people[0]))
+    assert back.status_code == 409 and back.json["type"].endswith("/team-full")
 
 
 def test_team_codes_do_not_apply_to_individual_challenges(app: Flask, client: FlaskClient, session: Any,
