@@ -104,3 +104,45 @@ def test_leaving_keeps_the_teams_past_points(session: Any, cast: Cast) -> None:
     assert active_enrolments(session, leaver.id, at) == []
     page = leaderboards.board(session, challenge.id, Scope.TEAM, Period.ALL, tz=challenge.timezone)
     assert [(r.subject_id, r.points) for r in page.rows] == [(team.id, 60)]
+
+
+@pytest.mark.postgres
+def test_two_people_racing_for_the_last_place_in_a_team_get_one_place(app: Flask, session: Any,
+                                                                      cast: Cast) -> None:
+    import threading
+
+    from challenges.enrolment import join
+    from challenges.models import Challenge, Team
+    from service.db import db
+    from service.errors import Conflict
+    from service.models import User
+
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, team_size_cap=1)
+    team = make_team(session, challenge, cast.organiser, "Solo")
+    racers = [quick_user(session), quick_user(session)]
+    session.commit()
+    ids = (challenge.id, team.code, [r.id for r in racers], team.id)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def race(user_id: int) -> None:
+        with app.app_context():
+            s = db.session
+            c, u = s.get(Challenge, ids[0]), s.get(User, user_id)
+            s.get(Team, ids[3])
+            barrier.wait()
+            try:
+                join(s, c, u, team_code=ids[1])
+                s.commit()
+                outcomes.append("joined")
+            except Conflict as exc:
+                s.rollback()
+                outcomes.append(exc.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=race, args=(uid,)) for uid in ids[2]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["joined", "team-full"]
