@@ -97,9 +97,10 @@ def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None
                      "status": NudgeStatus.SKIPPED if cand.skip_reason else NudgeStatus.PLANNED,
                      "reason": cand.skip_reason, "created_at": now, "due_at": due,
                      "expires_at": expires, "attempts": 0})
+    table = Nudge.__table__
+    stmt = insert_ignore(session, table, index_elements=["dedupe_key"]).returning(table.c.id)
     for start in range(0, len(rows), INSERT_CHUNK):
-        res = session.execute(insert_ignore(session, Nudge.__table__, index_elements=["dedupe_key"]),
-                              rows[start:start + INSERT_CHUNK])
-        count = getattr(res, "rowcount", -1)
-        result.inserted += count if count is not None and count >= 0 else 0
+        # executemany with RETURNING: SQLAlchemy batches the rows into multi-row VALUES ("insertmanyvalues")
+        # on SQLite and PostgreSQL alike, and the returned ids count what was new (conflicts return nothing)
+        result.inserted += len(session.execute(stmt, rows[start:start + INSERT_CHUNK]).all())
     return result

@@ -19,11 +19,12 @@ from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrol
 from notifications.lifecycle import challenge_params
 from notifications.models import Announcement, NudgeKind, PlannerMark
 from notifications.planner import Candidate, PlanResult, plan
+from notifications.preferences import zone
 from scoring import leaderboards, streaks
 from scoring.models import BadgeAward, PointsEntry
 from scoring.periods import local_day, week_start
 from scoring.types import Period, Scope
-from service.clock import utcnow, zone
+from service.clock import utcnow
 from service.models import User
 
 INACTIVE_DAYS = 3
