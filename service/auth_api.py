@@ -40,6 +40,8 @@ def token_response(user: User, refresh: tokens.IssuedRefresh) -> dict[str, Any]:
 
 @blp.route("/register")
 class Register(MethodView):
+    decorators = [limiter.limit(_login_limit, methods=["POST"])]  # also curbs scripted sign-ups
+
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> User:
