@@ -1,9 +1,11 @@
-"""SQL back end of the leaderboards, over LeaderboardTotal and its (contest, scope, period, points, subject) index.
+"""SQL back end of the leaderboards, over LeaderboardTotal and LeaderboardBucket.
 
-Every query is an index range: the top of a board is a backward scan of the index (PostgreSQL adds an
-incremental sort of equal-points groups to put ties in subject id order); "rank of me" is
-``1 + count(points > mine)``, an index-only range count of the rows above me (never a count of the whole
-board); pages after the first continue from the last row (keyset), so deep pages need no OFFSET scan.
+No query scans a board. The top of a board is a backward range scan of the index
+(contest, scope, period, points, subject) (PostgreSQL adds an incremental sort of each equal-points
+group to list ties by subject id). Later pages continue from the last row (keyset), not by OFFSET.
+A rank is ``1 + number of subjects with more points``, computed as the sum of the LeaderboardBucket
+counts above my bucket (at most a few hundred primary-key rows) plus an index-only range count of the
+rows above me inside my own bucket (~2% of my points wide) - never a count of everybody above me.
 Ties: standard competition ranking (1, 2, 2, 4); equal points are listed by subject id ascending.
 """
 
@@ -14,13 +16,15 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from scoring.buckets import bucket, lower
+from scoring.models import LeaderboardBucket as LB
 from scoring.models import LeaderboardTotal as LT
 from scoring.types import Scope
 
 Row = tuple[int, int]  # (subject_id, points)
 
 
-def _board(contest_id: int, scope: Scope, pkey: str) -> list:
+def _board(contest_id: int, scope: Scope, pkey: str) -> list[Any]:
     return [LT.contest_id == contest_id, LT.scope == scope, LT.period_key == pkey]
 
 
@@ -28,9 +32,36 @@ def _rows(session: Session, q: Select[Any]) -> list[Row]:
     return [(int(s), int(p)) for s, p in session.execute(q)]
 
 
-def count_above(session: Session, contest_id: int, scope: Scope, pkey: str, points: int) -> int:
-    q = select(func.count()).select_from(LT).where(*_board(contest_id, scope, pkey), LT.points > points)
-    return int(session.execute(q).scalar_one())
+def ranks_for(session: Session, contest_id: int, scope: Scope, pkey: str, values: set[int]) -> dict[int, int]:
+    """Competition rank of each points value: 1 + subjects with more points (buckets + one range count)."""
+    positive = sorted(v for v in values if v > 0)
+    out: dict[int, int] = {}
+    floor_bucket = bucket(positive[0]) if positive else None
+    q = select(LB.bucket, LB.count).where(LB.contest_id == contest_id, LB.scope == scope, LB.period_key == pkey)
+    if floor_bucket is not None and all(v > 0 for v in values):
+        q = q.where(LB.bucket > floor_bucket)
+    counts = {int(b): int(n) for b, n in session.execute(q)}
+    for v in values:
+        if v <= 0:  # everybody with positive points is above; a negative line never happens in practice
+            out[v] = 1 + sum(counts.values()) if v == 0 else 1 + int(session.execute(
+                select(func.count()).select_from(LT).where(*_board(contest_id, scope, pkey), LT.points > v))
+                .scalar_one())
+    if not positive:
+        return out
+    top_bucket = bucket(positive[-1])
+    assert top_bucket is not None and floor_bucket is not None
+    ceiling = lower(top_bucket + 1)
+    near = [(int(p), int(n)) for p, n in session.execute(
+        select(LT.points, func.count()).where(*_board(contest_id, scope, pkey), LT.points > positive[0],
+                                              LT.points < ceiling).group_by(LT.points))]
+    for v in positive:
+        b = bucket(v)
+        assert b is not None
+        edge = lower(b + 1)
+        above_buckets = sum(n for bb, n in counts.items() if bb > b)
+        inside = sum(n for p, n in near if v < p < edge)
+        out[v] = 1 + above_buckets + inside
+    return out
 
 
 def top(session: Session, contest_id: int, scope: Scope, pkey: str, limit: int,
@@ -49,31 +80,28 @@ def top(session: Session, contest_id: int, scope: Scope, pkey: str, limit: int,
 
 
 def points_of(session: Session, contest_id: int, scope: Scope, pkey: str, subject_id: int) -> int | None:
-    value = session.get(LT, (contest_id, scope, pkey, subject_id))
-    return None if value is None else int(value.points)
+    value = session.execute(select(LT.points).where(*_board(contest_id, scope, pkey), LT.subject_id == subject_id)
+                            ).scalar()
+    return None if value is None else int(value)
 
 
 def around(session: Session, contest_id: int, scope: Scope, pkey: str, subject_id: int,
-           k: int) -> tuple[list[Row], int, int] | None:
-    """(rows from k above to k below me, position of the first row, my rank) or None if I am not on it."""
+           k: int) -> tuple[list[Row], dict[int, int]] | None:
+    """(rows from k above to k below me, rank of each points value in them), or None if I am not on it."""
     mine = points_of(session, contest_id, scope, pkey, subject_id)
     if mine is None:
         return None
     base = select(LT.subject_id, LT.points).where(*_board(contest_id, scope, pkey))
-    above_n = count_above(session, contest_id, scope, pkey, mine)
-    ties_before = int(session.execute(
-        select(func.count()).select_from(LT).where(*_board(contest_id, scope, pkey), LT.points == mine,
-                                                   LT.subject_id < subject_id)).scalar_one())
-    my_pos = above_n + ties_before
     above = _rows(session, base.where(LT.points == mine, LT.subject_id < subject_id)
-                  .order_by(LT.subject_id.desc()).limit(k))
+                  .order_by(LT.subject_id.desc()).limit(k)) if k else []
     if len(above) < k:
         above += _rows(session, base.where(LT.points > mine).order_by(LT.points.asc(), LT.subject_id.desc())
                        .limit(k - len(above)))
     above.reverse()
     below = _rows(session, base.where(LT.points == mine, LT.subject_id > subject_id)
-                  .order_by(LT.subject_id.asc()).limit(k))
+                  .order_by(LT.subject_id.asc()).limit(k)) if k else []
     if len(below) < k:
         below += _rows(session, base.where(LT.points < mine).order_by(LT.points.desc(), LT.subject_id.asc())
                        .limit(k - len(below)))
-    return [*above, (subject_id, mine), *below], my_pos - len(above), above_n + 1
+    rows = [*above, (subject_id, mine), *below]
+    return rows, ranks_for(session, contest_id, scope, pkey, {p for _, p in rows})

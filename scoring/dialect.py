@@ -34,3 +34,53 @@ def lock_keys(session: Session, keys: list[str]) -> None:
     ids = sorted({zlib.crc32(k.encode()) - 2**31 for k in keys})
     session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM "
                          "(SELECT unnest(CAST(:ids AS bigint[])) AS k ORDER BY 1) AS s"), {"ids": ids})
+
+
+def _pg_type(column: Any, dialect: Any) -> str:
+    return column.type.compile(dialect=dialect)
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conflict: list[str], *,
+                add_on_conflict: str | None = None, returning: list[str] | None = None) -> list[tuple[Any, ...]]:
+    """INSERT many rows, ON CONFLICT (``conflict``) DO NOTHING, or add to ``add_on_conflict`` when given.
+
+    PostgreSQL gets one ``INSERT .. SELECT * FROM unnest(<one array per column>)``: a short statement
+    (psycopg caches its parse) with 15 array parameters, instead of SQLAlchemy's multi-row VALUES whose
+    tens of thousands of placeholders psycopg re-parses on every batch (~0.5 s per 1,000 ledger rows).
+    SQLite uses SQLAlchemy's own multi-row insert. Returns the ``returning`` columns of the rows written.
+    """
+    if not rows:
+        return []
+    columns = list(rows[0])
+    if is_postgres(session):
+        dialect = session.get_bind().dialect
+        arrays = ", ".join(f"CAST(:c{i} AS {_pg_type(table.c[c], dialect)}[])" for i, c in enumerate(columns))
+        action = "DO NOTHING" if add_on_conflict is None else (
+            f"DO UPDATE SET {add_on_conflict} = {table.name}.{add_on_conflict} + EXCLUDED.{add_on_conflict}")
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+               f"ON CONFLICT ({', '.join(conflict)}) {action}")
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), 5000):
+            part = rows[start:start + 5000]
+            params = {f"c{i}": [r[c] for r in part] for i, c in enumerate(columns)}
+            result = session.execute(text(sql), params)
+            if returning:
+                out.extend(tuple(r) for r in result)
+        return out
+    stmt = insert_for(session, table)
+    if add_on_conflict is None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+    else:
+        stmt = stmt.on_conflict_do_update(index_elements=conflict, set_={
+            add_on_conflict: table.c[add_on_conflict] + stmt.excluded[add_on_conflict]})
+    if not returning:
+        for start in range(0, len(rows), 2000):
+            session.execute(stmt, rows[start:start + 2000])
+        return []
+    stmt = stmt.returning(*(table.c[c] for c in returning))
+    out = []
+    for start in range(0, len(rows), 2000):
+        out.extend(tuple(r) for r in session.execute(stmt, rows[start:start + 2000]))
+    return out

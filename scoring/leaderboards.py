@@ -37,23 +37,32 @@ def _pkey(period: Period | str, at: datetime | None, tz: str, period_key: str | 
     return key, period_end_utc(period, local_day(when, tz), tz) if period_key is None else None
 
 
-def _ranked(rows: list[tuple[int, int]], start: int, known: dict[int, int],
+def _ranked(rows: list[tuple[int, int]], start: int, prev: tuple[int, int] | None, known: dict[int, int],
             count_above: Callable[[int], int]) -> list[BoardRow]:
-    """Competition ranks for consecutive rows from position ``start`` (``known``: points -> rank)."""
+    """Competition ranks for consecutive rows from position ``start``.
+
+    ``prev`` is the (points, rank) of the row just before ``start`` (from a cursor); ``known`` maps
+    points to ranks already computed. A row whose points differ from the row before it has rank
+    position + 1; only a first row with nothing before it needs ``count_above``.
+    """
     out: list[BoardRow] = []
-    prev: tuple[int, int] | None = None  # (points, rank)
     for i, (sid, pts) in enumerate(rows):
-        if prev is not None and prev[0] == pts:
-            rank = prev[1]
-        elif pts in known:
+        if pts in known:
             rank = known[pts]
-        elif i == 0 and start > 0:
-            rank = count_above(pts) + 1
-        else:
+        elif prev is not None and prev[0] == pts:
+            rank = prev[1]
+        elif prev is not None or start + i == 0:
             rank = start + i + 1
+        else:
+            rank = count_above(pts) + 1
+        known.setdefault(pts, rank)
         out.append(BoardRow(rank=rank, subject_id=sid, points=pts))
         prev = (pts, rank)
     return out
+
+
+def _no_count(points: int) -> int:
+    raise AssertionError("rank needed a count the caller said was known")
 
 
 def alias_for(user_id: int) -> str:
@@ -92,17 +101,15 @@ def board(session: Session, contest_id: int, scope: Scope | str, period: Period 
     state = decode_cursor(cursor) if cursor else None
     try:
         offset, last = (0, None) if not state else (int(state["o"]), (int(state["s"]), int(state["p"])))
-        known = {} if not state else {int(state["p"]): int(state["r"])}
+        prev = None if not state else (int(state["p"]), int(state["r"]))
     except (KeyError, TypeError, ValueError):
         raise Invalid("malformed cursor", code="invalid-cursor") from None
     r = redis_boards.client()
     if r is not None:
         rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit, expire_at)
-        count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
     else:
         rows = board_sql.top(session, contest_id, scope, pkey, limit, last)
-        count = lambda pts: board_sql.count_above(session, contest_id, scope, pkey, pts)  # noqa: E731
-    ranked = _ranked(rows, offset, known, count)
+    ranked = _ranked(rows, offset, prev, {}, _no_count)
     nxt = None
     if len(ranked) == limit:
         tail = ranked[-1]
@@ -122,15 +129,18 @@ def around(session: Session, contest_id: int, scope: Scope | str, period: Period
     r = redis_boards.client()
     if r is not None:
         found = board_redis.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
+        if found is None:
+            return []
+        rows, start, my_rank = found
+        mine = next(p for s, p in rows if s == subject_id)
         count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
+        ranked = _ranked(rows, start, None, {mine: my_rank}, count)
     else:
-        found = board_sql.around(session, contest_id, scope, pkey, subject_id, k)
-        count = lambda pts: board_sql.count_above(session, contest_id, scope, pkey, pts)  # noqa: E731
-    if found is None:
-        return []
-    rows, start, my_rank = found
-    mine = next(p for s, p in rows if s == subject_id)
-    ranked = _ranked(rows, start, {mine: my_rank}, count)
+        in_sql = board_sql.around(session, contest_id, scope, pkey, subject_id, k)
+        if in_sql is None:
+            return []
+        rows, known = in_sql
+        ranked = _ranked(rows, 0, None, known, _no_count)
     return label_rows(session, scope, ranked) if labels else ranked
 
 

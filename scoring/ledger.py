@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scoring import redis_boards, rules, totals
-from scoring.dialect import insert_for, lock_keys
-from scoring.models import EntryKind, LeaderboardTotal, PointsEntry
+from scoring.dialect import bulk_insert, lock_keys
+from scoring.models import EntryKind, PointsEntry
 from scoring.periods import local_day, period_key, week_start
 from scoring.types import ActivityFacts, Period, Scope, ScoreResult, ScoringRules, Subject
 from service.clock import utcnow
@@ -83,15 +83,11 @@ def _result(rules_: ScoringRules, entry: PointsEntry, created: bool) -> ScoreRes
 
 def _insert(session: Session, rows: list[dict]) -> set[str]:
     """Insert entries, skipping existing (contest_id, entry_key); returns the keys actually inserted."""
-    if not rows:
-        return set()
-    stmt = (insert_for(session, PointsEntry.__table__)
-            .on_conflict_do_nothing(index_elements=["contest_id", "entry_key"])
-            .returning(PointsEntry.__table__.c.entry_key))
-    inserted: set[str] = set()
-    for start in range(0, len(rows), 2000):
-        inserted.update(session.execute(stmt, rows[start:start + 2000]).scalars())
-    return inserted
+    now = utcnow()
+    for row in rows:
+        row.setdefault("created_at", now)
+    found = bulk_insert(session, PointsEntry.__table__, rows, ["contest_id", "entry_key"], returning=["entry_key"])
+    return {key for (key,) in found}
 
 
 def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: str,
@@ -217,12 +213,7 @@ def rescore_contest(session: Session, contest_id: int) -> int:
 
 def forget_user(session: Session, contest_id: int, user_id: int) -> None:
     """Take a (deleted) user off a contest's user boards; their ledger rows stay for team totals."""
-    keys = list(session.scalars(select(LeaderboardTotal.period_key).where(
-        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.USER,
-        LeaderboardTotal.subject_id == user_id)))
-    session.execute(delete(LeaderboardTotal).where(
-        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.USER,
-        LeaderboardTotal.subject_id == user_id))
+    keys = totals.remove_lines(session, contest_id, Scope.USER, user_id)
     if keys and redis_boards.client() is not None:
         pfx = redis_boards.prefix()
         redis_boards.queue_removal(session, [redis_boards.board_key(pfx, contest_id, Scope.USER, k) for k in keys],

@@ -80,6 +80,23 @@ class LeaderboardTotal(Base):
     points: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class LeaderboardBucket(Base):
+    """How many subjects of a board have points in each logarithmic bucket (scoring.buckets).
+
+    It turns "rank of me" into a sum over at most a few hundred bucket rows plus an index range count
+    inside my own bucket, instead of counting every row above me (a million for a last-placed person).
+    Only positive points are counted: a subject with 0 points is above nobody.
+    """
+
+    __tablename__ = "leaderboard_buckets"
+
+    contest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[Scope] = mapped_column(str_enum(Scope, "leaderboard_bucket_scope"), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class BadgeDefinition(Base):
     """A badge as data: ``criteria`` is ``{"kind": ..., ...}`` (see scoring.badges for the kinds).
 

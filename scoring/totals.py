@@ -14,12 +14,15 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from scoring import redis_boards
-from scoring.dialect import insert_for
-from scoring.models import LeaderboardTotal, PointsEntry
+from scoring.buckets import bucket
+from scoring.dialect import bulk_insert
+from scoring.models import LeaderboardBucket, LeaderboardTotal, PointsEntry
 from scoring.periods import keys_for_day, period_end_utc
 from scoring.types import Period, Scope
 
 BoardKey = tuple[Scope, str, int]
+LINE_KEY = ["contest_id", "scope", "period_key", "subject_id"]
+BUCKET_KEY = ["contest_id", "scope", "period_key", "bucket"]
 
 
 class Deltas:
@@ -53,19 +56,51 @@ def apply(session: Session, deltas: Deltas) -> None:
     items = sorted(deltas.points.items())
     if not items:
         return
-    table = LeaderboardTotal.__table__
-    stmt = insert_for(session, table)
-    stmt = stmt.on_conflict_do_update(index_elements=["contest_id", "scope", "period_key", "subject_id"],
-                                      set_={"points": table.c.points + stmt.excluded.points})
     rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
              "points": pts} for (scope, pkey, sid), pts in items]
-    session.execute(stmt, rows)
+    written = bulk_insert(session, LeaderboardTotal.__table__, rows, LINE_KEY, add_on_conflict="points",
+                          returning=["scope", "period_key", "subject_id", "points"])
+    moves: dict[tuple[str, str, int], int] = defaultdict(int)
+    for scope, pkey, sid, new in written:
+        scope = Scope(scope)
+        old = int(new) - deltas.points[(scope, pkey, sid)]
+        before, after = bucket(old), bucket(int(new))
+        if before != after:
+            if before is not None:
+                moves[(scope.value, pkey, before)] -= 1
+            if after is not None:
+                moves[(scope.value, pkey, after)] += 1
+    _apply_buckets(session, deltas.contest_id, moves)
     redis_boards.queue_increments(session, deltas.contest_id, items, deltas.expiry)
+
+
+def _apply_buckets(session: Session, contest_id: int, moves: dict[tuple[str, str, int], int]) -> None:
+    rows = [{"contest_id": contest_id, "scope": s, "period_key": p, "bucket": b, "count": n}
+            for (s, p, b), n in sorted(moves.items()) if n]
+    bulk_insert(session, LeaderboardBucket.__table__, rows, BUCKET_KEY, add_on_conflict="count")
+
+
+def remove_lines(session: Session, contest_id: int, scope: Scope, subject_id: int) -> list[str]:
+    """Delete a subject's lines of one scope (a deleted user); returns the period keys it was on."""
+    lines = session.execute(select(LeaderboardTotal.period_key, LeaderboardTotal.points).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+        LeaderboardTotal.subject_id == subject_id)).all()
+    moves: dict[tuple[str, str, int], int] = defaultdict(int)
+    for pkey, pts in lines:
+        b = bucket(int(pts))
+        if b is not None:
+            moves[(scope.value, pkey, b)] -= 1
+    session.execute(delete(LeaderboardTotal).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+        LeaderboardTotal.subject_id == subject_id))
+    _apply_buckets(session, contest_id, moves)
+    return [pkey for pkey, _ in lines]
 
 
 def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | None = None) -> int:
     """Recompute every board line of a contest from the ledger; returns the number of lines written."""
     session.execute(delete(LeaderboardTotal).where(LeaderboardTotal.contest_id == contest_id))
+    session.execute(delete(LeaderboardBucket).where(LeaderboardBucket.contest_id == contest_id))
     q = (select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
                 func.sum(PointsEntry.points),
                 func.sum(case((PointsEntry.points != 0, 1), else_=0)))
@@ -87,4 +122,10 @@ def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | 
             for (s, p, i) in sorted(seen)]
     if rows:
         session.execute(LeaderboardTotal.__table__.insert(), rows)
+    moves: dict[tuple[str, str, int], int] = defaultdict(int)
+    for row in rows:
+        b = bucket(row["points"])
+        if b is not None:
+            moves[(row["scope"], row["period_key"], b)] += 1
+    _apply_buckets(session, contest_id, moves)
     return len(rows)

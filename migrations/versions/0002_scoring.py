@@ -39,6 +39,14 @@ def upgrade():
     with op.batch_alter_table('leaderboard_totals', schema=None) as batch_op:
         batch_op.create_index('ix_leaderboard_totals_rank', ['contest_id', 'scope', 'period_key', 'points', 'subject_id'], unique=False)
 
+    op.create_table('leaderboard_buckets',
+    sa.Column('contest_id', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.Enum('user', 'team', 'organisation', name='leaderboard_bucket_scope', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('period_key', sa.String(length=16), nullable=False),
+    sa.Column('bucket', sa.Integer(), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('contest_id', 'scope', 'period_key', 'bucket', name=op.f('pk_leaderboard_buckets'))
+    )
     op.create_table('badge_awards',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -93,6 +101,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_badge_awards_user_id'))
 
     op.drop_table('badge_awards')
+    op.drop_table('leaderboard_buckets')
     with op.batch_alter_table('leaderboard_totals', schema=None) as batch_op:
         batch_op.drop_index('ix_leaderboard_totals_rank')
 

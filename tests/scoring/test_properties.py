@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from scoring import leaderboards, ledger, redis_boards
+from scoring.buckets import bucket
+from scoring.models import LeaderboardBucket
 from scoring.periods import local_day, period_key
 from scoring.rules import to_points
 from scoring.types import Period, Scope, Subject
@@ -67,6 +70,21 @@ def check_sql(session: Any, contest: int, expected: dict[tuple[int, Any], int]) 
     for (user_id, day), pts in expected.items():
         assert lines.get(("user", period_key(Period.DAY, day), user_id), 0) == pts
     assert sum(v for (s, p, _), v in lines.items() if s == "user" and p == "all") == sum(expected.values())
+    assert bucket_counts(session, contest) == expected_buckets(lines)
+
+
+def bucket_counts(session: Any, contest: int) -> dict[tuple[str, str, int], int]:
+    rows = session.execute(select(LeaderboardBucket.scope, LeaderboardBucket.period_key, LeaderboardBucket.bucket,
+                                  LeaderboardBucket.count).where(LeaderboardBucket.contest_id == contest))
+    return {(str(getattr(s, "value", s)), p, b): n for s, p, b, n in rows if n}
+
+
+def expected_buckets(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
+    out: dict[tuple[str, str, int], int] = defaultdict(int)
+    for (scope, pkey, _), pts in lines.items():
+        if pts > 0:
+            out[(scope, pkey, bucket(pts))] += 1  # type: ignore[index]
+    return dict(out)
 
 
 @given(sequence=ops)
