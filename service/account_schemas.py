@@ -132,6 +132,11 @@ class MembershipSchema(BaseSchema):
     created_at = AwareDateTime()
 
 
+class MembershipPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(MembershipSchema), required=True)
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+
+
 class MembershipUpdateSchema(BaseSchema):
     role = fields.Enum(Role, by_value=True, required=True)
 
@@ -158,6 +163,11 @@ class InvitationSchema(BaseSchema):
     expires_at = AwareDateTime(allow_none=True)
     revoked_at = AwareDateTime(allow_none=True)
     created_at = AwareDateTime()
+
+
+class InvitationPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(InvitationSchema), required=True)
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
 
 
 class InvitationPreviewSchema(BaseSchema):

@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from service import accounts, invitations
 from service.account_schemas import (
     InvitationCreateSchema,
+    InvitationPageSchema,
     InvitationPreviewSchema,
     InvitationSchema,
+    MembershipPageSchema,
     MembershipSchema,
     MembershipUpdateSchema,
     OrganisationCreateSchema,
@@ -35,6 +37,7 @@ from service.db import db
 from service.errors import Forbidden, NotFound
 from service.models import Invitation, Membership, Organisation, Role, User
 from service.pagination import decode_cursor, encode_cursor
+from service.schemas import PaginationArgsSchema
 
 me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in person's profile.")
 org_blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
@@ -58,6 +61,12 @@ def _organisation(organisation_id: int, roles: tuple[Role, ...] = ANY_ROLE) -> t
         raise Forbidden(f"This needs the {wanted} role in this organisation.", code="role-required")
     org.my_role = role  # type: ignore[attr-defined]  # read by OrganisationSchema
     return org, role
+
+
+def _page(rows: list[Any], limit: int) -> dict[str, Any]:
+    """Keyset page: ``rows`` holds up to limit + 1 rows in cursor order; the extra one only says "more"."""
+    items = rows[:limit]
+    return {"items": items, "next": encode_cursor({"id": items[-1].id}) if len(rows) > limit else None}
 
 
 @me_blp.route("")
@@ -138,12 +147,16 @@ class OrganisationById(MethodView):
 @org_blp.route("/<int:organisation_id>/memberships")
 class Memberships(MethodView):
     @auth_required
-    @org_blp.response(200, MembershipSchema(many=True))
-    def get(self, organisation_id: int) -> list[Membership]:
+    @org_blp.arguments(PaginationArgsSchema, location="query")
+    @org_blp.response(200, MembershipPageSchema)
+    def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
         """List the members and their roles (admins)"""
         _organisation(organisation_id, (Role.ADMIN,))
-        return list(db.session.scalars(select(Membership).where(Membership.organisation_id == organisation_id)
-                                       .order_by(Membership.id).limit(5000)))
+        after = int((decode_cursor(args["cursor"]) or {}).get("id", 0))
+        rows = list(db.session.scalars(select(Membership).where(Membership.organisation_id == organisation_id,
+                                                                Membership.id > after)
+                                       .order_by(Membership.id).limit(args["limit"] + 1)))
+        return _page(rows, args["limit"])
 
 
 @org_blp.route("/<int:organisation_id>/memberships/<int:user_id>")
@@ -175,11 +188,14 @@ class MembershipById(MethodView):
 @org_blp.route("/<int:organisation_id>/invitations")
 class Invitations(MethodView):
     @auth_required
-    @org_blp.response(200, InvitationSchema(many=True))
-    def get(self, organisation_id: int) -> list[Invitation]:
-        """List invitations (admins and organisers)"""
+    @org_blp.arguments(PaginationArgsSchema, location="query")
+    @org_blp.response(200, InvitationPageSchema)
+    def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
+        """List invitations, newest first (admins and organisers)"""
         _organisation(organisation_id, STAFF)
-        return invitations.list_for(db.session, organisation_id)
+        before = (decode_cursor(args["cursor"]) or {}).get("id")
+        return _page(invitations.list_for(db.session, organisation_id, limit=args["limit"] + 1,
+                                          before_id=int(before) if before else None), args["limit"])
 
     @auth_required
     @org_blp.arguments(InvitationCreateSchema)

@@ -91,6 +91,10 @@ def revoke(session: Session, invitation: Invitation) -> Invitation:
     return invitation
 
 
-def list_for(session: Session, organisation_id: int) -> list[Invitation]:
-    return list(session.scalars(select(Invitation).where(Invitation.organisation_id == organisation_id)
-                                .order_by(Invitation.id.desc()).limit(500)))
+def list_for(session: Session, organisation_id: int, *, limit: int = 50,
+             before_id: int | None = None) -> list[Invitation]:
+    """Newest first; ``before_id`` continues a page."""
+    query = select(Invitation).where(Invitation.organisation_id == organisation_id)
+    if before_id is not None:
+        query = query.where(Invitation.id < before_id)
+    return list(session.scalars(query.order_by(Invitation.id.desc()).limit(limit)))

@@ -143,7 +143,7 @@ def test_admin_changes_role_and_removes_member(app: Flask, client: FlaskClient, 
     headers = auth_headers(app, a["admin"])
     url = f"/api/v1/organisations/{a['org'].id}/memberships/{a['member'].id}"
     assert client.patch(url, json={"role": "organiser"}, headers=headers).get_json()["role"] == "organiser"
-    listed = client.get(f"/api/v1/organisations/{a['org'].id}/memberships", headers=headers).get_json()
+    listed = client.get(f"/api/v1/organisations/{a['org'].id}/memberships", headers=headers).get_json()["items"]
     assert {(m["email"], m["role"]) for m in listed} == {("admin-a@example.org", "admin"),
                                                           ("organiser-a@example.org", "organiser"),
                                                           ("member-a@example.org", "organiser")}
@@ -260,3 +260,18 @@ def test_superuser_can_manage_any_organisation(app: Flask, client: FlaskClient, 
     resp = client.patch(f"/api/v1/organisations/{two_orgs['b']['org'].id}", json={"name": "Renamed"},
                         headers=auth_headers(app, root))
     assert resp.status_code == 200 and resp.get_json()["name"] == "Renamed"
+
+
+def test_member_and_invitation_lists_paginate(app: Flask, client: FlaskClient, session: Any,
+                                             two_orgs: dict[str, Any]) -> None:
+    a = two_orgs["a"]
+    for _ in range(3):
+        _invite(client, app, a["org"].id, a["admin"])
+    headers = auth_headers(app, a["admin"])
+    for what, total in (("memberships", 3), ("invitations", 3)):
+        url = f"/api/v1/organisations/{a['org'].id}/{what}?limit=2"
+        first = client.get(url, headers=headers).get_json()
+        second = client.get(f"{url}&cursor={first['next']}", headers=headers).get_json()
+        assert len(first["items"]) == 2 and len(second["items"]) == total - 2 and second["next"] is None
+        keys = [i.get("id", i.get("user_id")) for i in first["items"] + second["items"]]
+        assert len(set(keys)) == total
