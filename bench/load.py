@@ -93,7 +93,8 @@ class LoadResult:
 
     def summary(self) -> str:
         codes = ", ".join(f"{code or 'conn-error'}: {n}" for code, n in sorted(self.statuses.items()))
-        return (f"{self.requests_per_s:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+        rate = f"{self.requests_per_s:,.0f}" if self.requests_per_s >= 10 else f"{self.requests_per_s:.2f}"
+        return (f"{rate} req/s ({self.ok} ok), p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
                 f"{self.errors} errors ({codes}); {self.clients} clients x {self.seconds:.1f} s, "
                 f"driver used {self.driver_cpu_share:.0%} CPU")
 
