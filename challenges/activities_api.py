@@ -64,18 +64,8 @@ def _commit() -> None:
         db.session.commit()
 
 
-def present(activities: list[Activity], result: str | None = None) -> list[dict[str, Any]]:
-    """Activities with their entries and the net points each scored there (from the ledger)."""
-    points = ingest.points_by_entry(db.session, [a.id for a in activities])
-    out = []
-    for a in activities:
-        view = {c.key: getattr(a, c.key) for c in Activity.__mapper__.column_attrs}
-        view["entries"] = [{"challenge_id": e.challenge_id, "status": e.status, "reason": e.reason,
-                            "points": points.get((a.id, e.challenge_id), 0)} for e in a.entries]
-        if result is not None:
-            view["result"] = result
-        out.append(view)
-    return out
+def present(activities: list[Activity]) -> list[dict[str, Any]]:
+    return ingest.describe(db.session, activities)
 
 
 @blp.route("")
@@ -101,9 +91,9 @@ class Activities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
-        activity, result, stored = ingest.record_activity(db.session, current_user(), activity_in(data))
+        view, stored = ingest.record_activity(db.session, current_user(), activity_in(data))
         _commit()
-        return present([activity], result)[0], 201 if stored else 200
+        return view, 201 if stored else 200
 
 
 @blp.route("/batch")
@@ -142,11 +132,11 @@ class ActivityImport(MethodView):
         if len(data) > limit:
             raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
                            limit=limit)
-        activity, result, stored = ingest.import_file(
+        view, stored = ingest.import_file(
             db.session, current_user(), upload.filename, data, max_bytes=limit, type_code=form.get("type"),
             external_id=form.get("external_id"))
         db.session.commit()
-        return present([activity], result)[0], 201 if stored else 200
+        return view, 201 if stored else 200
 
 
 @blp.route("/<int:activity_id>")

@@ -23,7 +23,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from challenges import activity_scoring, dedupe, plausibility
@@ -72,6 +72,12 @@ class ItemResult:
     reason: str | None = None
     row: Row | None = None
     points: dict[int, int] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        """The stored activity as the API shows it, from what the pipeline already holds (no reload)."""
+        assert self.row is not None
+        return {**self.row.values, "id": self.row.id, "entries": self.entries, "result": self.status}
 
 
 def pool_row(r: Any) -> Row:
@@ -86,7 +92,7 @@ def _day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now: datetime | None = None,
-           limits: Limits = DEFAULT_LIMITS) -> list[ItemResult]:
+        limits: Limits = DEFAULT_LIMITS, award: bool = True) -> list[ItemResult]:
     """Run the pipeline on a list of items (a ``str`` item is a parse problem already found by the caller)."""
     now = now or utcnow()
     results: list[ItemResult] = []
@@ -105,14 +111,10 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         results.append(ItemResult(i, "pending", item.external_id))
     if not valid:
         return results
-    known = _known_records(session, user.id, valid)
     zone = ZoneInfo(user.timezone or "UTC")
     span_start = min(_day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
     span_end = max(_day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
-    pool = dedupe.Pool(pool_row(r) for r in session.execute(
-        select(*COLUMNS).where(Activity.user_id == user.id, Activity.started_at < span_end,
-                               Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
-                               Activity.deleted_at.is_(None))))
+    known, pool = _lookup(session, user.id, valid, span_start, span_end)
     day_steps: dict[Any, int] = {}
     for row in pool:
         if row.kind == ActivityKind.STEPS:
@@ -138,7 +140,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         if row.status in dedupe.LIVE:
             pool.add(row)  # type: ignore[arg-type]
     _store(session, new_rows)
-    counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg})
+    counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg}, award=award)
     points_of: dict[int, dict[int, int]] = {}
     for (aid, cid), pts in counted.points.items():
         points_of.setdefault(aid, {})[cid] = pts
@@ -151,6 +153,8 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         res.status = {ActivityStatus.ACCEPTED: "created", ActivityStatus.FLAGGED: "flagged",
                       ActivityStatus.REJECTED: "rejected", ActivityStatus.SUPERSEDED: "duplicate"}[row.status]
         res.points = points_of.get(row.id or 0, {})
+        res.entries = [{"challenge_id": e["challenge_id"], "status": e["status"], "reason": e["reason"],
+                        "points": res.points.get(e["challenge_id"], 0)} for e in counted.entries.get(row.id or 0, [])]
         if row.status == ActivityStatus.ACCEPTED and any(
                 e["status"] != "counted" for e in counted.entries.get(row.id or 0, [])):
             res.status = "flagged"
@@ -158,24 +162,35 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     return results
 
 
-def _known_records(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, str]]) -> dict:
-    """Rule 1 of dedupe for the whole list in two queries: (source, external_id) and fingerprints."""
+def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, str]], span_start: datetime,
+            span_end: datetime) -> tuple[dict[tuple[Any, ...], int], dedupe.Pool]:
+    """In one query (per 500 items): the records the items repeat (rule 1) and the live pool around them."""
     known: dict[tuple[Any, ...], int] = {}
-    pairs = [(it.source.value, it.external_id) for _, it, _ in valid if it.external_id is not None]
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start:start + 500]
-        for aid, source, ext in session.execute(
-                select(Activity.id, Activity.source, Activity.external_id).where(
-                    Activity.user_id == user_id,
-                    tuple_(Activity.source, Activity.external_id).in_(chunk))):
-            known[(ActivitySource(source), ext)] = aid
-    fps = [fp for _, it, fp in valid if it.external_id is None]
-    if fps:
-        for aid, source, fp in session.execute(
-                select(Activity.id, Activity.source, Activity.fingerprint).where(
-                    Activity.user_id == user_id, Activity.fingerprint.in_(fps), Activity.deleted_at.is_(None))):
-            known.setdefault((ActivitySource(source), "fp", fp), aid)
-    return known
+    pool = dedupe.Pool()
+    in_pool: set[int] = set()
+    span = and_(Activity.started_at < span_end, Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
+                Activity.deleted_at.is_(None))
+    for start in range(0, len(valid), 500):
+        chunk = valid[start:start + 500]
+        pairs = [(it.source.value, it.external_id) for _, it, _ in chunk if it.external_id is not None]
+        fps = [fp for _, it, fp in chunk if it.external_id is None]
+        wanted = [span]
+        if pairs:
+            wanted.append(tuple_(Activity.source, Activity.external_id).in_(pairs))
+        if fps:
+            wanted.append(and_(Activity.fingerprint.in_(fps), Activity.deleted_at.is_(None)))
+        for r in session.execute(select(*COLUMNS, Activity.fingerprint)
+                                 .where(Activity.user_id == user_id, or_(*wanted))):
+            source = ActivitySource(r.source)
+            if r.external_id is not None:
+                known[(source, r.external_id)] = r.id
+            if r.deleted_at is None:
+                known.setdefault((source, "fp", r.fingerprint), r.id)
+            if (r.id not in in_pool and r.status in dedupe.LIVE and r.deleted_at is None
+                    and r.started_at < span_end and r.ended_at > span_start):
+                in_pool.add(r.id)
+                pool.add(pool_row(r))  # type: ignore[arg-type]
+    return known, pool
 
 
 def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool, day_steps: dict,
@@ -219,8 +234,20 @@ def _store(session: Session, rows: list[Row]) -> None:
     for row in rows:
         row.values["status"] = row.status
     table = Activity.__table__
-    ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
-                          [r.values for r in rows]).scalars().all()
+    values = [r.values for r in rows]
+    if session.get_bind().dialect.name == "sqlite" and len(rows) > 1 and all(r.external_id for r in rows):
+        # SQLite cannot return the ids of a multi-row INSERT in order, so SQLAlchemy would send one INSERT per
+        # row; one INSERT and one SELECT of the ids by (source, external_id) is much cheaper.
+        session.execute(insert(table), values)  # type: ignore[arg-type]
+        found = {(ActivitySource(s), e): i for i, s, e in session.execute(
+            select(Activity.id, Activity.source, Activity.external_id).where(
+                Activity.user_id == rows[0].user_id,
+                tuple_(Activity.source, Activity.external_id).in_([(r.source.value, r.external_id)  # type: ignore[union-attr]
+                                                                   for r in rows])))}
+        ids = [found[(r.source, r.external_id)] for r in rows]
+    else:
+        ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
+                              values).scalars().all()
     for row, aid in zip(rows, ids, strict=True):
         row.id = aid
     for row in rows:

@@ -109,8 +109,11 @@ class Counted:
 
 def count(session: Session, acts: Sequence[Countable], now: datetime,
           enrolments: dict[int, list[Enrolled]] | None = None, weights: dict[int, float | None] | None = None,
-          ) -> Counted:
-    """Create the entries of live activities (accepted or flagged) and score the counted ones."""
+          *, award: bool = True) -> Counted:
+    """Create the entries of live activities (accepted or flagged) and score the counted ones.
+
+    ``award=False`` leaves badges to the caller (a bulk load evaluates them once at the end).
+    """
     live = [a for a in acts if a.status in (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)]
     result = Counted(defaultdict(list), {})
     if not live:
@@ -137,7 +140,8 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
     for challenge_id, (e, items) in to_score.items():
         for res in ledger.score_many(session, e.rules, items):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
-        award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}))
+        if award:
+            award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}))
     return result
 
 

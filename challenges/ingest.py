@@ -45,19 +45,37 @@ def _raise_for(res: ItemResult) -> None:
 
 
 def record_activity(session: Session, user: User, item: ActivityIn, *, now: datetime | None = None
-                    ) -> tuple[Activity, str, bool]:
-    """One activity (manual entry or a single synced record): the activity, what happened, and whether a new
-    row was stored (False when the same record had been received before)."""
+                    ) -> tuple[dict[str, Any], bool]:
+    """One activity (manual entry or a single synced record): its view (``result`` says what happened) and
+    whether a new row was stored (False when the same record had been received before)."""
     res = activity_pipeline.run(session, user, [item], now=now)[0]
     _raise_for(res)
+    if res.row is not None:
+        return res.view(), True
     activity = session.get(Activity, res.activity_id)
     assert activity is not None
-    return activity, res.status, res.row is not None
+    return {**describe(session, [activity])[0], "result": res.status}, False
+
+
+def describe(session: Session, activities: Sequence[Activity]) -> list[dict[str, Any]]:
+    """Activities as the API shows them: with their entries and the net points each scored (from the ledger)."""
+    points = points_by_entry(session, [a.id for a in activities])
+    out = []
+    for a in activities:
+        view = {c.key: getattr(a, c.key) for c in Activity.__mapper__.column_attrs}
+        view["entries"] = [{"challenge_id": e.challenge_id, "status": e.status, "reason": e.reason,
+                            "points": points.get((a.id, e.challenge_id), 0)} for e in a.entries]
+        out.append(view)
+    return out
 
 
 def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str = "vcc", *,
-               now: datetime | None = None, limits: Limits = DEFAULT_LIMITS) -> list[ItemResult]:
-    """A wearable sync of up to ``limits.max_batch_items`` items, each answered on its own."""
+               now: datetime | None = None, limits: Limits = DEFAULT_LIMITS, award: bool = True
+               ) -> list[ItemResult]:
+    """A wearable sync of up to ``limits.max_batch_items`` items, each answered on its own.
+
+    ``award=False`` skips the badge check (a bulk load such as the demo evaluates badges once at the end).
+    """
     if len(raw_items) > limits.max_batch_items:
         raise TooLarge(f"A batch holds at most {limits.max_batch_items} items; this one has {len(raw_items)}. "
                        "Split it into several requests.", code="batch-too-large", limit=limits.max_batch_items)
@@ -70,7 +88,7 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
             [mapper(r) if isinstance(r, dict) else "an item must be a JSON object" for r in raw_items])
     slots = [i for i, p in enumerate(parsed) if p is not None]
     results = activity_pipeline.run(session, user, [parsed[i] for i in slots], now=now,  # type: ignore[misc]
-                                    limits=limits)
+                                    limits=limits, award=award)
     out = [ItemResult(i, "merged", reason="merged into the exercise session it lies within")
            for i in range(len(parsed))]
     for slot, res in zip(slots, results, strict=True):
@@ -81,7 +99,7 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
 
 def import_file(session: Session, user: User, filename: str | None, data: bytes, *, max_bytes: int,
                 type_code: str | None = None, external_id: str | None = None, now: datetime | None = None
-                ) -> tuple[Activity, str, bool]:
+                ) -> tuple[dict[str, Any], bool]:
     """A GPX, TCX or FIT file: figures computed from the track; the same file twice is a duplicate."""
     if len(data) > max_bytes:
         raise TooLarge(f"The file is {len(data)} bytes; imports are limited to {max_bytes} bytes.",
