@@ -37,19 +37,26 @@ class Deltas:
         self.tz = tz
         self.points: dict[BoardKey, int] = defaultdict(int)
         self.expiry: dict[str, datetime] = {}
+        self._keys: dict[date, list[str]] = {}
 
     def add(self, user_id: int, team_id: int | None, organisation_id: int | None, day: date, points: int) -> None:
         if points == 0:
             return
-        subjects = [(Scope.USER, user_id), (Scope.TEAM, team_id), (Scope.ORGANISATION, organisation_id)]
-        for period, pkey in keys_for_day(day).items():
-            if period is not Period.ALL and pkey not in self.expiry:
-                end = period_end_utc(period, day, self.tz)
-                if end is not None:
-                    self.expiry[pkey] = end
-            for scope, sid in subjects:
-                if sid is not None:
-                    self.points[(scope, pkey, sid)] += points
+        keys = self._keys.get(day)
+        if keys is None:
+            keys = self._keys[day] = list(keys_for_day(day).values())
+            for period, pkey in zip(Period, keys, strict=True):
+                if period is not Period.ALL and pkey not in self.expiry:
+                    end = period_end_utc(period, day, self.tz)
+                    if end is not None:
+                        self.expiry[pkey] = end
+        lines = self.points
+        for pkey in keys:
+            lines[(Scope.USER, pkey, user_id)] += points
+            if team_id is not None:
+                lines[(Scope.TEAM, pkey, team_id)] += points
+            if organisation_id is not None:
+                lines[(Scope.ORGANISATION, pkey, organisation_id)] += points
 
 
 def apply(session: Session, deltas: Deltas) -> None:
