@@ -3,6 +3,7 @@ shared session app must not carry."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,19 @@ def _cheap_password_hashing() -> Iterator[None]:
         patch.setattr(accounts, "_hasher", cheap)
         patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("timing-equaliser"))
         yield
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The shared test app served over real HTTP on 127.0.0.1 (for clients that are not Flask's)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

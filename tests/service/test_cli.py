@@ -1,9 +1,18 @@
-"""`vcc create-admin` and `vcc seed-demo` through Flask's CLI runner, on the test database."""
+"""`vcc create-admin` and `vcc seed-demo` through Flask's CLI runner, on the test database.
+
+The seeded demo is also used to drive the organiser dashboard's own JavaScript (Node, minimal fake
+DOM, ``js/dashboard_driver.js``) against the app over HTTP: seeding is the slow part, so it is done once.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -36,7 +45,12 @@ def test_create_admin_promotes_an_existing_user_and_refuses_weak_passwords(app: 
     assert session.scalar(select(func.count()).select_from(User)) == 1
 
 
-def test_seed_demo_creates_a_city_whose_organiser_can_log_in(app: Flask, session: Any) -> None:
+NODE = shutil.which("node")
+DRIVER = Path(__file__).parent / "js" / "dashboard_driver.js"
+APP_JS = Path(__file__).resolve().parents[2] / "service" / "static" / "dashboard" / "app.js"
+
+
+def test_seed_demo_creates_a_city_whose_organiser_can_log_in(app: Flask, session: Any, live_url: str) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(seed_demo, [])
     assert result.exit_code == 0, result.output
@@ -58,3 +72,26 @@ def test_seed_demo_creates_a_city_whose_organiser_can_log_in(app: Flask, session
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert session.scalar(select(func.count()).select_from(Organisation).where(
         Organisation.slug == DEMO_CITY_SLUG)) == 1
+
+    if NODE is None:
+        pytest.skip("Node.js is not installed: the dashboard script part of this test needs it")
+    check_dashboard(live_url)
+
+
+def check_dashboard(live_url: str) -> None:
+    """Sign in (a wrong password shows the API's message), list organisations, challenges, a challenge's
+    team standings and report, sign out."""
+    run = subprocess.run([str(NODE), str(DRIVER), str(APP_JS), live_url, DEMO_ORGANISER_EMAIL, DEMO_PASSWORD],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["loginVisibleAtStart"] is True
+    assert "email or password is wrong" in summary["wrongPasswordMessage"]
+    assert DEMO_ORGANISER_EMAIL in summary["who"]
+    assert any("Demo City" in org for org in summary["orgs"])
+    assert summary["challenges"], "the organisation's challenges are listed (or an empty-state line)"
+    if "challengeTitle" in summary:
+        for panel in ("standings", "report"):
+            assert "Could not load" not in summary[panel], summary[panel]
+        assert summary["reportTables"] >= 1
+    assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0
