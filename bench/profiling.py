@@ -124,18 +124,20 @@ def _send(client: Any, req: Request) -> int:
 
 
 def profile_requests(app: Any, factory: RequestFactory, *, requests: int = 500, warmup: int = 50,
-                     client_index: int = 0, expect: tuple[int, ...] = (200, 201)) -> Profile:
+                     client_index: int = 0, seq_start: int = 0, expect: tuple[int, ...] = (200, 201)) -> Profile:
     """Send ``warmup`` unprofiled then ``requests`` profiled requests through ``app.test_client()``.
 
-    Raises if a profiled request answers outside ``expect``: a profile of error answers misleads.
+    Requests are ``factory(client_index, seq)`` for seq = seq_start, seq_start + 1, ... (warm-up first); give
+    a later call on the same data a higher ``seq_start`` or another client index. Raises if a profiled request
+    answers outside ``expect``: a profile of error answers misleads.
     """
     client = app.test_client()
-    for seq in range(warmup):
-        _send(client, factory(client_index, 50_000_000 + seq))
+    for seq in range(seq_start, seq_start + warmup):
+        _send(client, factory(client_index, seq))
     statuses: dict[int, int] = defaultdict(int)
     profiler = cProfile.Profile()
-    for seq in range(requests):
-        req = factory(client_index, 60_000_000 + seq)
+    for seq in range(seq_start + warmup, seq_start + warmup + requests):
+        req = factory(client_index, seq)
         profiler.enable()
         status = _send(client, req)
         profiler.disable()
@@ -168,16 +170,18 @@ class Samples:
 
 
 def sample_requests(app: Any, factory: RequestFactory, *, requests: int = 500, warmup: int = 50,
-                    client_index: int = 0, interval: float = 0.0005,
+                    client_index: int = 0, seq_start: int = 0, interval: float = 0.0005,
                     expect: tuple[int, ...] = (200, 201)) -> Samples:
     """Like :func:`profile_requests`, but a sampling thread reads the request thread's stack every ``interval``.
 
     cProfile charges every Python call, which inflates call-heavy code (SQLAlchemy's statement building)
     against C work (the driver); samples keep the real proportions, at the price of noise on small shares.
+    The requests are built before sampling starts, so the factory's own cost is not in the samples.
     """
     client = app.test_client()
-    for seq in range(warmup):
-        _send(client, factory(client_index, 50_000_000 + seq))
+    for seq in range(seq_start, seq_start + warmup):
+        _send(client, factory(client_index, seq))
+    prepared = [factory(client_index, seq) for seq in range(seq_start + warmup, seq_start + warmup + requests)]
     target = threading.get_ident()
     inclusive: Counter[tuple[str, str]] = Counter()
     leaves: Counter[str] = Counter()
@@ -210,8 +214,8 @@ def sample_requests(app: Any, factory: RequestFactory, *, requests: int = 500, w
     started = time.perf_counter()
     thread.start()
     try:
-        for seq in range(requests):
-            statuses[_send(client, factory(client_index, 60_000_000 + seq))] += 1
+        for req in prepared:
+            statuses[_send(client, req)] += 1
     finally:
         done.set()
         thread.join()
