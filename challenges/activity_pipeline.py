@@ -23,10 +23,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, or_, select, tuple_, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from challenges import activity_scoring, dedupe, plausibility
+from challenges import activity_scoring, bulk_rows, dedupe, plausibility
 from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
 from challenges.plausibility import DEFAULT_LIMITS, Limits
 from service.clock import utcnow
@@ -170,12 +170,15 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
     in_pool: set[int] = set()
     span = and_(Activity.started_at < span_end, Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
                 Activity.deleted_at.is_(None))
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(valid), 500):
         chunk = valid[start:start + 500]
         pairs = [(it.source.value, it.external_id) for _, it, _ in chunk if it.external_id is not None]
         fps = [fp for _, it, fp in chunk if it.external_id is None]
         wanted = [span]
-        if pairs:
+        if pairs and postgres:  # one array parameter instead of 1,000 placeholders psycopg must parse
+            wanted.append(Activity.external_id == any_(bindparam("ext", [e for _, e in pairs], ARRAY(String))))
+        elif pairs:
             wanted.append(tuple_(Activity.source, Activity.external_id).in_(pairs))
         if fps:
             wanted.append(and_(Activity.fingerprint.in_(fps), Activity.deleted_at.is_(None)))
@@ -235,7 +238,18 @@ def _store(session: Session, rows: list[Row]) -> None:
         row.values["status"] = row.status
     table = Activity.__table__
     values = [r.values for r in rows]
-    if session.get_bind().dialect.name == "sqlite" and len(rows) > 1 and all(r.external_id for r in rows):
+    dialect = session.get_bind().dialect.name
+    ids: Sequence[int]
+    if dialect == "postgresql" and len(rows) > 1:
+        # Ids drawn from the sequence first, then a plain executemany (psycopg pipelines it): a 1,000-row
+        # INSERT .. RETURNING is one huge statement that psycopg re-parses on every call.
+        ids = session.execute(text("SELECT nextval(pg_get_serial_sequence('activities', 'id')) "
+                                   "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+        for value, aid in zip(values, sorted(ids), strict=True):
+            value["id"] = aid
+        ids = [v["id"] for v in values]
+        bulk_rows.write(session, table, values)  # type: ignore[arg-type]
+    elif dialect == "sqlite" and len(rows) > 1 and all(r.external_id for r in rows):
         # SQLite cannot return the ids of a multi-row INSERT in order, so SQLAlchemy would send one INSERT per
         # row; one INSERT and one SELECT of the ids by (source, external_id) is much cheaper.
         session.execute(insert(table), values)  # type: ignore[arg-type]

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from challenges import bulk_rows
 from challenges.activity_models import ActivityEntry, ActivityKind, ActivityStatus, EntryStatus
 from challenges.enrolment import effective_end, subject_for
 from challenges.lifecycle import rules_for
@@ -136,7 +137,7 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
                 bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
                 bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
     if rows:
-        session.execute(insert(ActivityEntry.__table__), rows)  # type: ignore[arg-type]
+        bulk_rows.write(session, ActivityEntry.__table__, rows)  # type: ignore[arg-type]
     for challenge_id, (e, items) in to_score.items():
         for res in ledger.score_many(session, e.rules, items):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
