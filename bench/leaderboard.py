@@ -17,6 +17,7 @@ Redis defaults to redis://127.0.0.1:6379/15 when reachable; BENCH_LB_PARTICIPANT
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import os
 import random
@@ -69,6 +70,20 @@ def _load_sql(session: Any, points: list[int]) -> float:
             session.execute(LeaderboardTotal.__table__.insert(), rows[start:start + 50_000])
         session.commit()
     return time.perf_counter() - started
+
+
+def _load_buckets(session: Any, points: list[int]) -> None:
+    """The rank buckets the ledger's write path would have maintained for these totals."""
+    from collections import Counter
+
+    from scoring.buckets import bucket
+    from scoring.models import LeaderboardBucket
+
+    counts = Counter(b for b in map(bucket, points) if b is not None)
+    session.execute(LeaderboardBucket.__table__.insert(), [
+        {"contest_id": CONTEST, "scope": "user", "period_key": "all", "bucket": b, "count": n}
+        for b, n in sorted(counts.items())])
+    session.commit()
 
 
 def _load_redis(r: Any, key: str, points: list[int]) -> float:
@@ -192,6 +207,7 @@ def run(options: BenchOptions) -> list[Figure]:
         with app.app_context():
             session = db.session
             took = _load_sql(session, points)
+            _load_buckets(session, points)
             print(f"   loaded {n:,} participants into leaderboard_totals in {took:.1f} s "
                   f"({session.get_bind().dialect.name})", flush=True)
             r = app.extensions.get("vcc_redis")
@@ -206,6 +222,10 @@ def run(options: BenchOptions) -> list[Figure]:
                     return leaderboards.around(session, CONTEST, Scope.USER, Period.ALL, subjects[i % len(subjects)],
                                                K, labels=False)
 
+                # the million-element seed lists are bench artefacts a service process never holds: keep the
+                # cyclic GC from rescanning them inside the timed calls (it would charge whichever side ran)
+                gc.collect()
+                gc.freeze()
                 got = top(0).rows  # type: ignore[attr-defined]
                 assert len(got) == TOP_N and got[0].rank == 1, "module read back a wrong board"
                 stats = _alternate({"module top": top, "bare top": _bare_top(r, key)}, seconds)
@@ -237,7 +257,7 @@ def run(options: BenchOptions) -> list[Figure]:
             print(f"   SQL statements with a full scan of the board: {len(scanning)} of {len(plans)}", flush=True)
             lat = sorted(sql_around.latencies)
             print(f"   sql around-me p50 {percentile(lat, 50) * 1000:.2f} ms p99 {percentile(lat, 99) * 1000:.2f} ms "
-                  "(rank = 1 + index-only count of the rows above)", flush=True)
+                  "(rank = bucket counts above + an index range count inside my bucket)", flush=True)
             session.rollback()
     from bench.report import absolute
 

@@ -33,7 +33,12 @@ scoring.badges
     evaluate(session, contest_id, user_ids, context=None) -> [BadgeAward]   new awards only; exactly once
     ensure_definitions(session) -> built-in BadgeDefinitions (data: scoring.badge_catalogue)
 scoring.openbadges
-    credential(award, user, base_url, salt) -> dict    Open Badges 3.0 OpenBadgeCredential
+    credential(award, user, base_url, secret) -> dict  Open Badges 3.0 OpenBadgeCredential (unsigned)
+scoring.periods
+    local_day(at, tz), period_key(period, day), current_key(period, at, tz), week_start(day), period_end_utc(...)
+Storage: PointsEntry (ledger), LeaderboardTotal (board lines) and LeaderboardBucket (rank histogram) are
+written only by scoring.ledger/scoring.totals; Redis sorted sets mirror the lines after commit
+(scoring.redis_boards). Ranks on SQL: scoring.board_sql; on Redis: scoring.board_redis.
 HTTP (scoring.api, /api/v1): GET /me/badges, GET /badge-awards/{id}/credential, GET /activity-types
 CLI: vcc rescore CHALLENGE_ID
 """

@@ -39,7 +39,7 @@ class PointsEntry(Base):
     __tablename__ = "points_entries"
     __table_args__ = (
         UniqueConstraint("contest_id", "entry_key"),
-        Index("ix_points_entries_contest_source", "contest_id", "source_key"),
+        Index("ix_points_entries_source_contest", "source_key", "contest_id"),  # also serves lookups by source alone
         Index("ix_points_entries_contest_user_day", "contest_id", "user_id", "local_day"),
     )
 

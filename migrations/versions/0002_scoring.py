@@ -85,7 +85,7 @@ def upgrade():
     sa.UniqueConstraint('contest_id', 'entry_key', name=op.f('uq_points_entries_contest_id_entry_key'))
     )
     with op.batch_alter_table('points_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_points_entries_contest_source', ['contest_id', 'source_key'], unique=False)
+        batch_op.create_index('ix_points_entries_source_contest', ['source_key', 'contest_id'], unique=False)
         batch_op.create_index('ix_points_entries_contest_user_day', ['contest_id', 'user_id', 'local_day'], unique=False)
         batch_op.create_index(batch_op.f('ix_points_entries_user_id'), ['user_id'], unique=False)
 
@@ -94,7 +94,7 @@ def downgrade():
     with op.batch_alter_table('points_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_points_entries_user_id'))
         batch_op.drop_index('ix_points_entries_contest_user_day')
-        batch_op.drop_index('ix_points_entries_contest_source')
+        batch_op.drop_index('ix_points_entries_source_contest')
 
     op.drop_table('points_entries')
     with op.batch_alter_table('badge_awards', schema=None) as batch_op:
