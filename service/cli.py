@@ -45,8 +45,13 @@ def create_admin(email: str, password: str, display_name: str) -> None:
 @click.option("--scheduler/--no-scheduler", default=True, help="Also start `vcc scheduler` beside the API.")
 def serve(host: str, port: int, scheduler: bool) -> None:
     """Serve the API and dashboard with the scheduler in its own process (development and demos)."""
+    import signal
     import subprocess
 
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     proc = None
     if scheduler:
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"])
