@@ -16,6 +16,7 @@ The pool is as large as one ``send_each`` chunk can use concurrently, so connect
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import firebase_admin
 import requests.adapters
 from firebase_admin import credentials, messaging
 from urllib3.util import retry
+
+log = logging.getLogger(__name__)
 
 REAL_FCM_BASE = "https://fcm.googleapis.com"
 POOL_SIZE = 500
@@ -47,6 +50,12 @@ def init_app(name: str, service_account: str | dict[str, Any], *, project_id: st
     options = {"projectId": project_id} if project_id else {}
     app = firebase_admin.initialize_app(credentials.Certificate(info), options=options, name=name)
     point_messaging_at(app, fcm_base_url)
+    try:
+        # Fetch the OAuth token once now: otherwise the first send_each chunk's 500 threads all find no
+        # token and each fetch one. It also shows bad credentials at start-up rather than at the first nudge.
+        app.credential.get_access_token()
+    except Exception as exc:  # the token is fetched again on the first send
+        log.warning("could not fetch an FCM access token at start-up: %s", exc)
     return app
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.dbutil import insert_ignore
+from notifications.dbutil import bulk_insert_ignore
 from notifications.models import Nudge, NudgeKind, NudgeStatus
 from notifications.preferences import Prefs, load_prefs, next_allowed
 from service.clock import utcnow
@@ -91,16 +91,11 @@ def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None
         if due >= expires:
             result.stale += 1
             continue
-        rows.append({"user_id": cand.user_id, "kind": cand.kind, "dedupe_key": cand.dedupe_key,
+        rows.append({"user_id": cand.user_id, "kind": cand.kind.value, "dedupe_key": cand.dedupe_key,
                      "challenge_id": cand.challenge_id, "announcement_id": cand.announcement_id,
                      "params": cand.params,
-                     "status": NudgeStatus.SKIPPED if cand.skip_reason else NudgeStatus.PLANNED,
+                     "status": (NudgeStatus.SKIPPED if cand.skip_reason else NudgeStatus.PLANNED).value,
                      "reason": cand.skip_reason, "created_at": now, "due_at": due,
                      "expires_at": expires, "attempts": 0})
-    table = Nudge.__table__
-    stmt = insert_ignore(session, table, index_elements=["dedupe_key"]).returning(table.c.id)
-    for start in range(0, len(rows), INSERT_CHUNK):
-        # executemany with RETURNING: SQLAlchemy batches the rows into multi-row VALUES ("insertmanyvalues")
-        # on SQLite and PostgreSQL alike, and the returned ids count what was new (conflicts return nothing)
-        result.inserted += len(session.execute(stmt, rows[start:start + INSERT_CHUNK]).all())
+    result.inserted = bulk_insert_ignore(session, Nudge.__table__, rows, ["dedupe_key"], "id", INSERT_CHUNK)
     return result

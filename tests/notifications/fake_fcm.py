@@ -58,9 +58,7 @@ class FakeFcm:
     # -- control -------------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> FakeFcm:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 1024
+        self._server = _Server(("127.0.0.1", port), handler)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-fcm").start()
         return self
 
@@ -103,6 +101,14 @@ class FakeFcm:
     def _record(self, message: dict[str, Any]) -> None:
         with self._lock:
             self.received.append(message)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: a send_each chunk opens up to 500 connections at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a killed dispatcher) is expected here; say nothing."""
 
 
 class _Handler(BaseHTTPRequestHandler):
