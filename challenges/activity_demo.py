@@ -106,9 +106,10 @@ def seed_activities(session: Session, challenge_ids: list[int]) -> list[str]:
             day = week_end + timedelta(days=1)
         if flagged < 3 and Metric.DISTANCE_M in metrics[uid] and uid % 7 == 0:
             flagged += 1
-            begin = now - timedelta(hours=20 + flagged)
+            begin = (now - timedelta(hours=20 + flagged)).replace(minute=0, second=0, microsecond=0)
             view, _ = ingest.record_activity(session, user, ActivityIn(
-                "cycling", begin, 1800, ActivitySource.MANUAL, distance_m=38_000))
+                "cycling", begin, 1800, ActivitySource.MANUAL, external_id=f"demo-{uid}-implausible",
+                distance_m=38_000))
             counts[view["result"]] += 1
     badges.ensure_definitions(session)
     for challenge in challenges.values():

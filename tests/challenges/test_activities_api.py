@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from challenges.activity_models import Activity
-from tests.challenges.activity_helpers import ago, make_world, points, post, walk
+from tests.challenges.activity_helpers import ago, iso, make_world, points, post, walk
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import make_org
 
 
 def test_logging_a_walk_scores_its_active_minutes_in_the_challenge(app, client, session):
@@ -90,3 +93,55 @@ def test_listing_pages_through_my_activities_only(app, client, session):
         a.id for a in session.scalars(select(Activity).where(Activity.user_id == pat.id))}
     other = session.scalar(select(Activity.id).where(Activity.user_id == sam.id))
     assert client.get(f"/api/v1/activities/{other}", headers=w.h(pat)).status_code == 404
+
+
+def test_an_edit_that_makes_the_activity_implausible_flags_it_and_removes_its_points(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    act = post(client, w, pat, {"type": "running", "started_at": iso(ago(hours=3)), "duration_s": 1800,
+                                "distance_m": 5000}).json
+    assert points(session, w.challenge.id, pat.id) == 30
+    resp = client.patch(f"/api/v1/activities/{act['id']}", json={"distance_m": 30_000}, headers=w.h(pat))
+    assert resp.status_code == 200
+    assert resp.json["status"] == "flagged" and resp.json["entries"][0]["status"] == "flagged"
+    assert points(session, w.challenge.id, pat.id) == 0
+
+
+@pytest.mark.parametrize(("change", "slug"), [({"duration_s": 0}, "validation-error"),
+                                              ({"type": "flying"}, "unknown-type"),
+                                              ({"started_at": "2999-01-01T00:00:00+00:00"}, "future-start"),
+                                              ({"colour": "red"}, "validation-error")])
+def test_a_bad_edit_is_a_422_and_changes_nothing(app, client, session, change, slug):
+    w = make_world(app, session)
+    pat = w.users[0]
+    act = post(client, w, pat, walk(ago(hours=3), 20)).json
+    resp = client.patch(f"/api/v1/activities/{act['id']}", json=change, headers=w.h(pat))
+    assert resp.status_code == 422 and resp.json["type"].endswith(slug)
+    assert points(session, w.challenge.id, pat.id) == 20
+
+
+def test_nobody_else_can_edit_or_delete_my_activity(app, client, session):
+    w = make_world(app, session, participants=2)
+    pat, sam = w.users
+    act = post(client, w, pat, walk(ago(hours=3), 20)).json
+    assert client.patch(f"/api/v1/activities/{act['id']}", json={"duration_s": 9000},
+                        headers=w.h(sam)).status_code == 404
+    assert client.delete(f"/api/v1/activities/{act['id']}", headers=w.h(sam)).status_code == 404
+    assert points(session, w.challenge.id, pat.id) == 20
+
+
+def test_activity_endpoints_need_a_signed_in_user(client, app, session):
+    assert client.get("/api/v1/activities").status_code == 401
+    resp = client.post("/api/v1/activities", json={"type": "walking"})
+    assert resp.status_code == 401 and resp.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_second_challenge_of_another_metric_gets_its_own_entry_and_points(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    other_org = make_org(session)
+    distance = make_challenge(session, other_org, metric="distance_m")
+    enrol(session, distance, pat)
+    session.commit()
+    act = post(client, w, pat, walk(ago(hours=3), 30, distance_m=2500)).json
+    assert {e["challenge_id"]: e["points"] for e in act["entries"]} == {w.challenge.id: 30, distance.id: 2500}
