@@ -8,13 +8,15 @@ with the stored answer, so a retry replays that answer and stores nothing twice.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from challenges import ingest, review
 from challenges.activity_models import Activity
@@ -26,15 +28,15 @@ from challenges.activity_schemas import (
     ActivityUpdateSchema,
     BatchResultSchema,
     BatchSchema,
-    ImportFileSchema,
     ImportFormSchema,
     ReviewDecisionSchema,
     ReviewItemSchema,
     activity_in,
 )
+from challenges.bulk_rows import ConcurrentWrite
 from challenges.plausibility import DEFAULT_LIMITS
 from service.auth import auth_required, current_user
-from service.errors import TooLarge
+from service.errors import TooLarge, Unprocessable
 from service.extensions import db
 from service.idempotency import HEADER, idempotent
 from service.pagination import decode_cursor, encode_cursor
@@ -42,6 +44,8 @@ from service.schemas import BaseSchema, PaginationArgsSchema
 
 blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
                 description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
+T = TypeVar("T")
+
 review_blp = Blueprint("activity_review", __name__, url_prefix="/api/v1/challenges",
                        description="Organisers' review queue of flagged activity.")
 
@@ -62,6 +66,16 @@ def _commit() -> None:
         db.session.flush()
     else:
         db.session.commit()
+
+
+def race_safe(use_case: Callable[[], T]) -> T:
+    """Run a write use case; if a concurrent request stored the same record first (unique constraint), run it
+    once more on a fresh transaction, where that record is then found and answered as a duplicate."""
+    try:
+        return use_case()
+    except (IntegrityError, ConcurrentWrite):
+        db.session.rollback()
+        return use_case()
 
 
 def present(activities: list[Activity]) -> list[dict[str, Any]]:
@@ -91,7 +105,7 @@ class Activities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
-        view, stored = ingest.record_activity(db.session, current_user(), activity_in(data))
+        view, stored = race_safe(lambda: ingest.record_activity(db.session, current_user(), activity_in(data)))
         _commit()
         return view, 201 if stored else 200
 
@@ -104,8 +118,8 @@ class ActivityBatch(MethodView):
     @blp.response(200, BatchResultSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Sync up to 1,000 records (ours, Health Connect or HealthKit); each item gets its own status"""
-        results = ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
-                                    limits=DEFAULT_LIMITS)
+        results = race_safe(lambda: ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
+                                                      limits=DEFAULT_LIMITS))
         _commit()
         return {"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]}
 
@@ -115,16 +129,26 @@ def _item(r: ItemResult) -> dict[str, Any]:
             "reason": r.reason, "points": {str(k): v for k, v in r.points.items()}}
 
 
+IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a GPX, TCX or FIT file"},
+                   "type": {"type": "string", "description": "activity type; default: the file's sport"},
+                   "external_id": {"type": "string", "description": "default: sha256 of the file"}}}}}}
+
+
 @blp.route("/import", endpoint="activities_import")
 class ActivityImport(MethodView):
     @auth_required
-    @blp.arguments(ImportFileSchema, location="files")
-    @blp.arguments(ImportFormSchema, location="form")
+    @blp.doc(requestBody=IMPORT_BODY)
     @blp.response(201, ActivitySchema)
-    def post(self, files: dict[str, Any], form: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def post(self) -> tuple[dict[str, Any], int]:
         """Import a GPX, TCX or FIT file (multipart field `file`); the same file twice is a duplicate"""
+        form = ImportFormSchema().load(request.form.to_dict())
+        upload = request.files.get("file")
+        if upload is None:
+            raise Unprocessable("Send the activity file in the multipart/form-data field 'file'.",
+                                code="file-missing", errors={"file": ["Missing data for required field."]})
         limit = current_app.extensions["vcc_settings"].import_max_bytes
-        upload = files["file"]
         try:
             data = upload.stream.read(limit + 1)
         finally:
@@ -132,9 +156,9 @@ class ActivityImport(MethodView):
         if len(data) > limit:
             raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
                            limit=limit)
-        view, stored = ingest.import_file(
+        view, stored = race_safe(lambda: ingest.import_file(
             db.session, current_user(), upload.filename, data, max_bytes=limit, type_code=form.get("type"),
-            external_id=form.get("external_id"))
+            external_id=form.get("external_id")))
         db.session.commit()
         return view, 201 if stored else 200
 

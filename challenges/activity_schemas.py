@@ -145,11 +145,6 @@ class ImportFormSchema(BaseSchema):
     external_id = fields.String(load_default=None, validate=validate.Length(1, 255))
 
 
-class ImportFileSchema(BaseSchema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                               "description": "a GPX, TCX or FIT file"})
-
-
 class ReviewDecisionSchema(BaseSchema):
     challenge_id = fields.Integer(load_default=None, metadata={
         "description": "decide for this challenge only (default: every challenge you organise)"})

@@ -145,3 +145,26 @@ def test_a_second_challenge_of_another_metric_gets_its_own_entry_and_points(app,
     session.commit()
     act = post(client, w, pat, walk(ago(hours=3), 30, distance_m=2500)).json
     assert {e["challenge_id"]: e["points"] for e in act["entries"]} == {w.challenge.id: 30, distance.id: 2500}
+
+
+def test_a_concurrent_twin_that_stored_first_is_answered_as_a_duplicate_not_a_500(app, client, session,
+                                                                                   monkeypatch):
+    """Simulate the race: the lookup misses the twin (stored by another request), the INSERT then collides."""
+    from challenges import activity_pipeline
+
+    w = make_world(app, session)
+    pat = w.users[0]
+    body = walk(ago(hours=2), 25, source="wearable", external_id="twin")
+    first = post(client, w, pat, body).json
+    real = activity_pipeline._lookup
+    calls = {"n": 0}
+
+    def blind_once(*args, **kwargs):
+        calls["n"] += 1
+        known, pool = real(*args, **kwargs)
+        return ({}, activity_pipeline.dedupe.Pool()) if calls["n"] == 1 else (known, pool)
+
+    monkeypatch.setattr(activity_pipeline, "_lookup", blind_once)
+    resp = post(client, w, pat, body)
+    assert resp.status_code == 200 and resp.json["result"] == "duplicate" and resp.json["id"] == first["id"]
+    assert points(session, w.challenge.id, pat.id) == 25
