@@ -17,7 +17,7 @@ from scoring import hooks  # noqa: F401  (connects the user-deleted reaction)
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.models import BadgeAward
 from scoring.openbadges import credential
-from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema
+from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema, CredentialSchema
 from service.auth import auth_required, current_user
 from service.db import db
 from service.errors import NotFound
@@ -55,7 +55,7 @@ class MyBadges(MethodView):
 @blp.route("/badge-awards/<int:award_id>/credential")
 class AwardCredential(MethodView):
     @auth_required
-    @blp.response(200, content_type="application/ld+json")
+    @blp.response(200, CredentialSchema)
     def get(self, award_id: int) -> dict[str, Any]:
         """Export one of my badge awards as an Open Badges 3.0 OpenBadgeCredential (unsigned)"""
         user = current_user()

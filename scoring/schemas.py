@@ -45,5 +45,13 @@ class BadgeAwardPageSchema(BaseSchema):
 
 
 class CredentialSchema(BaseSchema):
-    class Meta:
-        unknown = "include"
+    """An Open Badges 3.0 OpenBadgeCredential (JSON-LD; field names as the spec spells them)."""
+
+    context = fields.List(fields.String(), attribute="@context", data_key="@context")
+    id = fields.String()
+    type = fields.List(fields.String())
+    name = fields.String()
+    issuer = fields.Dict(metadata={"description": "Profile: id, type, name"})
+    valid_from = fields.String(attribute="validFrom", data_key="validFrom")
+    credential_subject = fields.Dict(attribute="credentialSubject", data_key="credentialSubject",
+                                     metadata={"description": "AchievementSubject: salted email hash, achievement"})
