@@ -7,9 +7,10 @@ It does no database work, so the benchmark can compare it with a bare ``messagin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -70,31 +71,40 @@ def _target(push: Push) -> dict[str, str]:
     return {"fid": push.token} if push.token_type == TokenType.FID else {"token": push.token}
 
 
-def build_message(push: Push) -> messaging.Message:
-    """One FCM message with Android and APNs options; the collapse id makes a replaceable nudge replace."""
+def build_message(push: Push, expiration_base: int | None = None) -> messaging.Message:
+    """One FCM message with Android and APNs options; the collapse id makes a replaceable nudge replace.
+
+    Registration tokens go in ``Message.token``, which firebase-admin 7.7 deprecates in favour of ``fid``;
+    call this inside ``registration_tokens_allowed()`` (see there why)."""
     ttl_s = max(0, int(push.ttl.total_seconds()))
+    base = expiration_base if expiration_base is not None else int(utcnow().timestamp())
     apns_headers = {"apns-priority": "10" if push.high_priority else "5",
-                    "apns-expiration": str(int(utcnow().timestamp()) + ttl_s),
-                    "apns-push-type": "alert"}
+                    "apns-expiration": str(base + ttl_s), "apns-push-type": "alert"}
     if push.collapse_key:
         apns_headers["apns-collapse-id"] = push.collapse_key[:64]
-    kwargs = {
-        "notification": messaging.Notification(title=push.title, body=push.body),
-        "data": push.data,
-        "android": messaging.AndroidConfig(priority="high" if push.high_priority else "normal",
-                                           collapse_key=push.collapse_key, ttl=push.ttl),
-        "apns": messaging.APNSConfig(headers=apns_headers),
+    return messaging.Message(
+        notification=messaging.Notification(title=push.title, body=push.body),
+        data=push.data,
+        android=messaging.AndroidConfig(priority="high" if push.high_priority else "normal",
+                                        collapse_key=push.collapse_key, ttl=push.ttl),
+        apns=messaging.APNSConfig(headers=apns_headers),
         **_target(push),
-    }
-    if push.token_type == TokenType.FID:
-        return messaging.Message(**kwargs)
-    # firebase-admin 7.7 deprecates Message.token in favour of Message.fid, but an FID is a different
-    # identifier (a Firebase installation id), and the apps register FCM *registration tokens*, which the
-    # v1 API still takes in the ``token`` field. So registration tokens go in ``token`` and we silence
-    # exactly that one warning, as the SDK does itself in _get_messages_from_multicast.
+    )
+
+
+@contextlib.contextmanager
+def registration_tokens_allowed() -> Iterator[None]:
+    """Silence exactly firebase-admin 7.7's 'Message.token is deprecated' warning, on purpose.
+
+    7.7 deprecates ``Message.token`` in favour of ``Message.fid``, but an FID is a different identifier (a
+    Firebase installation id) while the apps register FCM *registration tokens*, which the v1 API still
+    takes in the ``token`` field; the SDK silences the same warning itself in
+    ``_get_messages_from_multicast``. Devices that register an installation id (``token_type='fid'``) are
+    sent with ``fid``. One context per chunk: entering ``catch_warnings`` resets the warnings caches.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Message\.token is deprecated", category=DeprecationWarning)
-        return messaging.Message(**kwargs)
+        yield
 
 
 def retry_after_seconds(error: exceptions.FirebaseError) -> float | None:
@@ -152,7 +162,10 @@ class FcmSender:
         results: list[PushResult] = []
         for start in range(0, len(pushes), CHUNK):
             chunk = pushes[start:start + CHUNK]
-            batch = messaging.send_each([build_message(p) for p in chunk], app=self.app)
+            base = int(utcnow().timestamp())
+            with registration_tokens_allowed():
+                messages = [build_message(p, base) for p in chunk]
+            batch = messaging.send_each(messages, app=self.app)
             results += [classify(p.key, r) for p, r in zip(chunk, batch.responses, strict=True)]
         return results
 

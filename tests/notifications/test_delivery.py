@@ -133,3 +133,43 @@ def test_installation_ids_go_in_fid_and_tokens_unseen_for_270_days_are_left_out(
         session.commit()
         _dispatch(session, fcm)
     assert [("fid" in m, m.get("fid") or m.get("token")) for m in fcm.received] == [(True, "fid-123")]
+
+
+def test_message_token_deprecation_is_silenced_only_where_registration_tokens_are_built() -> None:
+    import warnings
+
+    import pytest
+
+    from notifications.models import Platform, TokenType
+    from notifications.sender import Push, build_message, registration_tokens_allowed
+
+    push = Push(key=1, token="reg-token", token_type=TokenType.REGISTRATION, platform=Platform.ANDROID,
+                title="t", body="b")
+    with pytest.warns(DeprecationWarning, match=r"Message\.token is deprecated"):
+        build_message(push)  # firebase-admin 7.7 warns; outside our context the warning stands
+    with registration_tokens_allowed():
+        assert build_message(push).token == "reg-token"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fid = build_message(Push(key=2, token="fid-1", token_type=TokenType.FID, platform=Platform.WEB,
+                                 title="t", body="b"))
+    assert (fid.fid, fid.token) == ("fid-1", None)
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_backoff_never_undercuts_it() -> None:
+    import random
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from notifications.dispatch import BACKOFF_MAX, backoff
+
+    @given(attempt=st.integers(1, 20), retry_after=st.one_of(st.none(), st.floats(0, 7200)), seed=st.integers())
+    def check(attempt: int, retry_after: float | None, seed: int) -> None:
+        delay = backoff(attempt, retry_after, random.Random(seed))
+        ceiling = min(BACKOFF_MAX, timedelta(seconds=30) * 2 ** (attempt - 1))
+        assert delay >= timedelta(seconds=retry_after or 0)
+        assert delay >= ceiling / 2
+        assert delay <= max(ceiling, timedelta(seconds=retry_after or 0))
+
+    check()
