@@ -85,7 +85,7 @@ def pool_row(r: Any) -> Row:
                r.status, r.reason, r.richness, r.deleted_at, r.source, r.external_id)
 
 
-def _day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     day = at.astimezone(zone).date()
     start = datetime.combine(day, time(), zone)
     return start, datetime.combine(day + timedelta(days=1), time(), zone)
@@ -112,8 +112,8 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     if not valid:
         return results
     zone = ZoneInfo(user.timezone or "UTC")
-    span_start = min(_day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
-    span_end = max(_day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
+    span_start = min(day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
+    span_end = max(day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
     known, pool = _lookup(session, user.id, valid, span_start, span_end)
     day_steps: dict[Any, int] = {}
     for row in pool:

@@ -148,7 +148,7 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
         raise InvalidActivity("; ".join(problems), code=problems[0].split(":", 1)[0])
     activity_scoring.withdraw(session, [act.id], "edited", drop=True)
     zone = ZoneInfo(user.timezone or "UTC")
-    pool = dedupe.Pool(r for r in _pool(session, user.id, item) if r.id != act.id)
+    pool = dedupe.Pool(r for r in _pool(session, user.id, item, zone) if r.id != act.id)
     day_steps: dict[Any, int] = {}
     for r in pool:
         if r.kind == ActivityKind.STEPS:
@@ -192,10 +192,13 @@ def delete_activity(session: Session, user: User, activity_id: int, *, now: date
     return removed
 
 
-def _pool(session: Session, user_id: int, item: ActivityIn) -> list[activity_pipeline.Row]:
+def _pool(session: Session, user_id: int, item: ActivityIn, zone: ZoneInfo) -> list[activity_pipeline.Row]:
+    """Live records around ``item``: its whole local day(s), so the day's step total is complete too."""
+    start = activity_pipeline.day_bounds(item.started_at, zone)[0]
+    end = activity_pipeline.day_bounds(item.ended_at, zone)[1]
     return [activity_pipeline.pool_row(r) for r in session.execute(
         select(*activity_pipeline.COLUMNS).where(
-            Activity.user_id == user_id, Activity.started_at < item.ended_at, Activity.ended_at > item.started_at,
+            Activity.user_id == user_id, Activity.started_at < end, Activity.ended_at > start,
             Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None)))]
 
 
