@@ -158,12 +158,44 @@ def _in_process_batch(app: Any, factory: BatchRequests, batches: int = 5) -> flo
     return batches * BATCH_ITEMS / elapsed
 
 
+def _statements(app: Any, factory: SingleRequests) -> str:
+    """SQL statements one single POST sends, by the module that sent them: where the round trips go."""
+    import traceback
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    from service.db import db
+
+    with app.app_context():
+        engine = db.engine
+    counts: Counter[str] = Counter()
+
+    def count(*_: Any) -> None:
+        frames = [f.filename for f in traceback.extract_stack()]
+        owner = next((name for name in ("scoring/badges", "scoring/", "challenges/", "service/")
+                      if any(name in f for f in frames)), "other")
+        counts[owner.rstrip("/")] += 1
+
+    client = app.test_client()
+    for seq in range(3):
+        req = factory(0, 70_000_000 + seq)
+        if seq == 2:
+            event.listen(engine, "before_cursor_execute", count)
+        client.open(req.path, method=req.method, data=req.body,
+                    headers={**dict(req.headers), "Content-Type": "application/json"})
+    event.remove(engine, "before_cursor_execute", count)
+    return ", ".join(f"{n} {name}" for name, n in counts.most_common()) + f" ({sum(counts.values())} in all)"
+
+
 def run(options: BenchOptions) -> list[Figure]:
     figures: list[Figure] = []
     with bench_environment(options) as env:
         tokens, base = seed(env.app())
         half = len(tokens) // 2
         single = SingleRequests(tuple(tokens[:half]), base, options.clients)
+        print(f"   statements per single POST by sender: {_statements(env.app(), single)}; the baseline sends 1 "
+              "INSERT", flush=True)
         batch = BatchRequests(tuple(tokens[half:]), base, options.clients)
         with baseline_server(env, options) as bare, \
                 serve("wsgi:app", env.service_env(), options.workers, worker_class=options.worker_class) as svc:
