@@ -12,10 +12,12 @@ a deleted user drops out of the rows. Team and organisation names are the caller
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, has_app_context
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from service.models import User
 from service.pagination import decode_cursor, encode_cursor
 
 MAX_LIMIT = 500
+log = logging.getLogger(__name__)
 
 
 def _pkey(period: Period | str, at: datetime | None, tz: str, period_key: str | None) -> tuple[str, datetime | None]:
@@ -104,10 +107,14 @@ def board(session: Session, contest_id: int, scope: Scope | str, period: Period 
         prev = None if not state else (int(state["p"]), int(state["r"]))
     except (KeyError, TypeError, ValueError):
         raise Invalid("malformed cursor", code="invalid-cursor") from None
+    rows = None
     r = redis_boards.client()
     if r is not None:
-        rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit, expire_at)
-    else:
+        try:
+            rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit, expire_at)
+        except RedisError:
+            log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
+    if rows is None:
         rows = board_sql.top(session, contest_id, scope, pkey, limit, last)
     ranked = _ranked(rows, offset, prev, {}, _no_count)
     nxt = None
@@ -127,15 +134,19 @@ def around(session: Session, contest_id: int, scope: Scope | str, period: Period
         raise Invalid("k must be between 0 and 100", code="invalid-k")
     pkey, expire_at = _pkey(period, at, tz, period_key)
     r = redis_boards.client()
+    ranked = None
     if r is not None:
-        found = board_redis.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
-        if found is None:
-            return []
-        rows, start, my_rank = found
-        mine = next(p for s, p in rows if s == subject_id)
-        count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
-        ranked = _ranked(rows, start, None, {mine: my_rank}, count)
-    else:
+        try:
+            found = board_redis.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
+            if found is None:
+                return []
+            rows, start, my_rank = found
+            mine = next(p for s, p in rows if s == subject_id)
+            count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
+            ranked = _ranked(rows, start, None, {mine: my_rank}, count)
+        except RedisError:
+            log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
+    if ranked is None:
         in_sql = board_sql.around(session, contest_id, scope, pkey, subject_id, k)
         if in_sql is None:
             return []

@@ -104,3 +104,20 @@ def test_bad_limits_and_cursors_are_client_errors(session: Any) -> None:
         leaderboards.board(session, 1, Scope.USER, Period.ALL, limit=0)
     with pytest.raises(Invalid):
         leaderboards.board(session, 1, Scope.USER, Period.ALL, cursor="bm90LWEtY3Vyc29y")
+
+
+def test_an_unreachable_redis_falls_back_to_sql(session: Any, app: Any, monkeypatch: Any) -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    ids = seed(session, [30, 50])
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True,
+                       retry=Retry(NoBackoff(), 0))
+    monkeypatch.setitem(app.extensions, "vcc_redis", dead)
+    ledger.score(session, rules(), Subject(ids[0], team_id=100), "activity:late", facts("walking_brisk", 30))
+    session.commit()  # the after-commit Redis write fails and is logged; the SQL totals are committed
+    page = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ)
+    assert triples(page.rows) == [(1, ids[0], 60), (2, ids[1], 50)]
+    assert triples(leaderboards.around(session, 1, Scope.USER, Period.ALL, ids[1], 1, tz=TZ)) == \
+        [(1, ids[0], 60), (2, ids[1], 50)]
