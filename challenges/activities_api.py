@@ -34,7 +34,7 @@ from challenges.activity_schemas import (
     activity_in,
 )
 from challenges.bulk_rows import ConcurrentWrite
-from challenges.plausibility import DEFAULT_LIMITS
+from challenges.plausibility import Limits, limits_from
 from service.auth import auth_required, current_user
 from service.errors import TooLarge, Unprocessable
 from service.extensions import db
@@ -78,6 +78,10 @@ def race_safe(use_case: Callable[[], T]) -> T:
         return use_case()
 
 
+def limits() -> Limits:
+    return limits_from(current_app.config)
+
+
 def present(activities: list[Activity]) -> list[dict[str, Any]]:
     return ingest.describe(db.session, activities)
 
@@ -105,7 +109,8 @@ class Activities(MethodView):
     @blp.response(201, ActivitySchema)
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
-        view, stored = race_safe(lambda: ingest.record_activity(db.session, current_user(), activity_in(data)))
+        view, stored = race_safe(lambda: ingest.record_activity(db.session, current_user(), activity_in(data),
+                                                                      limits=limits()))
         _commit()
         return view, 201 if stored else 200
 
@@ -119,7 +124,7 @@ class ActivityBatch(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Sync up to 1,000 records (ours, Health Connect or HealthKit); each item gets its own status"""
         results = race_safe(lambda: ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
-                                                      limits=DEFAULT_LIMITS))
+                                                      limits=limits()))
         _commit()
         return {"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]}
 
@@ -158,7 +163,7 @@ class ActivityImport(MethodView):
                            limit=limit)
         view, stored = race_safe(lambda: ingest.import_file(
             db.session, current_user(), upload.filename, data, max_bytes=limit, type_code=form.get("type"),
-            external_id=form.get("external_id")))
+            external_id=form.get("external_id"), limits=limits()))
         db.session.commit()
         return view, 201 if stored else 200
 
@@ -176,7 +181,7 @@ class ActivityById(MethodView):
     @blp.response(200, ActivitySchema)
     def patch(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
         """Edit an activity: its points are reversed and it is scored again"""
-        activity = ingest.edit_activity(db.session, current_user(), activity_id, data)
+        activity = ingest.edit_activity(db.session, current_user(), activity_id, data, limits=limits())
         db.session.commit()
         return present([activity])[0]
 

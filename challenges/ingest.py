@@ -44,11 +44,11 @@ def _raise_for(res: ItemResult) -> None:
         raise InvalidActivity(res.reason or "The activity is not valid.", code=code)
 
 
-def record_activity(session: Session, user: User, item: ActivityIn, *, now: datetime | None = None
-                    ) -> tuple[dict[str, Any], bool]:
+def record_activity(session: Session, user: User, item: ActivityIn, *, now: datetime | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any], bool]:
     """One activity (manual entry or a single synced record): its view (``result`` says what happened) and
     whether a new row was stored (False when the same record had been received before)."""
-    res = activity_pipeline.run(session, user, [item], now=now)[0]
+    res = activity_pipeline.run(session, user, [item], now=now, limits=limits)[0]
     _raise_for(res)
     if res.row is not None:
         return res.view(), True
@@ -98,8 +98,8 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
 
 
 def import_file(session: Session, user: User, filename: str | None, data: bytes, *, max_bytes: int,
-                type_code: str | None = None, external_id: str | None = None, now: datetime | None = None
-                ) -> tuple[dict[str, Any], bool]:
+                type_code: str | None = None, external_id: str | None = None, now: datetime | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any], bool]:
     """A GPX, TCX or FIT file: figures computed from the track; the same file twice is a duplicate."""
     if len(data) > max_bytes:
         raise TooLarge(f"The file is {len(data)} bytes; imports are limited to {max_bytes} bytes.",
@@ -113,7 +113,7 @@ def import_file(session: Session, user: User, filename: str | None, data: bytes,
                       ActivityKind.SESSION, external_id or f"sha256:{summary.sha256}",
                       distance_m=summary.distance_m, moving_time_s=summary.moving_time_s,
                       source_ref=(filename or f"upload.{summary.format}")[:255], source_sha256=summary.sha256)
-    return record_activity(session, user, item, now=now)
+    return record_activity(session, user, item, now=now, limits=limits)
 
 
 def own_activity(session: Session, user: User, activity_id: int) -> Activity:

@@ -17,8 +17,10 @@ per type comes from the scoring catalogue; very active populations average ~14-1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from scoring.catalogue import ACTIVITY_TYPES
 
@@ -38,6 +40,20 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+CONFIG_KEYS = {"ACTIVITY_STEPS_FLAG_PER_DAY": "steps_flag_per_day",
+               "ACTIVITY_STEPS_REJECT_PER_DAY": "steps_reject_per_day",
+               "ACTIVITY_MAX_CADENCE_SPM": "max_cadence_spm",
+               "ACTIVITY_MAX_DURATION_S": "max_duration_s",
+               "ACTIVITY_MAX_BATCH_ITEMS": "max_batch_items"}
+"""App config keys (``create_app({...})`` or Flask config) that override the defaults of a deployment."""
+
+
+def limits_from(config: Mapping[str, Any]) -> Limits:
+    """The deployment's limits: defaults, with any ``CONFIG_KEYS`` the app config sets."""
+    values = {field: type(getattr(DEFAULT_LIMITS, field))(config[key])
+              for key, field in CONFIG_KEYS.items() if config.get(key) is not None}
+    return replace(DEFAULT_LIMITS, **values) if values else DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)

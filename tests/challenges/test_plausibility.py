@@ -104,3 +104,20 @@ def test_judge_flags_exactly_the_runs_faster_than_the_ceiling(distance, minutes)
                     steps=None, limits=Limits())
     too_fast = distance / 1000 / (minutes / 60) > 25
     assert (verdict.status == "flagged") == too_fast
+
+
+def test_a_deployment_can_set_its_own_step_limits(app, client, session, monkeypatch):
+    monkeypatch.setitem(app.config, "ACTIVITY_STEPS_FLAG_PER_DAY", 10_000)
+    w = make_world(app, session, metric="steps")
+    resp = post(client, w, w.users[0], {"type": "walking", "kind": "steps", "started_at": iso(ago(hours=20)),
+                                        "duration_s": 10 * 3600, "steps": 12_000})
+    assert resp.json["status"] == "flagged" and "beyond 10000" in resp.json["reason"]
+
+
+def test_a_deployment_can_set_a_smaller_batch_limit(app, client, session, monkeypatch):
+    monkeypatch.setitem(app.config, "ACTIVITY_MAX_BATCH_ITEMS", 2)
+    w = make_world(app, session)
+    items = [{"source": "wearable", "external_id": str(n), "type": "walking", "started_at": iso(ago(hours=n + 2)),
+              "duration_s": 600} for n in range(3)]
+    resp = client.post("/api/v1/activities/batch", json={"items": items}, headers=w.h(w.users[0]))
+    assert resp.status_code == 413 and "at most 2 items" in resp.json["detail"]
