@@ -130,8 +130,8 @@ def _push_for(nudge: Nudge, device: DeviceToken, attempt_id: int, title: str, bo
                       "challenge_id": str(nudge.challenge_id or "")})
 
 
-def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, quiet_hours: bool = True
-             ) -> list[Push]:
+def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, sender_name: str,
+             quiet_hours: bool = True) -> list[Push]:
     """Check, render and write pending attempts for the claimed nudges; returns the pushes to make."""
     nudges = list(session.scalars(select(Nudge).where(Nudge.claimed_by == token, Nudge.status == NudgeStatus.SENDING)
                                   .order_by(Nudge.due_at, Nudge.id)))
@@ -190,7 +190,7 @@ def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, 
         nudge.attempts += 1
         for device in targets:
             attempt = DeliveryAttempt(nudge_id=nudge.id, device_id=device.id, attempt=nudge.attempts,
-                                      outcome=AttemptOutcome.PENDING, started_at=now, sender="")
+                                      outcome=AttemptOutcome.PENDING, started_at=now, sender=sender_name)
             session.add(attempt)
             planned.append((nudge, device, attempt))
     session.flush()
@@ -248,7 +248,7 @@ def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = 
         now = utcnow()
         token = claim(session, holder, now, batch)
         claimed_before = stats.claimed
-        pushes = _prepare(session, token, now, stats, quiet_hours)
+        pushes = _prepare(session, token, now, stats, sender.name, quiet_hours)
         session.commit()  # pending attempts are durable before any push leaves
         if pushes:
             stats.pushes += len(pushes)
