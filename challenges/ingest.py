@@ -59,12 +59,18 @@ def record_activity(session: Session, user: User, item: ActivityIn, *, now: date
 
 def describe(session: Session, activities: Sequence[Activity]) -> list[dict[str, Any]]:
     """Activities as the API shows them: with their entries and the net points each scored (from the ledger)."""
-    points = points_by_entry(session, [a.id for a in activities])
+    ids = [a.id for a in activities]
+    entries: dict[int, list[ActivityEntry]] = {}
+    if ids:  # one query for the page, not one per activity
+        for e in session.scalars(select(ActivityEntry).where(ActivityEntry.activity_id.in_(ids))
+                                 .order_by(ActivityEntry.challenge_id)):
+            entries.setdefault(e.activity_id, []).append(e)
+    points = points_by_entry(session, ids, {e.challenge_id for es in entries.values() for e in es})
     out = []
     for a in activities:
         view = {c.key: getattr(a, c.key) for c in Activity.__mapper__.column_attrs}
         view["entries"] = [{"challenge_id": e.challenge_id, "status": e.status, "reason": e.reason,
-                            "points": points.get((a.id, e.challenge_id), 0)} for e in a.entries]
+                            "points": points.get((a.id, e.challenge_id), 0)} for e in entries.get(a.id, [])]
         out.append(view)
     return out
 
@@ -202,12 +208,15 @@ def _pool(session: Session, user_id: int, item: ActivityIn, zone: ZoneInfo) -> l
             Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None)))]
 
 
-def points_by_entry(session: Session, activity_ids: Sequence[int]) -> dict[tuple[int, int], int]:
-    """Net points per (activity, challenge) from the ledger itself (reversals included)."""
-    if not activity_ids:
+def points_by_entry(session: Session, activity_ids: Sequence[int], challenge_ids: set[int]
+                    ) -> dict[tuple[int, int], int]:
+    """Net points per (activity, challenge) from the ledger itself (reversals included); the challenge ids
+    let the (contest_id, source_key) index answer it."""
+    if not activity_ids or not challenge_ids:
         return {}
     keys = {f"activity:{i}": i for i in activity_ids}
     rows = session.execute(select(PointsEntry.source_key, PointsEntry.contest_id, func.sum(PointsEntry.points))
-                           .where(PointsEntry.source_key.in_(list(keys)))
+                           .where(PointsEntry.contest_id.in_(sorted(challenge_ids)),
+                                  PointsEntry.source_key.in_(list(keys)))
                            .group_by(PointsEntry.source_key, PointsEntry.contest_id))
     return {(keys[k], c): int(p or 0) for k, c, p in rows}
