@@ -97,7 +97,8 @@ class Activity(Base):
     status: Mapped[ActivityStatus] = mapped_column(str_enum(ActivityStatus, "activity_status"),
                                                    default=ActivityStatus.ACCEPTED)
     reason: Mapped[str | None] = mapped_column(Text)
-    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"),
+                                                         index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]

@@ -44,6 +44,7 @@ def upgrade():
     sa.UniqueConstraint('user_id', 'source', 'external_id', name=op.f('uq_activities_user_id_source_external_id'))
     )
     with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activities_superseded_by_id'), ['superseded_by_id'], unique=False)
         batch_op.create_index('ix_activities_user_id_fingerprint', ['user_id', 'fingerprint'], unique=False)
         batch_op.create_index('ix_activities_user_id_started_at', ['user_id', 'started_at'], unique=False)
 
@@ -77,6 +78,7 @@ def downgrade():
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.drop_index('ix_activities_user_id_started_at')
         batch_op.drop_index('ix_activities_user_id_fingerprint')
+        batch_op.drop_index(batch_op.f('ix_activities_superseded_by_id'))
 
     op.drop_table('activities')
     # ### end Alembic commands ###
