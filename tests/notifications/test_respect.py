@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import time_machine
 from hypothesis import given
@@ -135,3 +136,28 @@ def test_every_kind_has_every_text_in_every_language() -> None:
     for lang in languages():
         for kind in NudgeKind:
             assert set(catalogue(lang)[kind.value]) == {"title", "push", "inbox"}, (lang, kind)
+
+
+@given(keys=st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=12),
+       runs=st.integers(1, 3))
+def test_planning_any_candidates_any_number_of_times_stores_one_nudge_per_event(
+        app: Any, keys: list[str], runs: int) -> None:
+    from sqlalchemy import func, select
+
+    from notifications.models import Nudge
+    from notifications.planner import Candidate, plan
+    from service.db import db
+    from tests.conftest import wipe_database
+
+    with app.app_context():
+        session = db.session
+        user = quick_user(session, timezone="UTC")
+        total = 0
+        for _ in range(runs):
+            total += plan(session, [Candidate(user.id, NudgeKind.MILESTONE, f"prop:{k}") for k in keys],
+                          now=datetime(2026, 6, 10, 12, 0, tzinfo=UTC), quiet_hours=False).inserted
+        session.commit()
+        stored = session.scalar(select(func.count(Nudge.id)))
+        db.session.remove()
+    wipe_database(app)
+    assert stored == total == len(set(keys))

@@ -297,3 +297,27 @@ def test_weekly_summary_on_monday_morning_local_with_last_weeks_numbers(session:
     at(datetime(2026, 6, 9, 13, 5, tzinfo=UTC))  # Tuesday: nothing new
     plan_weekly_summaries(session)
     assert len(nudges(session, NudgeKind.WEEKLY_SUMMARY)) == 2
+
+
+def test_team_members_hear_when_their_team_lost_a_place(session: Session, at: Any) -> None:
+    start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    at(start + timedelta(days=1))
+    organiser = quick_user(session)
+    org = make_org(session, members={organiser: Role.ORGANISER})
+    challenge = make_challenge(session, org, starts_at=start, ends_at=start + timedelta(days=30),
+                               format=ChallengeFormat.TEAM)
+    red, blue = make_team(session, challenge, organiser, "Red"), make_team(session, challenge, organiser, "Blue")
+    reds = [quick_user(session) for _ in range(2)]
+    blue_star = quick_user(session)
+    for person in reds:
+        enrol(session, challenge, person, team_code=red.code)
+    enrol(session, challenge, blue_star, team_code=blue.code)
+    give(session, challenge, reds[0], start + timedelta(hours=2), minutes=60)
+    give(session, challenge, blue_star, start + timedelta(hours=2), minutes=30)
+    plan_activity_nudges(session)
+    give(session, challenge, blue_star, start + timedelta(hours=3), minutes=60)  # Blue passes Red
+    plan_activity_nudges(session)
+    rows = {n.user_id: n.params["scope"] for n in session.scalars(select(Nudge).where(
+        Nudge.kind == NudgeKind.OVERTAKEN))}
+    # both Red members hear it once: the one who also lost their own place gets that (one a day per challenge)
+    assert rows == {reds[0].id: "user", reds[1].id: "team"}

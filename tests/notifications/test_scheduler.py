@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -41,3 +42,37 @@ def test_vcc_scheduler_once_runs_every_job_and_names_the_log_sender(app: Flask) 
     assert "push sender: log" in result.output
     for name in ("plan:", "dispatch:", "lifecycle:", "weekly:", "reconcile:"):
         assert name in result.output
+
+
+def test_reconcile_job_rebuilds_a_drifted_leaderboard_from_the_ledger(app: Flask, session: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from challenges.enrolment import find_enrolment, subject_for
+    from challenges.lifecycle import rules_for
+    from scoring import ledger
+    from scoring.models import LeaderboardTotal
+    from scoring.types import ActivityFacts
+    from service.clock import utcnow
+    from tests.challenges.factories import enrol, make_challenge, quick_user
+    from tests.factories import make_org
+
+    challenge = make_challenge(session, make_org(session))
+    user = quick_user(session)
+    enrol(session, challenge, user)
+    ledger.score(session, rules_for(challenge), subject_for(challenge, find_enrolment(session, challenge.id, user.id)),
+                 "test:1", ActivityFacts("walking", utcnow() - timedelta(hours=1), 1800))
+    session.commit()
+    board = (LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.subject_id == user.id,
+             LeaderboardTotal.period_key == "all", LeaderboardTotal.scope == "user")
+    right = session.scalar(select(LeaderboardTotal.points).where(*board))
+    session.execute(update(LeaderboardTotal).where(*board).values(points=1))  # drift
+    session.commit()
+    jobs.bind_app(app)
+    try:
+        assert jobs.reconcile_job() == 1
+    finally:
+        jobs.bind_app(None)
+    session.expire_all()
+    assert session.scalar(select(LeaderboardTotal.points).where(*board)) == right > 1
