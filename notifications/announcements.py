@@ -19,6 +19,8 @@ MAX_AHEAD = timedelta(days=365)
 def create_announcement(session: Session, challenge: Challenge, author: User, *, title: str, body: str,
                         scheduled_at: datetime | None = None) -> Announcement:
     """The caller has checked the author organises the challenge's organisation; the planner fans it out."""
+    if not title.strip() or not body.strip():
+        raise Invalid("An announcement needs a title and a text that are not blank.", code="blank-announcement")
     now = utcnow()
     when = scheduled_at or now
     if when > now + MAX_AHEAD:

@@ -128,6 +128,8 @@ def test_organisers_schedule_announcements_that_reach_every_participant_at_that_
                            headers=auth_headers(app, organiser)).status_code == 404
         assert client.post(url, json={**body, "scheduled_at": "2026-06-10T12:00:00"},
                            headers=auth_headers(app, organiser)).status_code == 422
+        assert client.post(url, json={**body, "title": "   "},
+                           headers=auth_headers(app, organiser)).status_code == 400
         created = client.post(url, json=body, headers=auth_headers(app, organiser))
         assert created.status_code == 201
         plan_activity_nudges(session)
