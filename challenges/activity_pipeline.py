@@ -217,6 +217,7 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool
             supersedes = resolution.supersede  # type: ignore[assignment]
             for rival in supersedes:
                 rival.status = ActivityStatus.SUPERSEDED
+                rival.reason = "counted once: a later item of this batch covers the same time with a richer record"
     if item.kind == ActivityKind.STEPS and status in dedupe.LIVE:
         day_steps[day] = day_steps.get(day, 0) + (item.steps or 0) - sum(r.steps or 0 for r in supersedes)
     values = {"user_id": user_id, "type_code": item.type_code, "kind": item.kind, "started_at": item.started_at,

@@ -148,3 +148,19 @@ def test_records_sharing_less_than_half_the_shorter_one_both_count(app, client, 
                                  "duration_s": 1800, "source": "wearable", "external_id": "x"})
     assert resp.json["result"] == "created"
     assert len(list(session.scalars(select(Activity).where(Activity.status == ActivityStatus.ACCEPTED)))) == 2
+
+
+def test_inside_one_batch_the_richer_of_two_records_of_the_same_walk_counts(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    start = ago(hours=4)
+    items = [{"source": "manual", "external_id": "m", "type": "walking", "started_at": iso(start),
+              "duration_s": 1800},
+             {"source": "wearable", "external_id": "w", "type": "walking",
+              "started_at": iso(start + timedelta(minutes=1)), "duration_s": 1740}]
+    results = client.post("/api/v1/activities/batch", json={"items": items}, headers=w.h(pat)).json["results"]
+    assert [r["status"] for r in results] == ["duplicate", "created"]
+    assert "richer record" in results[0]["reason"]
+    assert points(session, w.challenge.id, pat.id) == 29
+    manual = session.get(Activity, results[0]["activity_id"])
+    assert manual.status == ActivityStatus.SUPERSEDED and manual.superseded_by_id == results[1]["activity_id"]
