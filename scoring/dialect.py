@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zlib
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -48,6 +49,20 @@ def _pg_type(column: Any, dialect: Any) -> str:
     return column.type.compile(dialect=dialect)
 
 
+@lru_cache(maxsize=64)
+def _pg_statement(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], add_on_conflict: str | None,
+                  returning: tuple[str, ...], dialect: Any) -> Any:
+    shape = ", ".join(f"{c} {_pg_type(table.c[c], dialect)}" for c in columns)
+    action = "DO NOTHING" if add_on_conflict is None else (
+        f"DO UPDATE SET {add_on_conflict} = {table.name}.{add_on_conflict} + EXCLUDED.{add_on_conflict}")
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+           f"FROM json_to_recordset(CAST(:rows AS json)) AS x({shape}) "
+           f"ON CONFLICT ({', '.join(conflict)}) {action}")
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    return text(sql)
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conflict: list[str], *,
                 add_on_conflict: str | None = None, returning: list[str] | None = None) -> list[tuple[Any, ...]]:
     """INSERT many rows, ON CONFLICT (``conflict``) DO NOTHING, or add to ``add_on_conflict`` when given.
@@ -62,19 +77,12 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conf
         return []
     columns = list(rows[0])
     if is_postgres(session):
-        dialect = session.get_bind().dialect
-        shape = ", ".join(f"{c} {_pg_type(table.c[c], dialect)}" for c in columns)
-        action = "DO NOTHING" if add_on_conflict is None else (
-            f"DO UPDATE SET {add_on_conflict} = {table.name}.{add_on_conflict} + EXCLUDED.{add_on_conflict}")
-        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
-               f"FROM json_to_recordset(CAST(:rows AS json)) AS x({shape}) "
-               f"ON CONFLICT ({', '.join(conflict)}) {action}")
-        if returning:
-            sql += f" RETURNING {', '.join(returning)}"
+        sql = _pg_statement(table, tuple(columns), tuple(conflict), add_on_conflict, tuple(returning or ()),
+                            session.get_bind().dialect)
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), 5000):
             payload = json.dumps(rows[start:start + 5000], default=_json_default, separators=(",", ":"))
-            result = session.execute(text(sql), {"rows": payload})
+            result = session.execute(sql, {"rows": payload})
             if returning:
                 out.extend(tuple(r) for r in result)
         return out

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ CHUNK = 500
 @dataclass
 class _SourceState:
     generation: int = 0
-    live: PointsEntry | None = None
+    live: Any = None  # the live activity entry's row
 
 
 def _states(session: Session, contest_id: int, source_keys: Iterable[str]) -> dict[str, _SourceState]:
@@ -47,10 +48,10 @@ def _states(session: Session, contest_id: int, source_keys: Iterable[str]) -> di
     states: dict[str, _SourceState] = {k: _SourceState() for k in keys}
     for start in range(0, len(keys), CHUNK):
         part = keys[start:start + CHUNK]
-        q = select(PointsEntry).where(PointsEntry.contest_id == contest_id, PointsEntry.source_key.in_(part),
-                                      PointsEntry.kind.in_([EntryKind.ACTIVITY, EntryKind.REVERSAL]))
-        acts: dict[str, dict[int, PointsEntry]] = defaultdict(dict)
-        for entry in session.scalars(q):
+        q = select(PointsEntry.__table__).where(PointsEntry.source_key.in_(part), PointsEntry.contest_id == contest_id,
+                                                PointsEntry.kind.in_([EntryKind.ACTIVITY, EntryKind.REVERSAL]))
+        acts: dict[str, dict[int, Any]] = defaultdict(dict)
+        for entry in session.execute(q):  # Core rows: no ORM identity map work on the hot path
             st = states[entry.source_key]
             if entry.kind is EntryKind.REVERSAL:
                 st.generation = max(st.generation, entry.generation + 1)
@@ -75,7 +76,7 @@ def _day_sums(session: Session, contest_id: int, pairs: set[tuple[int, date]]) -
     return out
 
 
-def _result(rules_: ScoringRules, entry: PointsEntry, created: bool) -> ScoreResult:
+def _result(rules_: ScoringRules, entry: Any, created: bool) -> ScoreResult:
     return ScoreResult(contest_id=rules_.contest_id, source_key=entry.source_key, entry_key=entry.entry_key,
                        created=created, points=int(entry.points), uncapped_points=int(entry.uncapped_points),
                        metric_value=float(entry.metric_value), local_day=entry.local_day, rule=entry.rule)
