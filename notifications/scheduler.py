@@ -64,10 +64,14 @@ JOBS: list[JobSpec] = [
 
 def build_scheduler(engine: Any, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     """A scheduler whose job store lives in the application database (table ``apscheduler_jobs``, made by
-    migration 0005 with exactly APScheduler's columns)."""
+    migration 0005 with exactly APScheduler's columns).
+
+    On SQLite jobs run one at a time: SQLite has one writer, and two jobs writing at once would only wait
+    for each other (or fail with 'database is locked' when both started as readers)."""
+    workers = 1 if engine.dialect.name == "sqlite" else 4
     return scheduler_class(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": ThreadPoolExecutor(max_workers=workers)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,
     )
