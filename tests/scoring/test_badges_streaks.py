@@ -126,3 +126,21 @@ def test_two_concurrent_evaluations_award_a_badge_exactly_once(app: Any, session
     assert not errors
     assert sorted(results) == [0, 1]
     assert session.execute(select(func.count()).select_from(BadgeAward)).scalar_one() == 1
+
+
+def test_deleting_a_user_removes_their_badges_and_board_lines(session: Any, users: list[Any]) -> None:
+    from scoring.models import LeaderboardTotal
+    from service.accounts import delete_user
+
+    badges.ensure_definitions(session)
+    uid = users[0].id
+    log_days(session, uid, [0])
+    assert codes(badges.evaluate(session, 1, [uid])) == {"first-move"}
+    session.commit()
+    delete_user(session, users[0])
+    session.commit()
+    assert session.execute(select(func.count()).select_from(BadgeAward)).scalar_one() == 0
+    left = session.execute(select(LeaderboardTotal.scope).where(LeaderboardTotal.subject_id == uid)).scalars().all()
+    assert [str(s) for s in left if str(s) == "user"] == []
+    assert session.execute(select(LeaderboardTotal.points).where(LeaderboardTotal.scope == "team",
+                                                                 LeaderboardTotal.period_key == "all")).scalar() == 30
