@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
 from notifications.lifecycle import challenge_params
-from notifications.models import Announcement, NudgeKind, PlannerMark
+from notifications.models import Announcement, NudgeKind
+from notifications.overtaken import overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
 from scoring import leaderboards, streaks
@@ -33,6 +34,7 @@ EVENING = (time(18), time(21))
 WEEKLY_AT = time(9)
 MILESTONES = (50, 100)
 BADGE_LOOKBACK = timedelta(days=1)
+STREAK_LOOKBACK_DAYS = 400  # longer than any challenge: a streak is counted back at most this far
 
 
 def _local_between(now: datetime, tz: str, window: tuple[time, time]) -> bool:
@@ -70,13 +72,35 @@ def inactive(session: Session, challenge: Challenge, members: list[tuple[Enrolme
                         {**challenge_params(challenge), "days": days}, challenge_id=challenge.id)
 
 
+def _day_points(session: Session, challenge_id: int, user_ids: list[int], since: date
+                ) -> dict[int, dict[date, int]]:
+    """Points per contest-local day from ``since`` on, for many users at once (one query per 1,000 users)."""
+    out: dict[int, dict[date, int]] = defaultdict(dict)
+    for start in range(0, len(user_ids), 1000):
+        rows = session.execute(
+            select(PointsEntry.user_id, PointsEntry.local_day, func.sum(PointsEntry.points))
+            .where(PointsEntry.contest_id == challenge_id, PointsEntry.user_id.in_(user_ids[start:start + 1000]),
+                   PointsEntry.local_day >= since)
+            .group_by(PointsEntry.user_id, PointsEntry.local_day))
+        for uid, day, points in rows:
+            out[uid][day] = int(points or 0)
+    return out
+
+
 def streak_at_risk(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
                    now: datetime) -> Iterator[Candidate]:
-    """In the user's local evening, a streak of 2+ days whose today is not met yet; gone at local midnight."""
-    for enrolment, tz in members:
-        if not _local_between(now, tz, EVENING):
-            continue
-        result = streaks.streak(session, challenge.id, enrolment.user_id, tz=challenge.timezone)
+    """In the user's local evening, a streak of 2+ days whose today is not met yet; gone at local midnight.
+
+    Set-based: the members in their evening are picked in memory, then one query (per 1,000 of them) reads
+    their points per day since the challenge started."""
+    evening = [(e, tz) for e, tz in members if _local_between(now, tz, EVENING)]
+    if not evening:
+        return
+    today = local_day(now, challenge.timezone)
+    since = max(local_day(challenge.starts_at, challenge.timezone), today - timedelta(days=STREAK_LOOKBACK_DAYS))
+    days = _day_points(session, challenge.id, sorted({e.user_id for e, _ in evening}), since)
+    for enrolment, tz in evening:
+        result = streaks.streak_from(days.get(enrolment.user_id, {}), 1, "day", today)
         if not result.at_risk or result.length < 2:
             continue
         local = now.astimezone(zone(tz))
@@ -85,44 +109,6 @@ def streak_at_risk(session: Session, challenge: Challenge, members: list[tuple[E
                         f"streak:{challenge.id}:{enrolment.user_id}:{local.date().isoformat()}",
                         {**challenge_params(challenge), "streak": result.length}, challenge_id=challenge.id,
                         expires_at=min(midnight, challenge.ends_at))
-
-
-def _ranks(session: Session, challenge_id: int, scope: Scope) -> dict[int, int]:
-    ranks: dict[int, int] = {}
-    cursor = None
-    while True:
-        page = leaderboards.board(session, challenge_id, scope, Period.ALL, limit=500, cursor=cursor, labels=False)
-        ranks.update({row.subject_id: row.rank for row in page.rows if row.points > 0})
-        cursor = page.next_cursor
-        if not cursor or not page.rows:
-            return ranks
-
-
-def overtaken(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
-              now: datetime) -> Iterator[Candidate]:
-    """You (or your team) lost a place since the last run; at most once a day per challenge (throttled)."""
-    scopes = [Scope.USER] + ([Scope.TEAM] if challenge.format == ChallengeFormat.TEAM else [])
-    for scope in scopes:
-        ranks = _ranks(session, challenge.id, scope)
-        key = f"ranks:{challenge.id}:{scope.value}"
-        mark = session.scalar(select(PlannerMark).where(PlannerMark.key == key))
-        before = {int(k): v for k, v in (mark.value if mark else {}).items()}
-        if mark is None:
-            session.add(PlannerMark(key=key, value={str(k): v for k, v in ranks.items()}, updated_at=now))
-        else:
-            mark.value, mark.updated_at = {str(k): v for k, v in ranks.items()}, now
-        dropped = {sid for sid, rank in ranks.items() if sid in before and rank > before[sid]}
-        if not dropped:
-            continue
-        for enrolment, tz in members:
-            subject = enrolment.user_id if scope == Scope.USER else enrolment.team_id
-            if subject not in dropped:
-                continue
-            day = now.astimezone(zone(tz)).date().isoformat()
-            yield Candidate(enrolment.user_id, NudgeKind.OVERTAKEN,
-                            f"overtaken:{challenge.id}:{enrolment.user_id}:{day}",
-                            {**challenge_params(challenge), "rank": ranks[subject], "scope": scope.value},
-                            challenge_id=challenge.id)
 
 
 def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
@@ -192,12 +178,13 @@ def announcements(session: Session, now: datetime) -> Iterator[Candidate]:
 
 
 def activity_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
-    for challenge in _running(session, now):
+    running = _running(session, now)
+    for challenge in running:
         members = _members(session, challenge.id)
         yield from inactive(session, challenge, members, now)
         yield from streak_at_risk(session, challenge, members, now)
-        yield from overtaken(session, challenge, members, now)
         yield from goals(session, challenge, members, now)
+    yield from overtaken_candidates(session, running, now)
     yield from badges_earned(session, now)
     yield from announcements(session, now)
 

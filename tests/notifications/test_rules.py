@@ -321,3 +321,36 @@ def test_team_members_hear_when_their_team_lost_a_place(session: Session, at: An
         Nudge.kind == NudgeKind.OVERTAKEN))}
     # both Red members hear it once: the one who also lost their own place gets that (one a day per challenge)
     assert rows == {reds[0].id: "user", reds[1].id: "team"}
+
+
+@pytest.mark.parametrize("people", [3, 30])
+def test_streak_at_risk_reads_all_evening_members_in_one_query(session: Session, at: Any, people: int) -> None:
+    from sqlalchemy import event
+
+    from notifications.rules import _members, streak_at_risk
+
+    start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    at(start)
+    challenge = make_challenge(session, make_org(session), starts_at=start, ends_at=start + timedelta(days=30))
+    crowd = [quick_user(session, timezone="UTC") for _ in range(people)]
+    for user in crowd:
+        enrol(session, challenge, user)
+    for day in (1, 2):
+        for user in crowd:
+            give(session, challenge, user, start + timedelta(days=day))
+    at(start + timedelta(days=3, hours=13))  # 19:00 UTC: everybody's evening, today not met
+    members = _members(session, challenge.id)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = list(streak_at_risk(session, challenge, members, datetime.now(UTC)))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert sorted(c.user_id for c in found) == sorted(u.id for u in crowd)
+    assert all(c.params["streak"] == 2 for c in found)
+    assert len(statements) == 1
