@@ -16,13 +16,13 @@ log = logging.getLogger(__name__)
 
 @click.command("scheduler")
 @click.option("--once", "once", multiple=True, type=click.Choice(["plan", "dispatch", "lifecycle", "weekly",
-                                                                   "reconcile", "all"]),
+                                                                   "reconcile", "purge", "all"]),
               help="Run these jobs once (in order) and exit, instead of running the scheduler.")
 @with_appcontext
 def scheduler_command(once: tuple[str, ...]) -> None:
     """Run the nudge scheduler (APScheduler, job store in the database); safe to run on several hosts."""
     from notifications import jobs
-    from notifications.scheduler import build_scheduler, register_jobs
+    from notifications.scheduler import build_scheduler, quiet_apscheduler_logs, register_jobs
     from notifications.sender import get_sender
     from service.db import db
 
@@ -35,6 +35,7 @@ def scheduler_command(once: tuple[str, ...]) -> None:
         for name in names:
             click.echo(f"{name}: {jobs.ALL_JOBS[name]()}")
         return
+    quiet_apscheduler_logs(app.extensions["vcc_settings"].log_level)
     scheduler = build_scheduler(db.engine)
     ids = register_jobs(scheduler)
     click.echo(f"scheduler running jobs: {', '.join(ids)} (UTC); Ctrl+C to stop")

@@ -92,7 +92,19 @@ def reconcile_job() -> Any:
     return run_leased("scoring.reconcile", timedelta(minutes=30), reconcile_leaderboards)
 
 
+def purge_idempotency_job() -> Any:
+    """Delete idempotency records past their retention (service.idempotency keeps them a day)."""
+    from service.idempotency import purge_expired
+
+    def work(session: Session, holder: str) -> int:
+        purged = purge_expired(session)
+        session.commit()
+        return purged
+
+    return run_leased("service.idempotency_purge", timedelta(minutes=10), work)
+
+
 ALL_JOBS: dict[str, Callable[[], Any]] = {
     "plan": plan_job, "dispatch": dispatch_job, "lifecycle": lifecycle_job, "weekly": weekly_summary_job,
-    "reconcile": reconcile_job,
+    "reconcile": reconcile_job, "purge": purge_idempotency_job,
 }

@@ -21,6 +21,7 @@ Choices, on purpose:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -59,7 +60,18 @@ JOBS: list[JobSpec] = [
             "weekly summaries at Monday 09:00 local"),
     JobSpec("scoring.reconcile", jobs.reconcile_job, CronTrigger(hour=3, minute=17, timezone=UTC), 3600,
             "rebuild leaderboards of live challenges from the ledger (SQL and Redis)"),
+    JobSpec("service.idempotency_purge", jobs.purge_idempotency_job, IntervalTrigger(hours=1, timezone=UTC), 3000,
+            "delete idempotency records past their retention"),
 ]
+
+
+def quiet_apscheduler_logs(log_level: str) -> None:
+    """APScheduler logs every run at INFO ('Running job', 'executed successfully': one pair per job every 30 s
+    for dispatch), which buries everything else on the console; keep its warnings and errors unless the
+    deployment asked for DEBUG."""
+    level = logging.DEBUG if log_level.upper() == "DEBUG" else logging.WARNING
+    for name in ("apscheduler", "apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(name).setLevel(level)
 
 
 def build_scheduler(engine: Any, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
