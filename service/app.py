@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from service import errors, idempotency, logs
+from service import errors, idempotency, logs, openapi_docs
 from service.config import Settings, load_settings
 from service.errors import problem
 from service.extensions import api, db, limiter, migrate
@@ -80,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     api.ERROR_SCHEMA = errors.ProblemSchema  # document errors as the problem+json we send
     api.init_app(app)
+    openapi_docs.init_spec(api.spec)
     idempotency.init_spec(api.spec)
     _init_redis(app, settings)
 

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import INCLUDE, Schema, ValidationError, fields
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -126,7 +126,14 @@ HTTP_DETAILS = {
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details as this API sends them (documentation only)."""
+    """RFC 9457 problem details as this API sends them (documentation only).
+
+    Problems may carry extension members (``statuses``, ``retry_after``...), as RFC 9457 section 3.2
+    allows, so the document must not forbid additional properties.
+    """
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(metadata={"description": "stable URI naming the kind of problem"})
     title = fields.String()

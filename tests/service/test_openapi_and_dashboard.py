@@ -66,7 +66,8 @@ def test_protected_operations_declare_bearer_security(spec: dict[str, Any]) -> N
 
 
 def test_errors_are_documented_as_problems(spec: dict[str, Any]) -> None:
-    schema_ref = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]["schema"]["$ref"]
+    content = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
+    schema_ref = content["application/problem+json"]["schema"]["$ref"]
     problem = spec["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
 
