@@ -72,6 +72,7 @@ class ChallengeSchema(BaseSchema):
     timezone = fields.String()
     visibility = fields.Enum(Visibility, by_value=True)
     invite_code = fields.Function(lambda c: c.invite_code if getattr(c, "show_invite_code", False) else None,
+                                  allow_none=True,
                                   metadata={"type": "string", "description": "organisers only"})
     status = fields.Function(lambda c: c.status.value, metadata={"type": "string"})
     phase = fields.Function(lambda c: c.phase().value, metadata={"type": "string",
@@ -131,7 +132,7 @@ class TeamSchema(BaseSchema):
     name = fields.String()
     organisation_id = fields.Integer(allow_none=True)
     members = fields.Integer(attribute="member_count")
-    code = fields.Function(lambda t: t.code if getattr(t, "show_code", False) else None,
+    code = fields.Function(lambda t: t.code if getattr(t, "show_code", False) else None, allow_none=True,
                            metadata={"type": "string", "description": "organisers and the team's creator"})
 
 
