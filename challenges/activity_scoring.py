@@ -139,16 +139,29 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
     if rows:
         bulk_rows.write(session, ActivityEntry.__table__, rows)  # type: ignore[arg-type]
     for challenge_id, (e, items) in to_score.items():
-        for res in ledger.score_many(session, e.rules, items):
+        user_totals: dict[int, int] = {}
+        active: set[int] = set()
+        for res, (subject, _, _) in zip(ledger.score_many(session, e.rules, items, user_totals), items, strict=True):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
+            if res.created:
+                active.add(subject.user_id)
         if award:
-            award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}))
+            award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}),
+                         totals=user_totals, active=active)
     return result
 
 
-def award_badges(session: Session, challenge: Challenge, user_ids: list[int]) -> None:
-    """Badges are earned by points, so they are checked where points are made (new awards only)."""
-    badges.evaluate(session, challenge.id, user_ids, context={"goal": challenge.goal, "tz": challenge.timezone})
+def award_badges(session: Session, challenge: Challenge, user_ids: list[int], *,
+                 totals: dict[int, int] | None = None, active: set[int] | None = None) -> None:
+    """Badges are earned by points, so they are checked where points are made (new awards only).
+
+    An activity is never a check-in, so check-in badges are left to the check-in path; ``totals`` (new
+    all-time totals from the board upsert) and ``active`` (users who just got a live activity entry) spare
+    the badge checks their ledger reads.
+    """
+    badges.evaluate(session, challenge.id, user_ids, context={
+        "goal": challenge.goal, "tz": challenge.timezone, "skip": {"checkin_locations"},
+        "totals": totals or {}, "active": active or set()})
 
 
 def score_entries(session: Session, entries: Sequence[ActivityEntry], act: Countable, reviewer_id: int | None,

@@ -6,7 +6,13 @@ returns the new award (the one to announce) and the other returns nothing.
 
 ``context`` (all optional): ``final`` (the contest is over: top-N badges may be given), ``goal`` (the
 contest's collective goal), ``checkin_locations`` {user_id: distinct locations} (otherwise read from the
-ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks.
+ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks. Facts the caller
+already holds spare a query each: ``totals`` {user_id: all-time points in the contest} (the board upsert
+returns them), ``active`` (users who just got a live, non check-in activity entry), ``skip`` (criteria kinds
+the triggering write cannot change, e.g. ``{"checkin_locations"}`` for an activity that is not a check-in).
+
+Definitions and the badges already held come in one query; streak and WHO-week checks share one read of the
+user's points per day. What is not given is read from the ledger, so the result never depends on the hints.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from scoring import leaderboards, streaks
@@ -23,7 +29,7 @@ from scoring.badge_catalogue import BUILTIN
 from scoring.dialect import insert_for
 from scoring.ledger import day_points
 from scoring.models import BadgeAward, BadgeDefinition, EntryKind, LeaderboardTotal, PointsEntry
-from scoring.periods import week_start
+from scoring.periods import local_day, week_start
 from scoring.types import Period, Scope
 from service.clock import utcnow
 
@@ -49,21 +55,44 @@ def _live_activity(session: Session, contest_id: int, user_id: int, like: str | 
     return [e for e in entries if e.kind is EntryKind.ACTIVITY and (e.source_key, e.generation) not in reversed_]
 
 
+def _days(session: Session, contest_id: int, user_id: int, ctx: dict) -> dict[date, int]:
+    """Points per local day, read once per (contest, user) and evaluation (streak and WHO weeks share it)."""
+    memo = ctx.setdefault("_days", {})
+    if (contest_id, user_id) not in memo:
+        memo[(contest_id, user_id)] = day_points(session, contest_id, user_id)
+    return memo[(contest_id, user_id)]
+
+
 def _total(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    known = (ctx.get("totals") or {}).get(user_id)
+    if known is not None:
+        return int(known) >= int(crit["points"]), {"total": int(known)}
     total = int(session.execute(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
         PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id)).scalar_one())
     return total >= int(crit["points"]), {"total": total}
 
 
 def _streak(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
-    s = streaks.streak(session, contest_id, user_id, int(crit.get("threshold", 1)), crit.get("unit", "day"),
-                       ctx.get("tz", "UTC"), ctx.get("today"))
+    s = streaks.streak_from(_days(session, contest_id, user_id, ctx), max(1, int(crit.get("threshold", 1))),
+                            crit.get("unit", "day"), ctx.get("today") or local_day(utcnow(), ctx.get("tz", "UTC")))
     return s.length >= int(crit["length"]), {"streak": s.length, "unit": s.unit}
 
 
+_REVERSAL = PointsEntry.__table__.alias("reversal")
+
+
 def _first(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
-    live = [e for e in _live_activity(session, contest_id, user_id) if not e.source_key.startswith("checkin:")]
-    return bool(live), {"activities": len(live)}
+    """A live (not reversed) activity entry that is not a check-in: one EXISTS, not the user's whole ledger."""
+    if user_id in (ctx.get("active") or ()):
+        return True, {"activities": 1}
+    rev = _REVERSAL.c
+    reversed_ = exists().where(rev.contest_id == PointsEntry.contest_id, rev.source_key == PointsEntry.source_key,
+                               rev.generation == PointsEntry.generation, rev.kind == EntryKind.REVERSAL)
+    found = session.execute(select(PointsEntry.id).where(
+        PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id,
+        PointsEntry.kind == EntryKind.ACTIVITY, ~PointsEntry.source_key.startswith("checkin:"),
+        ~reversed_).limit(1)).first()
+    return found is not None, {"activities": 1 if found is not None else 0}
 
 
 def _checkins(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
@@ -103,7 +132,7 @@ def _collective(session: Session, contest_id: int, user_id: int, crit: dict, ctx
 def _who_weeks(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
     weekly = int(crit.get("weekly_points", 150))
     weeks: dict[date, int] = {}
-    for d, p in day_points(session, contest_id, user_id).items():
+    for d, p in _days(session, contest_id, user_id, ctx).items():
         ws = week_start(d)
         weeks[ws] = weeks.get(ws, 0) + p
     met = sorted(w.isoformat() for w, p in weeks.items() if p >= weekly)
@@ -119,22 +148,32 @@ CHECKS: dict[str, Check] = {
 def evaluate(session: Session, contest_id: int, user_ids: list[int],
              context: dict[str, Any] | None = None) -> list[BadgeAward]:
     """Award every earned badge not yet held; returns only the awards this call created."""
-    ctx = context or {}
-    definitions = list(session.scalars(select(BadgeDefinition).where(
-        or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest_id))))
-    held = {(u, b) for u, b in session.execute(select(BadgeAward.user_id, BadgeAward.badge_id).where(
-        BadgeAward.contest_id == contest_id, BadgeAward.user_id.in_(user_ids)))}
+    ctx = dict(context or {})
+    skip = set(ctx.get("skip") or ())
+    definitions: dict[int, dict] = {}
+    held: set[tuple[int, int]] = set()
+    award = BadgeAward.__table__.c
+    for badge_id, criteria, holder in session.execute(
+            select(BadgeDefinition.id, BadgeDefinition.criteria, award.user_id)
+            .outerjoin(BadgeAward.__table__, and_(award.badge_id == BadgeDefinition.id, award.contest_id == contest_id,
+                                                  award.user_id.in_(user_ids)))
+            .where(or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest_id))
+            .order_by(BadgeDefinition.id)):
+        definitions[badge_id] = criteria
+        if holder is not None:
+            held.add((holder, badge_id))
     rows = []
     now = utcnow()
     for user_id in user_ids:
-        for definition in definitions:
-            check = CHECKS.get(str(definition.criteria.get("kind")))
-            if check is None or (user_id, definition.id) in held:
+        for badge_id, criteria in definitions.items():
+            kind = str(criteria.get("kind"))
+            check = CHECKS.get(kind)
+            if check is None or kind in skip or (user_id, badge_id) in held:
                 continue
-            earned, evidence = check(session, contest_id, user_id, definition.criteria, ctx)
+            earned, evidence = check(session, contest_id, user_id, criteria, ctx)
             if earned:
-                rows.append({"user_id": user_id, "badge_id": definition.id, "contest_id": contest_id,
-                             "evidence": {"criteria": definition.criteria, "value": evidence}, "awarded_at": now})
+                rows.append({"user_id": user_id, "badge_id": badge_id, "contest_id": contest_id,
+                             "evidence": {"criteria": criteria, "value": evidence}, "awarded_at": now})
     if not rows:
         return []
     stmt = (insert_for(session, BadgeAward.__table__)

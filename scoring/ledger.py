@@ -97,11 +97,12 @@ def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: 
     return score_many(session, rules_, [(subject, source_key, facts)])[0]
 
 
-def score_many(session: Session, rules_: ScoringRules,
-               items: list[tuple[Subject, str, ActivityFacts]]) -> list[ScoreResult]:
+def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject, str, ActivityFacts]],
+               user_totals: dict[int, int] | None = None) -> list[ScoreResult]:
     """Score a batch with a handful of statements (state read, day sums, one insert, one board upsert).
 
-    Items are capped in list order; a source repeated inside the batch is scored once.
+    Items are capped in list order; a source repeated inside the batch is scored once. ``user_totals``, when
+    given, receives the new all-time total of every user whose board line moved (for badge checks).
     """
     contest = rules_.contest_id
     cap = rules.cap_points(rules_)
@@ -140,7 +141,9 @@ def score_many(session: Session, rules_: ScoringRules,
     for row in rows:
         if row["entry_key"] in inserted:
             deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
-    totals.apply(session, deltas)
+    written = totals.apply(session, deltas)
+    if user_totals is not None:
+        user_totals.update(written)
     missing = [k for _, k, _ in items if k not in planned or planned[k]["entry_key"] not in inserted]
     if missing:  # already scored before (or by a concurrent writer just now): report what is stored
         states.update(_states(session, contest, missing))

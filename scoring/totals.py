@@ -17,12 +17,13 @@ from scoring import redis_boards
 from scoring.buckets import bucket
 from scoring.dialect import bulk_insert
 from scoring.models import LeaderboardBucket, LeaderboardTotal, PointsEntry
-from scoring.periods import keys_for_day, period_end_utc
+from scoring.periods import keys_for_day, period_end_utc, period_key
 from scoring.types import Period, Scope
 
 BoardKey = tuple[Scope, str, int]
 LINE_KEY = ["contest_id", "scope", "period_key", "subject_id"]
 BUCKET_KEY = ["contest_id", "scope", "period_key", "bucket"]
+ALL_KEY = period_key(Period.ALL, date.min)
 
 
 class Deltas:
@@ -59,17 +60,22 @@ class Deltas:
                 lines[(Scope.ORGANISATION, pkey, organisation_id)] += points
 
 
-def apply(session: Session, deltas: Deltas) -> None:
+def apply(session: Session, deltas: Deltas) -> dict[int, int]:
+    """Upsert the increments; returns the new all-time total of each user line written (the upsert's
+    RETURNING gives it, so badge checks need no SUM over the ledger)."""
     items = sorted(deltas.points.items())
     if not items:
-        return
+        return {}
     rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
              "points": pts} for (scope, pkey, sid), pts in items]
     written = bulk_insert(session, LeaderboardTotal.__table__, rows, LINE_KEY, add_on_conflict="points",
                           returning=["scope", "period_key", "subject_id", "points"])
     moves: dict[tuple[str, str, int], int] = defaultdict(int)
+    user_totals: dict[int, int] = {}
     for scope, pkey, sid, new in written:
         scope = Scope(scope)
+        if scope is Scope.USER and pkey == ALL_KEY:
+            user_totals[int(sid)] = int(new)
         old = int(new) - deltas.points[(scope, pkey, sid)]
         before, after = bucket(old), bucket(int(new))
         if before != after:
@@ -79,6 +85,7 @@ def apply(session: Session, deltas: Deltas) -> None:
                 moves[(scope.value, pkey, after)] += 1
     _apply_buckets(session, deltas.contest_id, moves)
     redis_boards.queue_increments(session, deltas.contest_id, items, deltas.expiry)
+    return user_totals
 
 
 def _apply_buckets(session: Session, contest_id: int, moves: dict[tuple[str, str, int], int]) -> None:
