@@ -7,6 +7,10 @@ database's single writer lock); (3) re-check preferences, staleness, quiet hours
 the texts and put the nudge in the inbox; (4) write one ``pending`` attempt per device and commit
 before any HTTP call; (5) push; (6) record every outcome, prune invalid tokens and either finish the
 nudge or plan a retry with exponential backoff, jitter and the server's Retry-After.
+
+A Retry-After from FCM (429 QUOTA_EXCEEDED, or a 503 that carries one) is about the whole project, not
+just the message that got it: the run stops there, and no replica pushes anything until it has passed
+(a ``PlannerMark`` holds the time, so every replica sees it).
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifications.dbutil import dialect
-from notifications.models import AttemptOutcome, DeliveryAttempt, DeviceToken, Nudge, NudgeKind, NudgeStatus
+from notifications.dbutil import dialect, insert_ignore
+from notifications.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    DeviceToken,
+    Nudge,
+    NudgeKind,
+    NudgeStatus,
+    PlannerMark,
+)
 from notifications.planner import REPLACEABLE, TTL, user_prefs
 from notifications.preferences import Prefs, local_day_start, next_allowed
 from notifications.sender import Push, PushResult, Sender
@@ -39,6 +51,7 @@ HIGH_PRIORITY = {NudgeKind.STREAK_AT_RISK, NudgeKind.ANNOUNCEMENT}
 DONE_FOR_DEVICE = {AttemptOutcome.SUCCESS, AttemptOutcome.UNKNOWN, AttemptOutcome.INVALID_TOKEN,
                    AttemptOutcome.FAILED}
 TOOK_IT = {AttemptOutcome.SUCCESS, AttemptOutcome.UNKNOWN}
+PAUSE_KEY = "dispatch:paused-until"
 
 
 @dataclass
@@ -52,6 +65,7 @@ class DispatchStats:
     expired: int = 0
     deferred: int = 0
     pushes: int = 0
+    paused_until: datetime | None = None
 
 
 def backoff(attempt: int, retry_after_s: float | None, rng: random.Random | None = None) -> timedelta:
@@ -237,11 +251,36 @@ def _record(session: Session, token: str, results: list[PushResult], sender_name
             stats.failed += 1
 
 
+def paused_until(session: Session, now: datetime) -> datetime | None:
+    """The end of a project-wide pause the server asked for (Retry-After), if it is still running."""
+    value = session.scalar(select(PlannerMark.value).where(PlannerMark.key == PAUSE_KEY)) or {}
+    until = datetime.fromisoformat(value["until"]) if value.get("until") else None
+    return until if until is not None and until > now else None
+
+
+def pause(session: Session, until: datetime) -> None:
+    """Push nothing before ``until`` (only ever extends a pause); the caller commits."""
+    session.execute(insert_ignore(session, PlannerMark.__table__, index_elements=["key"]),
+                    [{"key": PAUSE_KEY, "value": {}, "updated_at": utcnow()}])
+    mark = session.scalar(select(PlannerMark).where(PlannerMark.key == PAUSE_KEY))
+    assert mark is not None
+    current = (mark.value or {}).get("until")
+    if current is None or datetime.fromisoformat(current) < until:
+        mark.value, mark.updated_at = {"until": until.isoformat()}, utcnow()
+
+
+def _server_pause(results: list[PushResult]) -> float:
+    return max((r.retry_after_s or 0.0 for r in results if r.outcome == AttemptOutcome.RETRY), default=0.0)
+
+
 def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = CLAIM_BATCH,
                  max_batches: int | None = None, keep_alive: Callable[[], bool] | None = None,
                  quiet_hours: bool = True) -> DispatchStats:
     """Send every due nudge once. ``keep_alive`` (renewing the job's lease) is called between batches."""
     stats = DispatchStats(recovered=recover_stale_claims(session, utcnow()))
+    stats.paused_until = paused_until(session, utcnow())
+    if stats.paused_until is not None:
+        return stats
     rounds = 0
     while max_batches is None or rounds < max_batches:
         rounds += 1
@@ -254,7 +293,13 @@ def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = 
             stats.pushes += len(pushes)
             results = sender.send(pushes)
             _record(session, token, results, sender.name, utcnow(), stats)
+            wait = _server_pause(results)
+            if wait > 0:
+                stats.paused_until = utcnow() + timedelta(seconds=wait)
+                pause(session, stats.paused_until)
             session.commit()
+            if stats.paused_until is not None:
+                break
         if stats.claimed == claimed_before:  # nothing due (or other replicas hold it all)
             break
         if keep_alive is not None and not keep_alive():

@@ -173,3 +173,28 @@ def test_retry_after_is_read_as_seconds_or_an_http_date_and_backoff_never_underc
         assert delay <= max(ceiling, timedelta(seconds=retry_after or 0))
 
     check()
+
+
+def test_a_retry_after_pauses_every_push_of_the_project_until_it_has_passed(session: Session, fcm: FakeFcm) -> None:
+    with time_machine.travel(NOON_HELSINKI, tick=False):
+        busy_user, calm_user = make_user(session), make_user(session)
+        make_device(session, busy_user, "busy")
+        make_device(session, calm_user, "calm")
+        fcm.script("busy", "quota:120")
+        first = plan_nudge(session, busy_user)
+        second = plan_nudge(session, calm_user)
+        session.commit()
+        stats = dispatch_due(session, fcm.sender, "test-holder", batch=1)  # type: ignore[attr-defined]
+        assert stats.paused_until == NOON_HELSINKI + timedelta(seconds=120)
+        session.refresh(second)
+        assert second.attempts == 0 and fcm.targets() == []  # the run stopped at the 429: no second batch
+    with time_machine.travel(NOON_HELSINKI + timedelta(seconds=119), tick=False):
+        stats = dispatch_due(session, fcm.sender, "other-replica")  # type: ignore[attr-defined]
+        assert stats.claimed == 0 and stats.paused_until is not None
+        assert fcm.targets() == []
+    with time_machine.travel(NOON_HELSINKI + timedelta(seconds=120), tick=False):
+        dispatch_due(session, fcm.sender, "test-holder")  # type: ignore[attr-defined]
+    session.refresh(first)
+    session.refresh(second)
+    assert first.status == second.status == NudgeStatus.SENT
+    assert sorted(fcm.targets()) == ["busy", "calm"]
