@@ -170,8 +170,19 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     return resp
 
 
+def _str_keys(messages: Any) -> Any:
+    """JSON objects have string keys; marshmallow keys errors by list index (int) and, for a form field
+    whose name cannot be read, by None. Mixed key types would also break the sorted JSON encoder (a 500)."""
+    if isinstance(messages, dict):
+        return {("_schema" if key is None else str(key)): _str_keys(value) for key, value in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [_str_keys(value) for value in messages]
+    return messages
+
+
 def _field_errors(messages: Any) -> dict[str, Any]:
     """flask-smorest nests errors by location (json, query, files...); flatten one level for clients."""
+    messages = _str_keys(messages)
     if isinstance(messages, dict):
         locations = {"json", "query", "form", "files", "headers", "path", "view_args", "cookies"}
         if messages and set(messages) <= locations:

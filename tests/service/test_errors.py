@@ -115,3 +115,27 @@ def test_our_handler_replaces_flask_smorest_error_handler(app: Flask) -> None:
 
     handler = app.error_handler_spec[None][None][HTTPException]
     assert handler is errors.handle_http
+
+
+def test_form_fields_with_unreadable_names_are_422_not_500(app: Flask, client: FlaskClient, session: Any) -> None:
+    """Found by schema fuzzing: form fields named "" and a newline made marshmallow key errors by None and
+    "", and the sorted JSON encoder crashed on the mixed keys (a 500 from the error handler itself)."""
+    import io
+
+    user = make_user(session)
+    session.commit()
+    resp = client.post("/api/v1/activities/import", headers=auth_headers(app, user), content_type="multipart/form-data",
+                       data={"": "null", "\n": "null", "file": (io.BytesIO(b"<gpx/>"), "ride.gpx")})
+    body = assert_problem(resp, 422, "validation-error")
+    assert all(isinstance(key, str) for key in body["errors"])
+
+
+def test_validation_errors_keyed_by_index_and_none_become_string_keys(app: Flask) -> None:
+    from marshmallow import ValidationError
+
+    from service.errors import handle_validation
+
+    with app.test_request_context("/api/v1/activities/batch"):
+        resp = handle_validation(ValidationError({0: {"type": ["Missing."]}, "items": ["Bad."], None: ["Odd."]}))
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"0": {"type": ["Missing."]}, "items": ["Bad."], "_schema": ["Odd."]}
