@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
 from notifications.lifecycle import challenge_params
-from notifications.models import Announcement, NudgeKind
+from notifications.models import Announcement, Nudge, NudgeKind
 from notifications.overtaken import overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
-from scoring import leaderboards, streaks
+from scoring import board_sql, streaks
 from scoring.models import BadgeAward, PointsEntry
-from scoring.periods import local_day, week_start
-from scoring.types import Period, Scope
+from scoring.models import LeaderboardTotal as LT
+from scoring.periods import local_day
+from scoring.types import Scope
 from service.clock import utcnow
 from service.models import User
 
@@ -196,38 +197,57 @@ def plan_activity_nudges(session: Session, holder: str = "") -> PlanResult:
     return result
 
 
+def _already_planned(session: Session, challenge_id: int, kind: NudgeKind, since: datetime) -> set[int]:
+    return set(session.scalars(select(Nudge.user_id).where(Nudge.challenge_id == challenge_id, Nudge.kind == kind,
+                                                           Nudge.created_at >= since)))
+
+
+def _user_ranks(session: Session, challenge_id: int, user_ids: list[int]) -> dict[int, int]:
+    """All-time rank of each user on the board, set-based: their totals, then one rank per distinct total."""
+    totals: dict[int, int] = {}
+    for start in range(0, len(user_ids), 1000):
+        totals.update((int(s), int(p)) for s, p in session.execute(select(LT.subject_id, LT.points).where(
+            LT.contest_id == challenge_id, LT.scope == Scope.USER, LT.period_key == "all",
+            LT.subject_id.in_(user_ids[start:start + 1000]), LT.points > 0)))
+    ranks = board_sql.ranks_for(session, challenge_id, Scope.USER, "all", set(totals.values())) if totals else {}
+    return {uid: ranks[points] for uid, points in totals.items()}
+
+
 def weekly_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
-    """On Monday from 09:00 local, last week's points, active days and rank, for challenges live last week."""
+    """From Monday 09:00 in the user's own zone: their last week (Monday to Sunday, their calendar), points,
+    active days and rank, for challenges live last week. Members already told this week are not looked at
+    again, and the rest are read set-based (one query for the days, a few for the ranks)."""
     challenges = session.scalars(select(Challenge).where(
         Challenge.status != ChallengeStatus.DRAFT, Challenge.starts_at <= now - timedelta(days=1),
         Challenge.ends_at > now - timedelta(days=8)))
     for challenge in challenges:
-        members = _members(session, challenge.id)
-        last_week: dict[int, dict[Any, int]] = defaultdict(dict)
-        start = week_start(local_day(now, challenge.timezone)) - timedelta(days=7)
-        week_rows = session.execute(
-            select(PointsEntry.user_id, PointsEntry.local_day, func.sum(PointsEntry.points))
-            .where(PointsEntry.contest_id == challenge.id, PointsEntry.local_day >= start,
-                   PointsEntry.local_day < start + timedelta(days=7))
-            .group_by(PointsEntry.user_id, PointsEntry.local_day))
-        for uid, day, points in week_rows:
-            last_week[uid][day] = int(points or 0)
-        for enrolment, tz in members:
+        due: list[tuple[Enrolment, datetime]] = []
+        told = _already_planned(session, challenge.id, NudgeKind.WEEKLY_SUMMARY, now - timedelta(days=2))
+        for enrolment, tz in _members(session, challenge.id):
             local = now.astimezone(zone(tz))
-            if local.weekday() != 0 or local.time() < WEEKLY_AT:
+            if local.weekday() != 0 or local.time() < WEEKLY_AT or enrolment.user_id in told:
                 continue
             if challenge.starts_at >= datetime.combine(local.date(), time(0), tzinfo=zone(tz)):
                 continue  # nothing happened last week
-            days = last_week.get(enrolment.user_id, {})
-            row = leaderboards.rank_of(session, challenge.id, Scope.USER, Period.ALL, enrolment.user_id)
-            week = (local.date() - timedelta(days=7)).isocalendar()
+            due.append((enrolment, local))
+        if not due:
+            continue
+        first = min(local.date() for _, local in due) - timedelta(days=7)
+        days = _day_points(session, challenge.id, sorted({e.user_id for e, _ in due}), first)
+        ranks = _user_ranks(session, challenge.id, sorted({e.user_id for e, _ in due}))
+        for enrolment, local in due:
+            monday = local.date() - timedelta(days=7)
+            week_days = {d: p for d, p in days.get(enrolment.user_id, {}).items()
+                         if monday <= d < monday + timedelta(days=7)}
+            week = monday.isocalendar()
             yield Candidate(enrolment.user_id, NudgeKind.WEEKLY_SUMMARY,
                             f"weekly:{challenge.id}:{enrolment.user_id}:{week.year}-W{week.week:02d}",
-                            {**challenge_params(challenge), "points": sum(days.values()),
-                             "active_days": sum(1 for p in days.values() if p > 0),
-                             "rank": row.rank if row else "-"},
+                            {**challenge_params(challenge), "points": sum(week_days.values()),
+                             "active_days": sum(1 for p in week_days.values() if p > 0),
+                             "rank": ranks.get(enrolment.user_id, "-")},
                             challenge_id=challenge.id,
-                            expires_at=datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone(tz)))
+                            expires_at=datetime.combine(local.date() + timedelta(days=1), time(0),
+                                                        tzinfo=local.tzinfo))
 
 
 def plan_weekly_summaries(session: Session, holder: str = "") -> PlanResult:

@@ -354,3 +354,22 @@ def test_streak_at_risk_reads_all_evening_members_in_one_query(session: Session,
     assert sorted(c.user_id for c in found) == sorted(u.id for u in crowd)
     assert all(c.params["streak"] == 2 for c in found)
     assert len(statements) == 1
+
+
+def test_weekly_summary_counts_the_users_own_last_week_when_their_monday_is_the_challenges_sunday(
+        session: Session, at: Any) -> None:
+    start = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # a Monday
+    at(start + timedelta(days=1))
+    challenge = make_challenge(session, make_org(session, timezone="Europe/Amsterdam"), starts_at=start,
+                               ends_at=start + timedelta(days=30), timezone="Europe/Amsterdam")
+    kiwi, other = quick_user(session, timezone="Pacific/Auckland"), quick_user(session, timezone="Pacific/Auckland")
+    for user in (kiwi, other):
+        enrol(session, challenge, user)
+    for day in (2, 3):
+        give(session, challenge, kiwi, datetime(2026, 6, day, 9, 0, tzinfo=UTC), minutes=30)
+    give(session, challenge, other, datetime(2026, 6, 4, 9, 0, tzinfo=UTC), minutes=90)
+    at(datetime(2026, 6, 7, 21, 5, tzinfo=UTC))  # Monday 09:05 in Auckland, still Sunday in Amsterdam
+    plan_weekly_summaries(session)
+    rows = {n.user_id: n.params for n in session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.WEEKLY_SUMMARY))}
+    assert (rows[kiwi.id]["points"], rows[kiwi.id]["active_days"], rows[kiwi.id]["rank"]) == (60, 2, 2)
+    assert (rows[other.id]["points"], rows[other.id]["rank"]) == (90, 1)
