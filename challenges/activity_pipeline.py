@@ -140,7 +140,8 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         if row.status in dedupe.LIVE:
             pool.add(row)  # type: ignore[arg-type]
     _store(session, new_rows)
-    counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg}, award=award)
+    counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg}, award=award,
+                                     fresh=True)  # just inserted: the ledger holds nothing of them
     points_of: dict[int, dict[int, int]] = {}
     for (aid, cid), pts in counted.points.items():
         points_of.setdefault(aid, {})[cid] = pts

@@ -110,10 +110,11 @@ class Counted:
 
 def count(session: Session, acts: Sequence[Countable], now: datetime,
           enrolments: dict[int, list[Enrolled]] | None = None, weights: dict[int, float | None] | None = None,
-          *, award: bool = True) -> Counted:
+          *, award: bool = True, fresh: bool = False) -> Counted:
     """Create the entries of live activities (accepted or flagged) and score the counted ones.
 
-    ``award=False`` leaves badges to the caller (a bulk load evaluates them once at the end).
+    ``award=False`` leaves badges to the caller (a bulk load evaluates them once at the end). ``fresh``: the
+    activities were inserted in this transaction, so the ledger holds nothing of them yet (no state read).
     """
     live = [a for a in acts if a.status in (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)]
     result = Counted(defaultdict(list), {})
@@ -141,7 +142,8 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
     for challenge_id, (e, items) in to_score.items():
         user_totals: dict[int, int] = {}
         active: set[int] = set()
-        for res, (subject, _, _) in zip(ledger.score_many(session, e.rules, items, user_totals), items, strict=True):
+        scored = ledger.score_many(session, e.rules, items, user_totals, fresh=fresh)
+        for res, (subject, _, _) in zip(scored, items, strict=True):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
             if res.created:
                 active.add(subject.user_id)

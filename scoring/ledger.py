@@ -98,17 +98,20 @@ def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: 
 
 
 def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject, str, ActivityFacts]],
-               user_totals: dict[int, int] | None = None) -> list[ScoreResult]:
+               user_totals: dict[int, int] | None = None, *, fresh: bool = False) -> list[ScoreResult]:
     """Score a batch with a handful of statements (state read, day sums, one insert, one board upsert).
 
     Items are capped in list order; a source repeated inside the batch is scored once. ``user_totals``, when
     given, receives the new all-time total of every user whose board line moved (for badge checks).
+    ``fresh`` says the sources were created in this transaction (e.g. activities just inserted), so no entry
+    of them can exist yet and the state read is skipped; the insert's ON CONFLICT still guards the rule.
     """
     contest = rules_.contest_id
     cap = rules.cap_points(rules_)
     if cap is not None:
         lock_keys(session, [f"lb:{contest}:{s.user_id}" for s, _, _ in items])
-    states = _states(session, contest, (k for _, k, _ in items))
+    states = ({k: _SourceState() for _, k, _ in items} if fresh
+              else _states(session, contest, (k for _, k, _ in items)))
     prepared = []
     for subject, key, facts in items:
         value, rule = rules.explain(rules_, facts)
