@@ -43,6 +43,22 @@ def participants(session: Session, challenge_ids: list[int]) -> Iterator[Enrolme
                                                            Enrolment.left_at.is_(None)).order_by(Enrolment.id))
 
 
+def new_participants(session: Session, challenge_id: int, key: str, *where: Any) -> list[Enrolment]:
+    """Participants (matching ``where``) enrolled since the last call with ``key``: a fan-out tells each one
+    once, and late joiners at a later run, without re-reading everyone every run (an enrolment-id cursor
+    kept in a ``PlannerMark``, written in the caller's transaction with the nudges it planned)."""
+    session.execute(insert_ignore(session, PlannerMark.__table__, index_elements=["key"]),
+                    [{"key": key, "value": {}, "updated_at": utcnow()}])
+    mark = session.scalar(select(PlannerMark).where(PlannerMark.key == key))
+    assert mark is not None
+    after = int((mark.value or {}).get("enrolment_id", 0))
+    rows = list(session.scalars(select(Enrolment).where(Enrolment.challenge_id == challenge_id, Enrolment.id > after,
+                                                        Enrolment.left_at.is_(None), *where).order_by(Enrolment.id)))
+    if rows:
+        mark.value, mark.updated_at = {"enrolment_id": rows[-1].id}, utcnow()
+    return rows
+
+
 def _live(session: Session, now: datetime, horizon: timedelta) -> list[Challenge]:
     return list(session.scalars(select(Challenge).where(
         Challenge.status != ChallengeStatus.DRAFT, Challenge.starts_at <= now + horizon,
@@ -62,7 +78,7 @@ def lifecycle_candidates(session: Session, now: datetime) -> Iterator[Candidate]
             kind, until = NudgeKind.CHALLENGE_ENDING, end
         else:
             continue
-        for enrolment in participants(session, [challenge.id]):
+        for enrolment in new_participants(session, challenge.id, f"{kind.value}:{challenge.id}"):
             yield Candidate(enrolment.user_id, kind, f"{kind.value}:{challenge.id}:{enrolment.user_id}", params,
                             challenge_id=challenge.id, expires_at=until)
 

@@ -71,38 +71,59 @@ class OvertakenStats:
 LAST_RUN = OvertakenStats()
 
 
-def _advance(session: Session, now: datetime) -> tuple[int, int] | None:
-    """(cursor, new end) of this run's ledger window, recording the new end; None when nothing to compare."""
+@dataclass
+class LedgerWindow:
+    """The ledger entries (lo, hi] written since the last planning run, summed per (challenge, scope, subject).
+
+    ``complete`` is False on the first run and after a skipped backlog: then the deltas are empty although
+    things may have changed, and a rule that must not miss a change (goal milestones) looks at everyone."""
+
+    lo: int
+    hi: int
+    complete: bool
+    deltas: dict[tuple[int, Scope], dict[int, int]] = field(default_factory=dict)
+
+    def movers(self, challenge_id: int) -> set[int] | None:
+        """Users who scored in the challenge since the last run; None when that is not known (look at all)."""
+        return set(self.deltas.get((challenge_id, Scope.USER), {})) if self.complete else None
+
+
+def ledger_window(session: Session, challenges: list[Challenge], now: datetime) -> LedgerWindow:
+    """Advance the planner's ledger cursor to the newest entry and sum what came in since (one query)."""
+    global LAST_RUN
+    LAST_RUN = OvertakenStats()
     hi = int(session.scalar(select(func.max(PointsEntry.id))) or 0)
     mark = session.scalar(select(PlannerMark).where(PlannerMark.key == CURSOR_KEY))
     if mark is None:
         session.add(PlannerMark(key=CURSOR_KEY, value={"id": hi}, updated_at=now))
         session.flush()
-        return None
+        return LedgerWindow(hi, hi, complete=False)
     lo = int((mark.value or {}).get("id", 0))
     mark.value, mark.updated_at = {"id": max(lo, hi)}, now
-    if hi <= lo:
-        return None
     if hi - lo > MAX_WINDOW:
         LAST_RUN.skipped_backlog = True
-        return None
-    return lo, hi
+        return LedgerWindow(lo, hi, complete=False)
+    if hi <= lo or not challenges:
+        return LedgerWindow(lo, max(lo, hi), complete=True)
+    return LedgerWindow(lo, hi, complete=True, deltas=_deltas(session, lo, hi, [c.id for c in challenges]))
 
 
 def _deltas(session: Session, lo: int, hi: int, contest_ids: list[int]
             ) -> dict[tuple[int, Scope], dict[int, int]]:
     """Points gained (or lost) per (challenge, scope) and subject in the window (lo, hi]."""
-    out: dict[tuple[int, Scope], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    out: dict[tuple[int, Scope], dict[int, int]] = defaultdict(dict)
     rows = session.execute(
         select(PointsEntry.contest_id, PointsEntry.user_id, PointsEntry.team_id, func.sum(PointsEntry.points),
                func.count()).where(PointsEntry.id > lo, PointsEntry.id <= hi, PointsEntry.contest_id.in_(contest_ids))
         .group_by(PointsEntry.contest_id, PointsEntry.user_id, PointsEntry.team_id))
     for contest_id, user_id, team_id, points, count in rows:
         LAST_RUN.entries_window += int(count)
-        out[(contest_id, Scope.USER)][user_id] += int(points or 0)
+        users = out[(contest_id, Scope.USER)]
+        users[user_id] = users.get(user_id, 0) + int(points or 0)
         if team_id is not None:
-            out[(contest_id, Scope.TEAM)][team_id] += int(points or 0)
-    return out
+            teams = out[(contest_id, Scope.TEAM)]
+            teams[team_id] = teams.get(team_id, 0) + int(points or 0)
+    return dict(out)
 
 
 def _totals(session: Session, contest_id: int, scope: Scope, subjects: list[int]) -> dict[int, int]:
@@ -176,25 +197,19 @@ def _audience(session: Session, challenge_id: int, scope: Scope, subjects: list[
                    Enrolment.left_at.is_(None), User.deleted_at.is_(None)))  # type: ignore[misc]
 
 
-def overtaken_candidates(session: Session, challenges: list[Challenge], now: datetime) -> Iterator[Candidate]:
-    """Overtaken nudges for the running ``challenges`` from the ledger entries since the last run."""
-    global LAST_RUN
-    LAST_RUN = OvertakenStats()
-    window = _advance(session, now)
-    if window is None or not challenges:
-        return
-    by_id = {c.id: c for c in challenges}
-    deltas = _deltas(session, *window, list(by_id))
-    for challenge_id, challenge in by_id.items():
+def overtaken_candidates(session: Session, challenges: list[Challenge], window: LedgerWindow,
+                         now: datetime) -> Iterator[Candidate]:
+    """Overtaken nudges for the running ``challenges`` from the ledger entries in ``window``."""
+    for challenge in challenges:
         scopes = [Scope.USER] + ([Scope.TEAM] if challenge.format == ChallengeFormat.TEAM else [])
         for scope in scopes:
-            delta = deltas.get((challenge_id, scope))
+            delta = window.deltas.get((challenge.id, scope))
             if not delta:
                 continue
-            ranks = passed(session, challenge_id, scope, dict(delta))
+            ranks = passed(session, challenge.id, scope, dict(delta))
             LAST_RUN.victims += len(ranks)
-            for user_id, subject, tz in _audience(session, challenge_id, scope, sorted(ranks)):
+            for user_id, subject, tz in _audience(session, challenge.id, scope, sorted(ranks)):
                 day = now.astimezone(zone(tz or "UTC")).date().isoformat()
-                yield Candidate(user_id, NudgeKind.OVERTAKEN, f"overtaken:{challenge_id}:{user_id}:{day}",
+                yield Candidate(user_id, NudgeKind.OVERTAKEN, f"overtaken:{challenge.id}:{user_id}:{day}",
                                 {**challenge_params(challenge), "rank": ranks[subject], "scope": scope.value},
-                                challenge_id=challenge_id)
+                                challenge_id=challenge.id)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
-from notifications.lifecycle import challenge_params
+from notifications.lifecycle import challenge_params, new_participants
 from notifications.models import Announcement, Nudge, NudgeKind
-from notifications.overtaken import overtaken_candidates
+from notifications.overtaken import ledger_window, overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
 from scoring import board_sql, streaks
@@ -112,17 +112,34 @@ def streak_at_risk(session: Session, challenge: Challenge, members: list[tuple[E
                         expires_at=min(midnight, challenge.ends_at))
 
 
+def _progress(session: Session, challenge_id: int, users: list[int] | None) -> dict[int, float]:
+    """Goal progress (metric sum) per user: of ``users`` only (a few index reads each), or of everyone."""
+    base = select(PointsEntry.user_id, func.sum(PointsEntry.metric_value)).where(PointsEntry.contest_id == challenge_id)
+    if users is None:
+        return {u: float(v or 0) for u, v in session.execute(base.group_by(PointsEntry.user_id))}
+    out: dict[int, float] = {}
+    for start in range(0, len(users), 1000):
+        out.update((u, float(v or 0)) for u, v in session.execute(
+            base.where(PointsEntry.user_id.in_(users[start:start + 1000])).group_by(PointsEntry.user_id)))
+    return out
+
+
 def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
-          now: datetime) -> Iterator[Candidate]:
-    """Individual goal milestones (50 %, 100 %); team, organisation or collective goal reached."""
-    if not challenge.goal or challenge.goal <= 0:
+          now: datetime, movers: set[int] | None = None) -> Iterator[Candidate]:
+    """Individual goal milestones (50 %, 100 %); team, organisation or collective goal reached.
+
+    Only what changed is looked at: milestones for the users who scored since the last run (``movers``;
+    None means unknown, look at everyone), and a reached group goal is told to each participant once
+    (an enrolment cursor per goal), not re-planned for every member at every run."""
+    if not challenge.goal or challenge.goal <= 0 or (movers is not None and not movers):
         return
     params = challenge_params(challenge)
     if challenge.format == ChallengeFormat.INDIVIDUAL:
-        progress = dict(session.execute(select(PointsEntry.user_id, func.sum(PointsEntry.metric_value)).where(
-            PointsEntry.contest_id == challenge.id).group_by(PointsEntry.user_id)).all())
+        progress = _progress(session, challenge.id, None if movers is None else sorted(movers))
         for enrolment, _tz in members:
-            pct = 100 * float(progress.get(enrolment.user_id) or 0) / challenge.goal
+            if enrolment.user_id not in progress:
+                continue
+            pct = 100 * progress[enrolment.user_id] / challenge.goal
             reached = [m for m in MILESTONES if pct >= m]
             for level in reached:
                 yield Candidate(enrolment.user_id, NudgeKind.MILESTONE,
@@ -134,20 +151,23 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
         total = session.scalar(select(func.coalesce(func.sum(PointsEntry.metric_value), 0)).where(
             PointsEntry.contest_id == challenge.id)) or 0
         if total >= challenge.goal:
-            for enrolment, _tz in members:
+            for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:all"):
                 yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
                                 f"goal:{challenge.id}:all:{enrolment.user_id}", {**params, "collective": True},
                                 challenge_id=challenge.id)
         return
-    column = PointsEntry.team_id if challenge.format == ChallengeFormat.TEAM else PointsEntry.organisation_id
-    totals = dict(session.execute(select(column, func.sum(PointsEntry.metric_value)).where(
-        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column)).all())
-    for enrolment, _tz in members:
-        group = enrolment.team_id if challenge.format == ChallengeFormat.TEAM else enrolment.organisation_id
-        if group is not None and float(totals.get(group) or 0) >= challenge.goal:
-            team = enrolment.team.name if challenge.format == ChallengeFormat.TEAM and enrolment.team else None
+    team = challenge.format == ChallengeFormat.TEAM
+    column = PointsEntry.team_id if team else PointsEntry.organisation_id
+    totals = session.execute(select(column, func.sum(PointsEntry.metric_value)).where(
+        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column))
+    for group, total in totals:
+        if float(total or 0) < challenge.goal:
+            continue
+        where = (Enrolment.team_id if team else Enrolment.organisation_id) == group
+        for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:group{group}", where):
+            name = enrolment.team.name if team and enrolment.team else None
             yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
-                            f"goal:{challenge.id}:group{group}:{enrolment.user_id}", {**params, "team": team},
+                            f"goal:{challenge.id}:group{group}:{enrolment.user_id}", {**params, "team": name},
                             challenge_id=challenge.id)
 
 
@@ -180,12 +200,13 @@ def announcements(session: Session, now: datetime) -> Iterator[Candidate]:
 
 def activity_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
     running = _running(session, now)
+    window = ledger_window(session, running, now)
     for challenge in running:
         members = _members(session, challenge.id)
         yield from inactive(session, challenge, members, now)
         yield from streak_at_risk(session, challenge, members, now)
-        yield from goals(session, challenge, members, now)
-    yield from overtaken_candidates(session, running, now)
+        yield from goals(session, challenge, members, now, window.movers(challenge.id))
+    yield from overtaken_candidates(session, running, window, now)
     yield from badges_earned(session, now)
     yield from announcements(session, now)
 

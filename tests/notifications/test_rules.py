@@ -373,3 +373,24 @@ def test_weekly_summary_counts_the_users_own_last_week_when_their_monday_is_the_
     rows = {n.user_id: n.params for n in session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.WEEKLY_SUMMARY))}
     assert (rows[kiwi.id]["points"], rows[kiwi.id]["active_days"], rows[kiwi.id]["rank"]) == (60, 2, 2)
     assert (rows[other.id]["points"], rows[other.id]["rank"]) == (90, 1)
+
+
+def test_fan_outs_tell_each_participant_once_and_late_joiners_at_the_next_run(session: Session, at: Any) -> None:
+    start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    at(start + timedelta(hours=2))
+    challenge = make_challenge(session, make_org(session), starts_at=start, ends_at=start + timedelta(days=30),
+                               goal=10, format=ChallengeFormat.COLLECTIVE)
+    early = [quick_user(session, timezone="UTC") for _ in range(3)]
+    for user in early:
+        enrol(session, challenge, user)
+    give(session, challenge, early[0], start + timedelta(hours=1), minutes=60)  # collective goal reached
+    assert run_lifecycle(session).considered == 3  # "started" for everyone enrolled
+    assert run_lifecycle(session).considered == 0  # nobody is looked at twice
+    assert plan_activity_nudges(session).considered == 3  # goal reached: first look, everyone
+    late = quick_user(session, timezone="UTC")
+    enrol(session, challenge, late)
+    give(session, challenge, early[1], start + timedelta(hours=1, minutes=30))
+    assert plan_activity_nudges(session).considered == 1  # only the newcomer hears about the goal
+    assert run_lifecycle(session).considered == 1
+    for kind in (NudgeKind.CHALLENGE_STARTED, NudgeKind.GOAL_REACHED):
+        assert sorted(u for u, _ in nudges(session, kind)) == sorted(u.id for u in [*early, late])
