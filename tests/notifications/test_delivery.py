@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import time_machine
 from sqlalchemy import select
@@ -198,3 +199,28 @@ def test_a_retry_after_pauses_every_push_of_the_project_until_it_has_passed(sess
     session.refresh(second)
     assert first.status == second.status == NudgeStatus.SENT
     assert sorted(fcm.targets()) == ["busy", "calm"]
+
+
+def test_the_fcm_sender_sends_in_chunks_of_500_and_never_an_empty_one(fcm: FakeFcm, monkeypatch: Any) -> None:
+    from firebase_admin import messaging
+
+    from notifications.models import Platform, TokenType
+    from notifications.sender import Push
+
+    sizes: list[int] = []
+    real = messaging.send_each
+
+    def counting(messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        sizes.append(len(messages))
+        return real(messages, *args, **kwargs)
+
+    monkeypatch.setattr(messaging, "send_each", counting)
+    pushes = [Push(key=i, token=f"chunk-{i}", token_type=TokenType.REGISTRATION, platform=Platform.ANDROID,
+                   title="t", body="b") for i in range(501)]
+    fcm.script("chunk-500", "unregistered")
+    results = fcm.sender.send(pushes)  # type: ignore[attr-defined]
+    assert sizes == [500, 1]
+    assert [r.key for r in results] == list(range(501))
+    assert results[500].outcome == AttemptOutcome.INVALID_TOKEN and results[0].outcome == AttemptOutcome.SUCCESS
+    assert len(fcm.received) == 500
+    assert fcm.sender.send([]) == [] and sizes == [500, 1]  # type: ignore[attr-defined]
