@@ -56,7 +56,7 @@ HC_EXERCISE_NAMES: dict[str, int] = {
 
 HK_WORKOUT_TYPES: dict[str, str] = {
     "Walking": "walking", "Running": "running", "Hiking": "hiking", "Cycling": "cycling",
-    "Swimming": "swimming_slow", "CrossCountrySkiing": "skiing_cross_country", "Paddling": "kayaking",
+    "Swimming": "swimming_slow", "CrossCountrySkiing": "skiing_cross_country", "PaddleSports": "kayaking",
     "Rowing": "kayaking", "WheelchairWalkPace": "wheelchair", "WheelchairRunPace": "wheelchair_sport",
     "Yoga": "yoga", "Pilates": "pilates", "Soccer": "football", "Basketball": "basketball", "Tennis": "tennis",
     "Badminton": "badminton", "Volleyball": "volleyball", "TraditionalStrengthTraining": "fitness_gym",
@@ -67,7 +67,7 @@ HK_WORKOUT_TYPES: dict[str, str] = {
 """HKWorkoutActivityType case names (without the ``HKWorkoutActivityType`` prefix) -> our type."""
 
 HK_WORKOUT_RAW: dict[int, str] = {52: "Walking", 37: "Running", 24: "Hiking", 13: "Cycling", 46: "Swimming",
-                                  60: "CrossCountrySkiing", 31: "Paddling", 35: "Rowing",
+                                  60: "CrossCountrySkiing", 31: "PaddleSports", 35: "Rowing",
                                   70: "WheelchairWalkPace", 71: "WheelchairRunPace"}
 """Raw values of the HKWorkoutActivityType cases above that apps most often send as numbers."""
 

@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.configure_logging(settings.log_level)
 
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(settings.tunables)
     app.config.update(_flask_config(settings, overrides))
     app.extensions["vcc_settings"] = settings
     if settings.trusted_proxies:  # only then is X-Forwarded-For believed (rate limits key on the client address)
@@ -157,5 +158,7 @@ def _init_content_rules(app: Flask, settings: Settings) -> None:
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Headers"] = (
                 "Authorization, Content-Type, Idempotency-Key, X-Request-ID")
-            response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, X-Total-Count, Retry-After"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After, Idempotent-Replayed"
         return response

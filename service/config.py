@@ -79,11 +79,18 @@ class Settings:
     firebase_cert_url: str | None = None
     trusted_proxies: int = 0
     redis_prefix: str = "vcc"
-    extra: dict[str, str] = field(default_factory=dict)
+    tunables: dict[str, int] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+
+TUNABLE_KEYS = (
+    "ACTIVITY_STEPS_FLAG_PER_DAY", "ACTIVITY_STEPS_REJECT_PER_DAY", "ACTIVITY_MAX_CADENCE_SPM",
+    "ACTIVITY_MAX_DURATION_S", "ACTIVITY_MAX_BATCH_ITEMS", "REPORT_MIN_GROUP_SIZE", "QR_WINDOW_SECONDS",
+)
+"""Domain limits an operator may tune per deployment; set ones become Flask config keys of the same name."""
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -114,6 +121,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         fcm_url=env.get("FCM_URL") or None,
         redis_prefix=env.get("REDIS_KEY_PREFIX", "vcc"),
+        tunables={key: _int(env, key, 0) for key in TUNABLE_KEYS if env.get(key)},
         login_ratelimit=env.get("LOGIN_RATELIMIT", "10 per minute"),
         firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),

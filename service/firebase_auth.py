@@ -43,7 +43,10 @@ def _firebase_app(project_id: str | None, credentials_path: str | None) -> Any:
         def get_credential(self) -> google.auth.credentials.Credentials:
             return google.auth.credentials.AnonymousCredentials()
 
-    cred: credentials.Base = credentials.Certificate(credentials_path) if credentials_path else _Anonymous()
+    from service.firebase_credentials import load_service_account
+
+    cred: credentials.Base = (credentials.Certificate(load_service_account(credentials_path))
+                              if credentials_path else _Anonymous())
     options = {"projectId": project_id} if project_id else {}
     # One named Firebase app per Flask app (never the default app, which push delivery may own).
     return firebase_admin.initialize_app(cred, options, name=f"vcc-auth-{uuid.uuid4().hex}")

@@ -92,3 +92,12 @@ def test_distance_samples_merge_into_the_session_they_lie_within():
 def test_batch_item_problems_are_explained(raw, words):
     problem = parse_item(raw)
     assert isinstance(problem, str) and words in problem
+
+
+def test_healthkit_paddle_sports_by_apple_case_name_and_raw_value_map_to_kayaking():
+    by_name = from_healthkit({"sampleType": "HKWorkoutTypeIdentifier", "uuid": "p1", "startDate": START,
+                              "endDate": END, "workoutActivityType": "HKWorkoutActivityTypePaddleSports"})
+    by_raw = from_healthkit({"sampleType": "HKWorkoutTypeIdentifier", "uuid": "p2", "startDate": START,
+                             "endDate": END, "workoutActivityType": 31})
+    assert isinstance(by_name, ActivityIn) and isinstance(by_raw, ActivityIn)
+    assert (by_name.type_code, by_raw.type_code) == ("kayaking", "kayaking")
