@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Phase, Visibility
+from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import Metric, ScoringRules
 from service.clock import utcnow
@@ -135,6 +136,7 @@ def publish_challenge(session: Session, challenge: Challenge, now: datetime | No
     challenge.status = ChallengeStatus.PUBLISHED
     challenge.published_at = now
     challenge.updated_at = now
+    badges.ensure_definitions(session)  # a fresh deployment awards badges from the first activity on
     session.flush()
     return challenge
 

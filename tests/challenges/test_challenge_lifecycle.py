@@ -163,3 +163,18 @@ def test_a_retried_create_with_the_same_idempotency_key_stores_one_challenge(
     from sqlalchemy import func, select
 
     assert session.scalar(select(func.count(Challenge.id))) == 1
+
+
+def test_publishing_on_a_fresh_deployment_installs_the_badge_catalogue(app: Flask, client: FlaskClient,
+                                                                        session: Any, cast: Cast) -> None:
+    from sqlalchemy import func, select
+
+    from scoring.badge_catalogue import BUILTIN
+    from scoring.models import BadgeDefinition
+
+    assert session.scalar(select(func.count(BadgeDefinition.id))) == 0
+    headers = cast.headers(app, "organiser")
+    created = client.post("/api/v1/challenges", json=_body(cast), headers=headers).json
+    assert client.post(f"/api/v1/challenges/{created['id']}/publish", headers=headers).status_code == 200
+    codes = set(session.scalars(select(BadgeDefinition.code)))
+    assert codes == {b["code"] for b in BUILTIN}
