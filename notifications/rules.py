@@ -56,21 +56,29 @@ def _members(session: Session, challenge_id: int) -> list[tuple[Enrolment, str]]
 
 def inactive(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
              now: datetime) -> Iterator[Candidate]:
-    """No points for INACTIVE_DAYS local days while enrolled (and enrolled that long): once per quiet spell."""
-    last = dict(session.execute(select(PointsEntry.user_id, func.max(PointsEntry.local_day)).where(
-        PointsEntry.contest_id == challenge.id, PointsEntry.points > 0).group_by(PointsEntry.user_id)).all())
+    """No points for INACTIVE_DAYS local days while enrolled (and enrolled that long): once per quiet spell.
+
+    A day counts as active when its net points are positive, so an activity that was deleted (reversed)
+    does not count. Only members in their local daytime and enrolled long enough are looked at."""
+    due = [(e, tz) for e, tz in members
+           if now - max(challenge.starts_at, e.joined_at) >= timedelta(days=INACTIVE_DAYS)
+           and _local_between(now, tz, DAYTIME)]
+    if not due:
+        return
+    days = (select(PointsEntry.user_id.label("user_id"), PointsEntry.local_day.label("day"))
+            .where(PointsEntry.contest_id == challenge.id).group_by(PointsEntry.user_id, PointsEntry.local_day)
+            .having(func.sum(PointsEntry.points) > 0).subquery())
+    last = dict(session.execute(select(days.c.user_id, func.max(days.c.day)).group_by(days.c.user_id)).all())
     today = local_day(now, challenge.timezone)
-    for enrolment, tz in members:
+    for enrolment, _tz in due:
         since = max(challenge.starts_at, enrolment.joined_at)
-        if now - since < timedelta(days=INACTIVE_DAYS) or not _local_between(now, tz, DAYTIME):
-            continue
         seen = last.get(enrolment.user_id)
         if seen is not None and (today - seen).days <= INACTIVE_DAYS:
             continue
-        days = (today - seen).days if seen else (now - since).days
+        days_quiet = (today - seen).days if seen else (now - since).days
         yield Candidate(enrolment.user_id, NudgeKind.INACTIVE,
                         f"inactive:{challenge.id}:{enrolment.user_id}:{seen or 'never'}",
-                        {**challenge_params(challenge), "days": days}, challenge_id=challenge.id)
+                        {**challenge_params(challenge), "days": days_quiet}, challenge_id=challenge.id)
 
 
 def _day_points(session: Session, challenge_id: int, user_ids: list[int], since: date

@@ -394,3 +394,19 @@ def test_fan_outs_tell_each_participant_once_and_late_joiners_at_the_next_run(se
     assert run_lifecycle(session).considered == 1
     for kind in (NudgeKind.CHALLENGE_STARTED, NudgeKind.GOAL_REACHED):
         assert sorted(u for u, _ in nudges(session, kind)) == sorted(u.id for u in [*early, late])
+
+
+def test_an_activity_deleted_again_does_not_count_as_being_active(session: Session, at: Any) -> None:
+    start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    at(start)
+    challenge = make_challenge(session, make_org(session), starts_at=start, ends_at=start + timedelta(days=30))
+    user = quick_user(session, timezone="UTC")
+    enrol(session, challenge, user)
+    give(session, challenge, user, start + timedelta(hours=1))
+    at(datetime(2026, 6, 5, 12, 0, tzinfo=UTC))
+    give(session, challenge, user, datetime(2026, 6, 5, 11, 0, tzinfo=UTC))
+    assert ledger.reverse(session, rules_for(challenge), f"test:{next(_keys) - 1}") > 0  # deleted again
+    session.commit()
+    plan_activity_nudges(session)
+    rows = list(session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.INACTIVE)))
+    assert [(n.user_id, n.params["days"]) for n in rows] == [(user.id, 4)]
