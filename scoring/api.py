@@ -17,6 +17,7 @@ from scoring import hooks  # noqa: F401  (connects the user-deleted reaction)
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.models import BadgeAward
 from scoring.openbadges import credential
+from scoring.openbadges_api import blueprints as openbadges_blueprints
 from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema, CredentialSchema
 from service.auth import auth_required, current_user
 from service.db import db
@@ -66,4 +67,4 @@ class AwardCredential(MethodView):
         return credential(award, user, settings.public_base_url, current_app.config["SECRET_KEY"])
 
 
-blueprints: list[Blueprint] = [blp]
+blueprints: list[Blueprint] = [blp, *openbadges_blueprints]

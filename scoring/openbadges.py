@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from scoring.models import BadgeAward
+from scoring.models import BadgeAward, BadgeDefinition
 from service.models import User
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -34,10 +34,16 @@ def _iso(value: Any) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def credential(award: BadgeAward, user: User, base_url: str, secret: str,
-               issuer_name: str = "VCC challenge backend") -> dict[str, Any]:
-    badge = award.badge
-    salt = salt_for(award.id, secret)
+ISSUER_NAME = "VCC challenge backend"
+
+
+def issuer_profile(base_url: str, name: str = ISSUER_NAME) -> dict[str, Any]:
+    """The issuer Profile; its ``id`` is served, so a verifier can dereference it."""
+    return {"id": f"{base_url}/api/v1/issuer", "type": ["Profile"], "name": name, "url": base_url}
+
+
+def achievement_of(badge: BadgeDefinition, base_url: str) -> dict[str, Any]:
+    """The Achievement of a badge; its ``id`` is served at /api/v1/achievements/{code}."""
     achievement: dict[str, Any] = {
         "id": f"{base_url}/api/v1/achievements/{badge.code}",
         "type": ["Achievement"],
@@ -47,12 +53,20 @@ def credential(award: BadgeAward, user: User, base_url: str, secret: str,
     }
     if badge.image_url:
         achievement["image"] = {"id": badge.image_url, "type": "Image"}
+    return achievement
+
+
+def credential(award: BadgeAward, user: User, base_url: str, secret: str,
+               issuer_name: str = ISSUER_NAME) -> dict[str, Any]:
+    badge = award.badge
+    salt = salt_for(award.id, secret)
+    achievement = achievement_of(badge, base_url)
     return {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": f"{base_url}/api/v1/badge-awards/{award.id}/credential",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": badge.name,
-        "issuer": {"id": f"{base_url}/api/v1/issuer", "type": ["Profile"], "name": issuer_name},
+        "issuer": issuer_profile(base_url, issuer_name),
         "validFrom": _iso(award.awarded_at),
         "credentialSubject": {
             "type": ["AchievementSubject"],

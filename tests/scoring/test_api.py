@@ -85,3 +85,17 @@ def test_rescore_command_rebuilds_boards_from_the_ledger(app: Any, session: Any,
     assert "rescored challenge 1" in result.output
     session.expire_all()
     assert [(r.rank, r.subject_id) for r in leaderboards.board(session, 1, Scope.USER, Period.ALL).rows] == before
+
+
+def test_the_issuer_and_achievement_ids_in_a_credential_are_served(app: Any, client: Any, session: Any,
+                                                                   users: list[Any]) -> None:
+    award_id = award_first_move(session, users[0])
+    doc = client.get(f"/api/v1/badge-awards/{award_id}/credential", headers=auth_headers(app, users[0])).get_json()
+    base = app.extensions["vcc_settings"].public_base_url
+    issuer = client.get(doc["issuer"]["id"].removeprefix(base))
+    assert issuer.status_code == 200 and issuer.get_json() == doc["issuer"]
+    achievement = client.get(doc["credentialSubject"]["achievement"]["id"].removeprefix(base))
+    assert achievement.status_code == 200
+    assert achievement.get_json() == doc["credentialSubject"]["achievement"]
+    missing = client.get("/api/v1/achievements/no-such-badge")
+    assert missing.status_code == 404 and missing.content_type.startswith("application/problem+json")
