@@ -4,15 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.clock import is_valid_timezone
+
+
+def _json_type_error(field: fields.Field, value: Any) -> str | None:
+    """Why ``value`` is not of the JSON type the document promises for ``field`` (None when it is).
+
+    marshmallow coerces on its own: ``"yes"`` becomes True and ``2.5`` an integer 2, silently. A JSON body
+    that sends the wrong type is a client bug that deserves a 422, not a guess.
+    """
+    if isinstance(field, fields.Boolean):
+        return None if isinstance(value, bool) else "Not a valid boolean: send true or false."
+    if isinstance(field, fields.Integer):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return None if whole and not isinstance(value, bool) else "Not a valid integer."
+    if isinstance(field, fields.Number):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number else "Not a valid number."
+    return None
 
 
 class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def _exact_json_types(self, data: Any, **kwargs: Any) -> Any:
+        """Booleans and numbers in a JSON body must be JSON booleans and numbers. Query strings and forms
+        arrive as text in webargs' MultiDictProxy (not a dict), and keep marshmallow's parsing of text."""
+        if type(data) is not dict:
+            return data
+        errors: dict[str, list[str]] = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if value is not None and (message := _json_type_error(field, value)):
+                errors[key] = [message]
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class TimeZoneField(fields.String):
