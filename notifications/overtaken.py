@@ -20,6 +20,10 @@ points went down (an edit or a deletion) is not told they were overtaken by peop
 Throttle: one nudge a day per user per challenge (the local day is in the dedupe key), whichever scope
 (own place or team place) comes first. Preferences and the opt-out are applied by the planner.
 
+Bounds: on a board of a million, one walk passes thousands, so a run reads at most ``MAX_PASSED_ROWS``
+lines per board, from the top down (a prefix of an interval still has exact ranks); the rest of that
+run's passes go untold (the nudge is throttled to one a day anyway).
+
 Limits, on purpose: the first run (no cursor yet) and a backlog longer than ``MAX_WINDOW`` entries (a
 planner that was down for a long time) move the cursor to the end without nudging: stale places are not
 news. On PostgreSQL an entry whose transaction commits after a later id was read is counted in the next
@@ -53,6 +57,7 @@ CURSOR_KEY = "overtaken:ledger-cursor"
 MAX_WINDOW = 500_000  # ledger entries per run; more than that is a backlog, skipped
 CHUNK = 1000  # ids per IN (...) list
 RANGES_PER_QUERY = 100
+MAX_PASSED_ROWS = 100_000  # board lines read per board and run; past that, the higher places are told first
 ALL_KEY = period_key(Period.ALL, None)
 
 
@@ -65,6 +70,7 @@ class OvertakenStats:
     board_rows_read: int = 0
     victims: int = 0
     skipped_backlog: bool = False
+    truncated: bool = False
     intervals: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -160,11 +166,17 @@ def passed(session: Session, contest_id: int, scope: Scope, delta: dict[int, int
         best_after.append(max(after, best_after[-1] if best_after else 0))
     out: dict[int, int] = {}
     board = [LT.contest_id == contest_id, LT.scope == scope, LT.period_key == ALL_KEY]
-    for first in range(0, len(intervals), RANGES_PER_QUERY):
-        chunk = intervals[first:first + RANGES_PER_QUERY]
+    budget = MAX_PASSED_ROWS
+    top_first = intervals[::-1]
+    for first in range(0, len(top_first), RANGES_PER_QUERY):
+        if budget <= 0:
+            break
+        chunk = sorted(top_first[first:first + RANGES_PER_QUERY])
         rows = session.execute(select(LT.subject_id, LT.points).where(
             *board, or_(*(and_(LT.points >= lo, LT.points < hi) for lo, hi in chunk)))
-            .order_by(LT.points.desc(), LT.subject_id)).all()
+            .order_by(LT.points.desc(), LT.subject_id).limit(budget)).all()
+        LAST_RUN.truncated |= len(rows) == budget  # maybe more lines below the ones read
+        budget -= len(rows)
         LAST_RUN.board_rows_read += len(rows)
         lows = [lo for lo, _ in chunk]
         groups: dict[int, list[tuple[int, int]]] = defaultdict(list)

@@ -157,3 +157,14 @@ def test_a_backlog_longer_than_the_window_is_skipped_without_nudges(session: Ses
     monkeypatch.setattr(overtaken, "MAX_WINDOW", 1000)
     plan_activity_nudges(session)  # the cursor moved past the backlog: nothing is replayed
     assert _overtaken(session) == {}
+
+
+def test_a_run_reads_at_most_its_budget_of_passed_lines_top_places_first(session: Session,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    challenge, p = _world(session)
+    plan_activity_nudges(session)
+    monkeypatch.setattr(overtaken, "MAX_PASSED_ROWS", 1)
+    _give(session, challenge, [(p["chaser"], 100)])  # 20 -> 120: passes leader (100) and mid (50)
+    plan_activity_nudges(session)
+    assert overtaken.LAST_RUN.truncated and overtaken.LAST_RUN.board_rows_read == 1
+    assert _overtaken(session) == {p["leader"].id: [2]}
