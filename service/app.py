@@ -21,7 +21,9 @@ MULTIPART_ENDPOINT_SUFFIXES = ("import",)
 
 
 def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # No pool_pre_ping: it costs a round trip per request; a connection dropped by a database restart fails
+    # one statement, SQLAlchemy then invalidates the whole pool, and /readyz retries once (service.health).
+    engine_options: dict[str, Any] = {"pool_recycle": 1800}
     if settings.database_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {

@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from service.db import db
 
@@ -24,14 +25,23 @@ def healthz() -> ResponseReturnValue:
     return jsonify(status="ok")
 
 
+def _database_heads() -> set[str]:
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     checks: dict[str, str] = {}
     ok = True
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current = set(MigrationContext.configure(conn).get_current_heads())
+        try:
+            current = _database_heads()
+        except DBAPIError as exc:  # a pooled connection the server dropped (restart): the pool is now reset
+            if not exc.connection_invalidated:
+                raise
+            current = _database_heads()
         heads = migration_heads()
         if current == heads:
             checks["database"] = "ok"
