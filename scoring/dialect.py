@@ -49,22 +49,29 @@ def _pg_type(column: Any, dialect: Any) -> str:
     return column.type.compile(dialect=dialect)
 
 
+def _pg_insert_select(table: Table, columns: tuple[str, ...], param: str, dialect: Any) -> str:
+    shape = ", ".join(f"{c} {_pg_type(table.c[c], dialect)}" for c in columns)
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+            f"FROM json_to_recordset(CAST(:{param} AS json)) AS x({shape})")
+
+
 @lru_cache(maxsize=64)
 def _pg_statement(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], add_on_conflict: str | None,
-                  returning: tuple[str, ...], dialect: Any) -> Any:
-    shape = ", ".join(f"{c} {_pg_type(table.c[c], dialect)}" for c in columns)
+                  returning: tuple[str, ...], dialect: Any, before: tuple[Table, tuple[str, ...]] | None = None
+                  ) -> Any:
     action = "DO NOTHING" if add_on_conflict is None else (
         f"DO UPDATE SET {add_on_conflict} = {table.name}.{add_on_conflict} + EXCLUDED.{add_on_conflict}")
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
-           f"FROM json_to_recordset(CAST(:rows AS json)) AS x({shape}) "
-           f"ON CONFLICT ({', '.join(conflict)}) {action}")
+    sql = f"{_pg_insert_select(table, columns, 'rows', dialect)} ON CONFLICT ({', '.join(conflict)}) {action}"
+    if before is not None:  # a data-modifying CTE runs even though the main statement does not read it
+        sql = f"WITH before_rows AS ({_pg_insert_select(before[0], before[1], 'before', dialect)}) {sql}"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
     return text(sql)
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conflict: list[str], *,
-                add_on_conflict: str | None = None, returning: list[str] | None = None) -> list[tuple[Any, ...]]:
+                add_on_conflict: str | None = None, returning: list[str] | None = None,
+                before: tuple[Table, list[dict[str, Any]]] | None = None) -> list[tuple[Any, ...]]:
     """INSERT many rows, ON CONFLICT (``conflict``) DO NOTHING, or add to ``add_on_conflict`` when given.
 
     PostgreSQL gets one ``INSERT .. SELECT .. FROM json_to_recordset(:rows)``: a short statement (psycopg
@@ -72,20 +79,32 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conf
     whose tens of thousands of placeholders psycopg re-parses on every batch (~0.5 s per 1,000 rows) or
     per-column arrays (psycopg's text array dumper costs ~0.1 ms per row).
     SQLite uses SQLAlchemy's own multi-row insert. Returns the ``returning`` columns of the rows written.
+
+    ``before`` (a table and rows) is a plain INSERT (no conflict clause: a duplicate raises) done first; on
+    PostgreSQL it rides in the same statement as a CTE, one round trip for both.
     """
+    if before is not None and not rows:
+        session.execute(before[0].insert(), before[1])
+        return []
     if not rows:
         return []
     columns = list(rows[0])
     if is_postgres(session):
-        sql = _pg_statement(table, tuple(columns), tuple(conflict), add_on_conflict, tuple(returning or ()),
-                            session.get_bind().dialect)
+        dialect = session.get_bind().dialect
+        first = None if before is None else (before[0], tuple(before[1][0]))
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), 5000):
-            payload = json.dumps(rows[start:start + 5000], default=_json_default, separators=(",", ":"))
-            result = session.execute(sql, {"rows": payload})
+            sql = _pg_statement(table, tuple(columns), tuple(conflict), add_on_conflict, tuple(returning or ()),
+                                dialect, first if start == 0 else None)
+            params = {"rows": json.dumps(rows[start:start + 5000], default=_json_default, separators=(",", ":"))}
+            if start == 0 and before is not None:
+                params["before"] = json.dumps(before[1], default=_json_default, separators=(",", ":"))
+            result = session.execute(sql, params)
             if returning:
                 out.extend(tuple(r) for r in result)
         return out
+    if before is not None:
+        session.execute(before[0].insert(), before[1])
     stmt = insert_for(session, table)
     if add_on_conflict is None:
         stmt = stmt.on_conflict_do_nothing(index_elements=conflict)

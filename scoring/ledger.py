@@ -139,12 +139,20 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
                "points": pts, "rule": rule[:255]}
         rows.append(row)
         planned[key] = row
-    inserted = _insert(session, rows)
     deltas = totals.Deltas(contest, rules_.timezone)
-    for row in rows:
-        if row["entry_key"] in inserted:
+    if fresh:  # nothing of these sources exists: every row goes in, with the board upsert in one statement
+        now = utcnow()
+        for row in rows:
+            row["created_at"] = now
             deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
-    written = totals.apply(session, deltas)
+        inserted = {row["entry_key"] for row in rows}
+        written = totals.apply(session, deltas, entries=rows)
+    else:
+        inserted = _insert(session, rows)
+        for row in rows:
+            if row["entry_key"] in inserted:
+                deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
+        written = totals.apply(session, deltas)
     if user_totals is not None:
         user_totals.update(written)
     missing = [k for _, k, _ in items if k not in planned or planned[k]["entry_key"] not in inserted]

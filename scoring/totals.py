@@ -60,16 +60,23 @@ class Deltas:
                 lines[(Scope.ORGANISATION, pkey, organisation_id)] += points
 
 
-def apply(session: Session, deltas: Deltas) -> dict[int, int]:
+def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None) -> dict[int, int]:
     """Upsert the increments; returns the new all-time total of each user line written (the upsert's
-    RETURNING gives it, so badge checks need no SUM over the ledger)."""
+    RETURNING gives it, so badge checks need no SUM over the ledger).
+
+    ``entries``: new ledger rows that cannot exist yet (fresh sources), inserted by the same statement on
+    PostgreSQL (one round trip for ledger and board); a duplicate would fail the statement, never skip silently.
+    """
     items = sorted(deltas.points.items())
+    before = (PointsEntry.__table__, entries) if entries else None
     if not items:
+        if before is not None:
+            bulk_insert(session, LeaderboardTotal.__table__, [], LINE_KEY, before=before)
         return {}
     rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
              "points": pts} for (scope, pkey, sid), pts in items]
     written = bulk_insert(session, LeaderboardTotal.__table__, rows, LINE_KEY, add_on_conflict="points",
-                          returning=["scope", "period_key", "subject_id", "points"])
+                          returning=["scope", "period_key", "subject_id", "points"], before=before)
     moves: dict[tuple[str, str, int], int] = defaultdict(int)
     user_totals: dict[int, int] = {}
     for scope, pkey, sid, new in written:
