@@ -7,17 +7,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_smorest.spec.plugins import integerconverter2paramschema
+from werkzeug.routing import IntegerConverter
 
 from service import errors, idempotency, logs, openapi_docs
 from service.config import Settings, load_settings
 from service.errors import problem
 from service.extensions import api, db, limiter, migrate
+from service.schemas import INT32_MAX
 
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MULTIPART_ENDPOINT_SUFFIXES = ("import",)
+
+
+class Int32Converter(IntegerConverter):
+    """``<int:id>`` within the 32-bit id columns: a larger id names no row, so it is a 404, not an overflow
+    error from the database driver (a 500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT32_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)
 
+    app.url_map.converters["int"] = Int32Converter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True)
     limiter.init_app(app)
@@ -87,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     idempotency.init_spec(api.spec)
     _init_redis(app, settings)
 
+    api.register_converter(Int32Converter, integerconverter2paramschema)
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.clock import is_valid_timezone
+
+INT32_MAX = 2**31 - 1  # ids and counts are 32-bit INTEGER columns on PostgreSQL
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(9000, 1, 1)
+
+
+def within_supported_years(value: date) -> None:
+    """Refuse dates whose UTC conversion or later day/week arithmetic would overflow (year 1, year 9999)."""
+    wall = value.replace(tzinfo=None) if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if not EARLIEST <= wall < LATEST:
+        raise ValidationError(f"Dates must fall between {EARLIEST.year} and {LATEST.year - 1}.")
+
 
 
 def _json_type_error(field: fields.Field, value: Any) -> str | None:
@@ -47,6 +60,13 @@ class BaseSchema(Schema):
             raise ValidationError(errors)
         return data
 
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        """An integer without a declared range fits a 32-bit column: a larger one is a 422, not a database
+        error (the bound also shows in the OpenAPI document)."""
+        if isinstance(field_obj, fields.Integer) and not any(
+                isinstance(v, validate.Range) for v in field_obj.validators):
+            field_obj.validators = [*field_obj.validators, validate.Range(min=-INT32_MAX, max=INT32_MAX)]
+
 
 class TimeZoneField(fields.String):
     """An IANA time zone name such as ``Europe/Helsinki``."""
@@ -63,6 +83,7 @@ class AwareDateTime(fields.AwareDateTime):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)
+        self.validators = [*self.validators, within_supported_years]
 
 
 class PaginationArgsSchema(BaseSchema):

@@ -13,7 +13,7 @@ from marshmallow import ValidationError, fields
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
-from service.schemas import BaseSchema, PaginationArgsSchema
+from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema
 from tests.factories import auth_headers, make_user
 
 
@@ -55,3 +55,32 @@ def test_the_api_refuses_a_string_for_a_boolean(app: Flask, client: FlaskClient,
     assert resp.json["errors"] == {"hide_from_leaderboards": ["Not a valid boolean: send true or false."]}
     assert client.get("/api/v1/me", headers=headers).json["hide_from_leaderboards"] is False
     assert client.get("/api/v1/organisations?limit=5", headers=headers).status_code == 200
+
+
+def test_integers_without_a_declared_range_fit_a_32_bit_column() -> None:
+    with pytest.raises(ValidationError) as err:
+        Sample().load({"count": 2**31})
+    assert "count" in err.value.messages
+    assert Sample().load({"count": 2**31 - 1}) == {"count": 2**31 - 1}
+
+
+def test_dates_outside_the_supported_years_are_refused() -> None:
+    class When(BaseSchema):
+        at = AwareDateTime()
+
+    for text in ("0001-01-01T00:00:00+03:05", "9999-12-31T23:00:00-05:00"):
+        with pytest.raises(ValidationError) as err:
+            When().load({"at": text})
+        assert err.value.messages == {"at": ["Dates must fall between 1900 and 8999."]}
+    assert When().load({"at": "2026-06-01T09:00:00+03:00"})["at"].year == 2026
+
+
+def test_out_of_range_ids_are_404_or_422_not_500(app: Flask, client: FlaskClient, session: Any) -> None:
+    """Found by schema fuzzing: ``?organisation_id=2262709846487017171054`` overflowed the driver (500)."""
+    user = make_user(session)
+    session.commit()
+    headers = auth_headers(app, user)
+    assert client.get(f"/api/v1/organisations/{2**31}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/organisations/{10**22}", headers=headers).mimetype == "application/problem+json"
+    resp = client.get(f"/api/v1/challenges?organisation_id={10**22}", headers=headers)
+    assert resp.status_code == 422 and "organisation_id" in resp.json["errors"]
