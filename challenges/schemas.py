@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
 from scoring.types import Metric, Period, Scope
-from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField
+from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
                    "challenge's time zone")
@@ -27,8 +27,9 @@ class _ChallengeFields(BaseSchema):
     metric = fields.Enum(Metric, by_value=True)
     format = fields.Enum(ChallengeFormat, by_value=True)
     goal = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
-    starts_at = fields.DateTime(format="iso", metadata={"description": LOCAL_TIME_HELP})
-    ends_at = fields.DateTime(format="iso", metadata={"description": LOCAL_TIME_HELP})
+    starts_at = fields.DateTime(format="iso", validate=within_supported_years,
+                                metadata={"description": LOCAL_TIME_HELP})
+    ends_at = fields.DateTime(format="iso", validate=within_supported_years, metadata={"description": LOCAL_TIME_HELP})
     timezone = TimeZoneField()
     visibility = fields.Enum(Visibility, by_value=True)
     allowed_types = fields.List(fields.String(validate=validate.Length(min=1, max=64)), allow_none=True,
@@ -50,8 +51,10 @@ class ChallengeCreateSchema(_ChallengeFields):
     setting = fields.Enum(Setting, by_value=True, required=True)
     metric = fields.Enum(Metric, by_value=True, required=True)
     format = fields.Enum(ChallengeFormat, by_value=True, required=True)
-    starts_at = fields.DateTime(format="iso", required=True, metadata={"description": LOCAL_TIME_HELP})
-    ends_at = fields.DateTime(format="iso", required=True, metadata={"description": LOCAL_TIME_HELP})
+    starts_at = fields.DateTime(format="iso", required=True, validate=within_supported_years,
+                                metadata={"description": LOCAL_TIME_HELP})
+    ends_at = fields.DateTime(format="iso", required=True, validate=within_supported_years,
+                              metadata={"description": LOCAL_TIME_HELP})
 
 
 class ChallengeUpdateSchema(_ChallengeFields):
@@ -197,8 +200,8 @@ class CheckInSchema(BaseSchema):
 class LeaderboardArgsSchema(BaseSchema):
     scope = fields.Enum(Scope, by_value=True, load_default=Scope.USER)
     period = fields.Enum(Period, by_value=True, load_default=Period.ALL)
-    date = fields.Date(load_default=None, metadata={"description": "a local day inside the day/week wanted; "
-                                                                   "default today"})
+    date = fields.Date(load_default=None, validate=within_supported_years,
+                       metadata={"description": "a local day inside the day/week wanted; default today"})
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None)
     around = fields.String(load_default=None, validate=validate.OneOf(["me"]))

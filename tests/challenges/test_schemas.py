@@ -29,3 +29,12 @@ def test_a_member_gets_null_codes(app: Flask, client: Any, session: Any, cast: A
     assert rows and all(team["code"] is None for team in rows)
     assert ChallengeSchema().dump(challenge)["invite_code"] is None
     assert TeamSchema().dump(team)["code"] is None
+
+
+def test_a_challenge_dated_in_year_one_is_422_not_500(app: Flask, client: Any, session: Any, cast: Any) -> None:
+    """Found by schema fuzzing: starts_at 0001-01-01T00:00:00+03:05 overflowed the UTC conversion (500)."""
+    resp = client.post("/api/v1/challenges", headers=auth_headers(app, cast.organiser), json={
+        "organisation_id": cast.org.id, "title": "Ancient", "setting": "sportsclub", "metric": "checkins",
+        "format": "team", "starts_at": "0001-01-01T00:00:00+03:05", "ends_at": "0003-01-01T00:00:00Z"})
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    assert set(resp.json["errors"]) == {"starts_at", "ends_at"}
