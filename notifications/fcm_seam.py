@@ -15,9 +15,7 @@ The pool is as large as one ``send_each`` chunk can use concurrently, so connect
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import firebase_admin
@@ -25,22 +23,14 @@ import requests.adapters
 from firebase_admin import credentials, messaging
 from urllib3.util import retry
 
+from service.firebase_credentials import load_service_account
+
 log = logging.getLogger(__name__)
 
 REAL_FCM_BASE = "https://fcm.googleapis.com"
 POOL_SIZE = 500
 CONNECTION_RETRIES = retry.Retry(connect=1, read=0, status=0, redirect=0, raise_on_status=False,
                                  allowed_methods=None)
-
-
-def load_service_account(source: str | dict[str, Any]) -> dict[str, Any]:
-    """``FIREBASE_CREDENTIALS`` may be a path to the service-account JSON or the JSON text itself."""
-    if isinstance(source, dict):
-        return source
-    text = source.strip()
-    if not text.startswith("{"):
-        text = Path(text).read_text(encoding="utf-8")
-    return json.loads(text)
 
 
 def init_app(name: str, service_account: str | dict[str, Any], *, project_id: str | None = None,
