@@ -137,12 +137,16 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
             if status == EntryStatus.COUNTED:
                 bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
                 bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
-    if rows:
+    also: list | None = None
+    if rows and fresh and to_score and len(rows) < bulk_rows.COPY_FROM:
+        also = [(ActivityEntry.__table__, rows)]  # a few rows: in the ledger's statement, one round trip less
+    elif rows:
         bulk_rows.write(session, ActivityEntry.__table__, rows)  # type: ignore[arg-type]
     for challenge_id, (e, items) in to_score.items():
         user_totals: dict[int, int] = {}
         active: set[int] = set()
-        scored = ledger.score_many(session, e.rules, items, user_totals, fresh=fresh)
+        scored = ledger.score_many(session, e.rules, items, user_totals, fresh=fresh, also=also)
+        also = None
         for res, (subject, _, _) in zip(scored, items, strict=True):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
             if res.created:

@@ -57,13 +57,14 @@ def _pg_insert_select(table: Table, columns: tuple[str, ...], param: str, dialec
 
 @lru_cache(maxsize=64)
 def _pg_statement(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...], add_on_conflict: str | None,
-                  returning: tuple[str, ...], dialect: Any, before: tuple[Table, tuple[str, ...]] | None = None
+                  returning: tuple[str, ...], dialect: Any, before: tuple[tuple[Table, tuple[str, ...]], ...] = ()
                   ) -> Any:
     action = "DO NOTHING" if add_on_conflict is None else (
         f"DO UPDATE SET {add_on_conflict} = {table.name}.{add_on_conflict} + EXCLUDED.{add_on_conflict}")
     sql = f"{_pg_insert_select(table, columns, 'rows', dialect)} ON CONFLICT ({', '.join(conflict)}) {action}"
-    if before is not None:  # a data-modifying CTE runs even though the main statement does not read it
-        sql = f"WITH before_rows AS ({_pg_insert_select(before[0], before[1], 'before', dialect)}) {sql}"
+    if before:  # data-modifying CTEs run even though the main statement does not read them
+        sql = "WITH " + ", ".join(f"before{i} AS ({_pg_insert_select(t, cols, f'before{i}', dialect)})"
+                                  for i, (t, cols) in enumerate(before)) + f" {sql}"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
     return text(sql)
@@ -71,7 +72,7 @@ def _pg_statement(table: Table, columns: tuple[str, ...], conflict: tuple[str, .
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conflict: list[str], *,
                 add_on_conflict: str | None = None, returning: list[str] | None = None,
-                before: tuple[Table, list[dict[str, Any]]] | None = None) -> list[tuple[Any, ...]]:
+                before: list[tuple[Table, list[dict[str, Any]]]] | None = None) -> list[tuple[Any, ...]]:
     """INSERT many rows, ON CONFLICT (``conflict``) DO NOTHING, or add to ``add_on_conflict`` when given.
 
     PostgreSQL gets one ``INSERT .. SELECT .. FROM json_to_recordset(:rows)``: a short statement (psycopg
@@ -80,31 +81,34 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], conf
     per-column arrays (psycopg's text array dumper costs ~0.1 ms per row).
     SQLite uses SQLAlchemy's own multi-row insert. Returns the ``returning`` columns of the rows written.
 
-    ``before`` (a table and rows) is a plain INSERT (no conflict clause: a duplicate raises) done first; on
-    PostgreSQL it rides in the same statement as a CTE, one round trip for both.
+    ``before`` (tables and rows) are plain INSERTs (no conflict clause: a duplicate raises) done first; on
+    PostgreSQL they ride in the same statement as CTEs, one round trip for all.
     """
-    if before is not None and not rows:
-        session.execute(before[0].insert(), before[1])
+    before = [(t, r) for t, r in before or () if r]
+    if before and not rows:
+        for t, r in before:
+            session.execute(t.insert(), r)
         return []
     if not rows:
         return []
     columns = list(rows[0])
     if is_postgres(session):
         dialect = session.get_bind().dialect
-        first = None if before is None else (before[0], tuple(before[1][0]))
+        first = tuple((t, tuple(r[0])) for t, r in before)
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), 5000):
             sql = _pg_statement(table, tuple(columns), tuple(conflict), add_on_conflict, tuple(returning or ()),
-                                dialect, first if start == 0 else None)
+                                dialect, first if start == 0 else ())
             params = {"rows": json.dumps(rows[start:start + 5000], default=_json_default, separators=(",", ":"))}
-            if start == 0 and before is not None:
-                params["before"] = json.dumps(before[1], default=_json_default, separators=(",", ":"))
+            if start == 0:
+                for i, (_, r) in enumerate(before):
+                    params[f"before{i}"] = json.dumps(r, default=_json_default, separators=(",", ":"))
             result = session.execute(sql, params)
             if returning:
                 out.extend(tuple(r) for r in result)
         return out
-    if before is not None:
-        session.execute(before[0].insert(), before[1])
+    for t, r in before:
+        session.execute(t.insert(), r)
     stmt = insert_for(session, table)
     if add_on_conflict is None:
         stmt = stmt.on_conflict_do_nothing(index_elements=conflict)

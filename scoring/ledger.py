@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from scoring import redis_boards, rules, totals
@@ -98,13 +98,15 @@ def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: 
 
 
 def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject, str, ActivityFacts]],
-               user_totals: dict[int, int] | None = None, *, fresh: bool = False) -> list[ScoreResult]:
+               user_totals: dict[int, int] | None = None, *, fresh: bool = False,
+               also: list[tuple[Table, list[dict]]] | None = None) -> list[ScoreResult]:
     """Score a batch with a handful of statements (state read, day sums, one insert, one board upsert).
 
     Items are capped in list order; a source repeated inside the batch is scored once. ``user_totals``, when
     given, receives the new all-time total of every user whose board line moved (for badge checks).
     ``fresh`` says the sources were created in this transaction (e.g. activities just inserted), so no entry
-    of them can exist yet and the state read is skipped; the insert's ON CONFLICT still guards the rule.
+    of them can exist yet and the state read is skipped; their entries are then inserted by the board upsert's
+    statement, together with ``also`` (the caller's own new rows of other tables, e.g. activity entries).
     """
     contest = rules_.contest_id
     cap = rules.cap_points(rules_)
@@ -146,8 +148,11 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
             row["created_at"] = now
             deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
         inserted = {row["entry_key"] for row in rows}
-        written = totals.apply(session, deltas, entries=rows)
+        written = totals.apply(session, deltas, entries=rows, also=also)
     else:
+        for table, also_rows in also or ():
+            if also_rows:
+                session.execute(table.insert(), also_rows)
         inserted = _insert(session, rows)
         for row in rows:
             if row["entry_key"] in inserted:

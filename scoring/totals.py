@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from scoring import redis_boards
@@ -60,17 +60,19 @@ class Deltas:
                 lines[(Scope.ORGANISATION, pkey, organisation_id)] += points
 
 
-def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None) -> dict[int, int]:
+def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
+          also: list[tuple[Table, list[dict]]] | None = None) -> dict[int, int]:
     """Upsert the increments; returns the new all-time total of each user line written (the upsert's
     RETURNING gives it, so badge checks need no SUM over the ledger).
 
     ``entries``: new ledger rows that cannot exist yet (fresh sources), inserted by the same statement on
     PostgreSQL (one round trip for ledger and board); a duplicate would fail the statement, never skip silently.
+    ``also``: the caller's own new rows (other tables) to insert first in that same statement.
     """
     items = sorted(deltas.points.items())
-    before = (PointsEntry.__table__, entries) if entries else None
+    before = [*(also or ()), (PointsEntry.__table__, entries or [])]
     if not items:
-        if before is not None:
+        if any(r for _, r in before):
             bulk_insert(session, LeaderboardTotal.__table__, [], LINE_KEY, before=before)
         return {}
     rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
