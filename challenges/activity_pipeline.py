@@ -112,8 +112,9 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     if not valid:
         return results
     zone = ZoneInfo(user.timezone or "UTC")
-    span_start = min(day_bounds(it.started_at, zone)[0] for _, it, _ in valid)
-    span_end = max(day_bounds(it.ended_at, zone)[1] for _, it, _ in valid)
+    # day bounds are monotone in time: the span is the bounds of the earliest start and the latest end
+    span_start = day_bounds(min(it.started_at for _, it, _ in valid), zone)[0]
+    span_end = day_bounds(max(it.ended_at for _, it, _ in valid), zone)[1]
     known, pool = _lookup(session, user.id, valid, span_start, span_end)
     day_steps: dict[Any, int] = {}
     for row in pool:
