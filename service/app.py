@@ -101,12 +101,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_redis(app, settings)
 
     api.register_converter(Int32Converter, integerconverter2paramschema)
+    _strict_query_arguments()
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)
     logs.init_app(app)
     _init_content_rules(app, settings)
     return app
+
+
+def _strict_query_arguments() -> None:
+    """webargs excludes unknown query parameters by default, so ``?limt=5`` (or a nameless ``?=0``) was
+    silently ignored; the base schemas' policy (unknown fields are an error) now holds for queries too."""
+    from flask_smorest.arguments import ArgumentsMixin
+
+    parser = ArgumentsMixin.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**type(parser).DEFAULT_UNKNOWN_BY_LOCATION, "query": None,
+                                          "querystring": None}
 
 
 def _migrations_dir() -> Any:

@@ -139,3 +139,14 @@ def test_validation_errors_keyed_by_index_and_none_become_string_keys(app: Flask
         resp = handle_validation(ValidationError({0: {"type": ["Missing."]}, "items": ["Bad."], None: ["Odd."]}))
     assert resp.status_code == 422
     assert resp.get_json()["errors"] == {"0": {"type": ["Missing."]}, "items": ["Bad."], "_schema": ["Odd."]}
+
+
+@pytest.mark.parametrize("query", ["limt=5", "=0", "limit=5&colour=red"])
+def test_unknown_query_parameters_are_422(app: Flask, client: FlaskClient, session: Any, query: str) -> None:
+    """Found by schema fuzzing: webargs silently dropped unknown query parameters (a typo went unnoticed)."""
+    user = make_user(session)
+    session.commit()
+    resp = client.get(f"/api/v1/organisations?{query}", headers=auth_headers(app, user))
+    body = assert_problem(resp, 422, "validation-error")
+    assert list(body["errors"].values()) == [["Unknown field."]]
+    assert client.get("/api/v1/organisations?limit=5", headers=auth_headers(app, user)).status_code == 200
