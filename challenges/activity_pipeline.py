@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,22 +171,20 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
     known: dict[tuple[Any, ...], int] = {}
     pool = dedupe.Pool()
     in_pool: set[int] = set()
-    span = and_(Activity.started_at < span_end, Activity.ended_at > span_start, Activity.status.in_(dedupe.LIVE),
-                Activity.deleted_at.is_(None))
     postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(valid), 500):
         chunk = valid[start:start + 500]
         pairs = [(it.source.value, it.external_id) for _, it, _ in chunk if it.external_id is not None]
         fps = [fp for _, it, fp in chunk if it.external_id is None]
-        wanted = [span]
+        params: dict[str, Any] = {"uid": user_id, "span_start": span_start, "span_end": span_end}
         if pairs and postgres:  # one array parameter instead of 1,000 placeholders psycopg must parse
-            wanted.append(Activity.external_id == any_(bindparam("ext", [e for _, e in pairs], ARRAY(String))))
+            params["ext"] = [e for _, e in pairs]
         elif pairs:
-            wanted.append(tuple_(Activity.source, Activity.external_id).in_(pairs))
+            params["pairs"] = pairs
         if fps:
-            wanted.append(and_(Activity.fingerprint.in_(fps), Activity.deleted_at.is_(None)))
-        for r in session.execute(select(*COLUMNS, Activity.fingerprint)
-                                 .where(Activity.user_id == user_id, or_(*wanted))):
+            params["fps"] = fps
+        stmt = _lookup_statement(postgres, bool(pairs), bool(fps))
+        for r in session.execute(stmt, params):
             source = ActivitySource(r.source)
             if r.external_id is not None:
                 known[(source, r.external_id)] = r.id
@@ -196,6 +195,21 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
                 in_pool.add(r.id)
                 pool.add(pool_row(r))  # type: ignore[arg-type]
     return known, pool
+
+
+@lru_cache(maxsize=8)
+def _lookup_statement(postgres: bool, pairs: bool, fps: bool) -> Any:
+    """The lookup query, built once per shape (its parameters bound at execution): the rule-1 repeats (same
+    source and external id, or same fingerprint) and the live pool of the span."""
+    wanted: list[Any] = [and_(Activity.started_at < bindparam("span_end"), Activity.ended_at > bindparam("span_start"),
+                              Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None))]
+    if pairs and postgres:
+        wanted.append(Activity.external_id == any_(bindparam("ext", type_=ARRAY(String))))
+    elif pairs:
+        wanted.append(tuple_(Activity.source, Activity.external_id).in_(bindparam("pairs", expanding=True)))
+    if fps:
+        wanted.append(and_(Activity.fingerprint.in_(bindparam("fps", expanding=True)), Activity.deleted_at.is_(None)))
+    return select(*COLUMNS, Activity.fingerprint).where(Activity.user_id == bindparam("uid"), or_(*wanted))
 
 
 def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool, day_steps: dict,

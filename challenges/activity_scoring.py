@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from challenges import bulk_rows
@@ -56,13 +56,16 @@ class Enrolled:
     subject: Subject
 
 
+_ENROLLED = (select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
+             .where(Enrolment.user_id.in_(bindparam("users", expanding=True)), Enrolment.left_at.is_(None),
+                    Challenge.status != ChallengeStatus.DRAFT)
+             .order_by(Challenge.id))
+"""Built once (ingest runs it on every request); the user ids are bound at execution."""
+
+
 def enrolled(session: Session, user_ids: Iterable[int]) -> dict[int, list[Enrolled]]:
     """Each user's current enrolments in non-draft challenges, with rules and subject resolved once."""
-    rows = session.execute(
-        select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
-        .where(Enrolment.user_id.in_(list(user_ids)), Enrolment.left_at.is_(None),
-               Challenge.status != ChallengeStatus.DRAFT)
-        .order_by(Challenge.id)).all()
+    rows = session.execute(_ENROLLED, {"users": list(user_ids)}).all()
     out: dict[int, list[Enrolled]] = defaultdict(list)
     for challenge, enrolment in rows:
         out[enrolment.user_id].append(Enrolled(challenge, rules_for(challenge), subject_for(challenge, enrolment)))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from scoring import leaderboards, streaks
@@ -145,6 +145,17 @@ CHECKS: dict[str, Check] = {
 }
 
 
+_AWARD = BadgeAward.__table__.c
+_DEFINITIONS_AND_HELD = (
+    select(BadgeDefinition.id, BadgeDefinition.criteria, _AWARD.user_id)
+    .outerjoin(BadgeAward.__table__, and_(_AWARD.badge_id == BadgeDefinition.id,
+                                          _AWARD.contest_id == bindparam("contest"),
+                                          _AWARD.user_id.in_(bindparam("users", expanding=True))))
+    .where(or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == bindparam("contest")))
+    .order_by(BadgeDefinition.id))
+"""Every definition that applies to the contest, with the users (of those asked) already holding it; built once."""
+
+
 def evaluate(session: Session, contest_id: int, user_ids: list[int],
              context: dict[str, Any] | None = None) -> list[BadgeAward]:
     """Award every earned badge not yet held; returns only the awards this call created."""
@@ -152,13 +163,8 @@ def evaluate(session: Session, contest_id: int, user_ids: list[int],
     skip = set(ctx.get("skip") or ())
     definitions: dict[int, dict] = {}
     held: set[tuple[int, int]] = set()
-    award = BadgeAward.__table__.c
-    for badge_id, criteria, holder in session.execute(
-            select(BadgeDefinition.id, BadgeDefinition.criteria, award.user_id)
-            .outerjoin(BadgeAward.__table__, and_(award.badge_id == BadgeDefinition.id, award.contest_id == contest_id,
-                                                  award.user_id.in_(user_ids)))
-            .where(or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest_id))
-            .order_by(BadgeDefinition.id)):
+    for badge_id, criteria, holder in session.execute(_DEFINITIONS_AND_HELD,
+                                                      {"contest": contest_id, "users": list(user_ids)}):
         definitions[badge_id] = criteria
         if holder is not None:
             held.add((holder, badge_id))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scoring import redis_boards, rules, totals
@@ -258,10 +258,12 @@ def user_total(session: Session, contest_id: int, user_id: int, period: Period |
 
 def day_points(session: Session, contest_id: int, user_id: int) -> dict[date, int]:
     """Points per contest-local day for one user (streaks and WHO-week badges read this)."""
-    q = (select(PointsEntry.local_day, func.sum(PointsEntry.points))
-         .where(PointsEntry.contest_id == contest_id, PointsEntry.user_id == user_id)
-         .group_by(PointsEntry.local_day))
-    return {d: int(p or 0) for d, p in session.execute(q)}
+    return {d: int(p or 0) for d, p in session.execute(_DAY_POINTS, {"contest": contest_id, "user": user_id})}
+
+
+_DAY_POINTS = (select(PointsEntry.local_day, func.sum(PointsEntry.points))
+               .where(PointsEntry.contest_id == bindparam("contest"), PointsEntry.user_id == bindparam("user"))
+               .group_by(PointsEntry.local_day))
 
 
 __all__ = ["day_points", "forget_user", "period_key", "rescore_contest", "reverse", "score", "score_many",
