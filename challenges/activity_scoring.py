@@ -170,7 +170,7 @@ def award_badges(session: Session, challenge: Challenge, user_ids: list[int], *,
     """
     badges.evaluate(session, challenge.id, user_ids, context={
         "goal": challenge.goal, "tz": challenge.timezone, "skip": {"checkin_locations"},
-        "totals": totals or {}, "active": active or set()})
+        "totals": totals or {}, "active": active or set()}, load=False)
 
 
 def score_entries(session: Session, entries: Sequence[ActivityEntry], act: Countable, reviewer_id: int | None,

@@ -157,8 +157,11 @@ _DEFINITIONS_AND_HELD = (
 
 
 def evaluate(session: Session, contest_id: int, user_ids: list[int],
-             context: dict[str, Any] | None = None) -> list[BadgeAward]:
-    """Award every earned badge not yet held; returns only the awards this call created."""
+             context: dict[str, Any] | None = None, *, load: bool = True) -> list[BadgeAward]:
+    """Award every earned badge not yet held; returns only the awards this call created.
+
+    ``load=False``: the caller does not use the new awards (nothing to announce), so they are not read back.
+    """
     ctx = dict(context or {})
     skip = set(ctx.get("skip") or ())
     definitions: dict[int, dict] = {}
@@ -186,6 +189,6 @@ def evaluate(session: Session, contest_id: int, user_ids: list[int],
             .on_conflict_do_nothing(index_elements=["user_id", "badge_id", "contest_id"])
             .returning(BadgeAward.__table__.c.id))
     ids = [i for row in rows for i in session.execute(stmt, [row]).scalars()]
-    if not ids:
+    if not ids or not load:
         return []
     return list(session.scalars(select(BadgeAward).where(BadgeAward.id.in_(ids)).order_by(BadgeAward.id)))
