@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -39,10 +40,29 @@ def _json_type_error(field: fields.Field, value: Any) -> str | None:
     return None
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def _no_nul_characters(self, data: Any, **kwargs: Any) -> Any:
+        """PostgreSQL text cannot hold NUL (U+0000): refuse it in any value of the input (else a 500 there)."""
+        if isinstance(data, Mapping):
+            bad = sorted(str(key) for key in data if _has_nul(key) or _has_nul(data[key]))
+            if bad:
+                raise ValidationError({key: ["Text may not contain NUL (U+0000) characters."] for key in bad})
+        return data
 
     @pre_load
     def _exact_json_types(self, data: Any, **kwargs: Any) -> Any:

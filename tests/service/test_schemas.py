@@ -84,3 +84,19 @@ def test_out_of_range_ids_are_404_or_422_not_500(app: Flask, client: FlaskClient
     assert client.get(f"/api/v1/organisations/{10**22}", headers=headers).mimetype == "application/problem+json"
     resp = client.get(f"/api/v1/challenges?organisation_id={10**22}", headers=headers)
     assert resp.status_code == 422 and "organisation_id" in resp.json["errors"]
+
+
+@pytest.mark.parametrize("body", [{"display_name": "A\x00B"}, {"display_name": "ok", "locale": "en\x00"}])
+def test_nul_characters_are_422_on_every_database(app: Flask, client: FlaskClient, session: Any,
+                                                  body: dict[str, Any]) -> None:
+    """Found by schema fuzzing on PostgreSQL: text with U+0000 cannot be stored there (a DataError, a 500)."""
+    user = make_user(session)
+    session.commit()
+    headers = auth_headers(app, user)
+    resp = client.patch("/api/v1/me", headers=headers, json=body)
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    assert set(resp.json["errors"]) == {k for k, v in body.items() if "\x00" in v}
+    nameless = client.post("/api/v1/auth/token", json={"grant_type": "password", "email": "a\x00@b.org",
+                                                       "password": "whatever long"})
+    assert nameless.status_code == 422
+    assert client.get("/api/v1/organisations?cursor=a%00b", headers=headers).status_code == 422
