@@ -11,7 +11,9 @@ from service.invitations import link_for
 from service.models import OrgKind, Role
 from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField
 
-LOCALE = validate.Regexp(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$", error="Use a locale tag such as 'en' or 'fi-FI'.")
+LOCALE = validate.And(  # the column is VARCHAR(16): a longer tag was a database error (a 500) on PostgreSQL
+    validate.Length(max=16, error="A locale tag has at most 16 characters."),
+    validate.Regexp(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$", error="Use a locale tag such as 'en' or 'fi-FI'."))
 DISPLAY_NAME = validate.Length(min=1, max=80)
 
 

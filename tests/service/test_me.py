@@ -87,3 +87,11 @@ def test_delete_me_anonymises_revokes_and_frees_the_email(app: Flask, client: Fl
                                                         "display_name": "New"})
     assert again.status_code == 201
     assert tokens["refresh_token"]
+
+
+def test_a_locale_longer_than_its_column_is_422(app: Flask, client: FlaskClient, session: Any) -> None:
+    """Found by schema fuzzing on PostgreSQL: a 20-character tag overflowed VARCHAR(16) (a 500)."""
+    user = make_user(session)
+    session.commit()
+    resp = client.patch("/api/v1/me", headers=auth_headers(app, user), json={"locale": "sl-keJ8_qtoZ4lp-070"})
+    assert resp.status_code == 422 and resp.json["errors"] == {"locale": ["A locale tag has at most 16 characters."]}
