@@ -44,7 +44,7 @@ from typing import Any, TypeVar, cast
 
 from apispec import BasePlugin
 from flask import Response, make_response, request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,10 +74,14 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_FIND = select(IdempotencyRecord).where(
+    IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key"),
+    IdempotencyRecord.endpoint == bindparam("endpoint"))
+"""Built once: every keyed write runs it."""
+
+
 def find_record(session: Session, user_id: int, key: str, endpoint: str) -> IdempotencyRecord | None:
-    return session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key,
-        IdempotencyRecord.endpoint == endpoint))
+    return session.scalar(_FIND, {"user_id": user_id, "key": key, "endpoint": endpoint})
 
 
 def replay(record: IdempotencyRecord, request_hash: str) -> Response:
@@ -93,13 +97,16 @@ def replay(record: IdempotencyRecord, request_hash: str) -> Response:
 
 
 def remember(session: Session, *, user_id: int, key: str, endpoint: str, request_hash: str,
-             response: Response) -> IdempotencyRecord:
-    """Add (not commit) the record of a successful answer to the session."""
+             response: Response) -> None:
+    """Insert (not commit) the record of a successful answer in the session's transaction.
+
+    A plain INSERT, not an ORM object: it spares the unit-of-work flush on every keyed write. A concurrent
+    twin with the same key fails it here (IntegrityError) rather than at commit; the caller handles both.
+    """
     body = response.get_json(silent=True) if response.is_json else None
-    record = IdempotencyRecord(user_id=user_id, key=key, endpoint=endpoint, request_hash=request_hash,
-                               status_code=response.status_code, response_body=body)
-    session.add(record)
-    return record
+    session.execute(insert(IdempotencyRecord), {
+        "user_id": user_id, "key": key, "endpoint": endpoint, "request_hash": request_hash,
+        "status_code": response.status_code, "response_body": body})
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
