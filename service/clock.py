@@ -21,7 +21,7 @@ def is_valid_timezone(name: str) -> bool:
         return True
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name (a 500)
         return False
     return True
 

@@ -100,3 +100,13 @@ def test_nul_characters_are_422_on_every_database(app: Flask, client: FlaskClien
                                                        "password": "whatever long"})
     assert nameless.status_code == 422
     assert client.get("/api/v1/organisations?cursor=a%00b", headers=headers).status_code == 422
+
+
+def test_a_time_zone_name_too_long_for_a_file_name_is_422(client: FlaskClient) -> None:
+    """Found by schema fuzzing: ZoneInfo raised OSError (file name too long) for a 300-character name (a 500)."""
+    from service.clock import is_valid_timezone
+
+    assert is_valid_timezone("Europe/" + "x" * 300) is False
+    resp = client.post("/api/v1/auth/register", json={"email": "tz@example.org", "password": "long enough pw",
+                                                      "display_name": "Tz", "timezone": "Europe/" + "x" * 300})
+    assert resp.status_code == 422 and set(resp.json["errors"]) == {"timezone"}
