@@ -2,8 +2,9 @@
 
 Every operation is called with generated valid and invalid input by a signed-in admin of an organisation
 that runs a published team challenge (with a team, a location, an activity, a badge, an invitation, a
-device and an announcement), and path ids point at those rows most of the time, so requests reach the
-domain code rather than stopping at a 404. Each response must:
+device and an announcement). Generated path ids within range are replaced by those rows' ids, so requests
+reach the domain code rather than stopping at a 404; invalid ids (negative, beyond int32, text) are sent as
+generated. Each response must:
 
 - never be a 5xx (``not_a_server_error``): every bad input is the caller's problem, told as a 4xx;
 - have a documented status, content type, headers and body schema;
@@ -134,4 +135,8 @@ def test_api_answers_every_input_with_a_documented_response(case: Any, app: Flas
     for name, value in case.path_parameters.items():
         if name in world.ids and isinstance(value, int) and 0 <= value <= INT32_MAX:  # keep invalid ids
             case.path_parameters[name] = world.ids[name]
-    case.call_and_validate(app=app, headers=world.headers, checks=CHECKS)
+    # A case whose headers break the schema may have dropped the required Authorization on purpose: send it
+    # as generated (then a 401 is the right answer) instead of adding our token back.
+    components = case.meta.components if case.meta else {}
+    bad_headers = any(location == "header" and info.mode.is_negative for location, info in components.items())
+    case.call_and_validate(app=app, headers=None if bad_headers else world.headers, checks=CHECKS)
