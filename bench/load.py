@@ -61,8 +61,22 @@ def percentile(values: Sequence[float], p: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
+class _Percentiles:
+    """p50/p99 in milliseconds of a ``latencies`` tuple in seconds (shared by HTTP and call-loop stats)."""
+
+    latencies: tuple[float, ...]
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies, 50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies, 99) * 1000
+
+
 @dataclass(frozen=True)
-class LoadResult:
+class LoadResult(_Percentiles):
     """What one load run measured. Latencies are per request, in seconds, for the measured window only."""
 
     clients: int
@@ -76,14 +90,6 @@ class LoadResult:
     @property
     def requests_per_s(self) -> float:
         return self.ok / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(self.latencies, 50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies, 99) * 1000
 
     @property
     def driver_cpu_share(self) -> float:
@@ -212,7 +218,7 @@ def merge(results: Sequence[LoadResult]) -> LoadResult:
 
 
 @dataclass(frozen=True)
-class CallStats:
+class CallStats(_Percentiles):
     """Timings of an in-process call loop (for benches whose baseline is not HTTP: Redis, send_each)."""
 
     calls: int
@@ -222,14 +228,6 @@ class CallStats:
     @property
     def per_s(self) -> float:
         return self.calls / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(self.latencies, 50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies, 99) * 1000
 
 
 def time_calls(fn: Callable[[int], object], *, calls: int | None = None, duration: float | None = None,
