@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
+from challenges.standings import collective_total
 from notifications.lifecycle import challenge_params, new_participants
 from notifications.models import Announcement, Nudge, NudgeKind
 from notifications.overtaken import ledger_window, overtaken_candidates
@@ -120,21 +121,27 @@ def streak_at_risk(session: Session, challenge: Challenge, members: list[tuple[E
                         expires_at=min(midnight, challenge.ends_at))
 
 
-def _progress(session: Session, challenge_id: int, users: list[int] | None) -> dict[int, float]:
-    """Goal progress (metric sum) per user: of ``users`` only (a few index reads each), or of everyone."""
-    base = select(PointsEntry.user_id, func.sum(PointsEntry.metric_value)).where(PointsEntry.contest_id == challenge_id)
-    if users is None:
-        return {u: float(v or 0) for u, v in session.execute(base.group_by(PointsEntry.user_id))}
-    out: dict[int, float] = {}
-    for start in range(0, len(users), 1000):
-        out.update((u, float(v or 0)) for u, v in session.execute(
-            base.where(PointsEntry.user_id.in_(users[start:start + 1000])).group_by(PointsEntry.user_id)))
+def _board_points(session: Session, challenge_id: int, scope: Scope,
+                  subject_ids: list[int] | None = None) -> dict[int, int]:
+    """All-time board points per subject (capped, the totals progress and the leaderboard show), of
+    ``subject_ids`` only (chunked index reads) or of every line in the scope."""
+    base = select(LT.subject_id, LT.points).where(LT.contest_id == challenge_id, LT.scope == scope,
+                                                  LT.period_key == "all")
+    if subject_ids is None:
+        return {int(s): int(p) for s, p in session.execute(base)}
+    out: dict[int, int] = {}
+    for start in range(0, len(subject_ids), 1000):
+        out.update((int(s), int(p)) for s, p in session.execute(
+            base.where(LT.subject_id.in_(subject_ids[start:start + 1000]))))
     return out
 
 
 def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
           now: datetime, movers: set[int] | None = None) -> Iterator[Candidate]:
     """Individual goal milestones (50 %, 100 %); team, organisation or collective goal reached.
+
+    Progress is measured in capped points, the same totals GET .../progress shows, so a day over the
+    daily cap never makes a nudge claim more than the participant sees.
 
     Only what changed is looked at: milestones for the users who scored since the last run (``movers``;
     None means unknown, look at everyone), and a reached group goal is told to each participant once
@@ -143,7 +150,7 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
         return
     params = challenge_params(challenge)
     if challenge.format == ChallengeFormat.INDIVIDUAL:
-        progress = _progress(session, challenge.id, None if movers is None else sorted(movers))
+        progress = _board_points(session, challenge.id, Scope.USER, None if movers is None else sorted(movers))
         for enrolment, _tz in members:
             if enrolment.user_id not in progress:
                 continue
@@ -156,20 +163,16 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
                                 skip_reason="superseded" if level != reached[-1] else None)
         return
     if challenge.format == ChallengeFormat.COLLECTIVE:
-        total = session.scalar(select(func.coalesce(func.sum(PointsEntry.metric_value), 0)).where(
-            PointsEntry.contest_id == challenge.id)) or 0
-        if total >= challenge.goal:
+        if collective_total(session, challenge) >= challenge.goal:
             for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:all"):
                 yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
                                 f"goal:{challenge.id}:all:{enrolment.user_id}", {**params, "collective": True},
                                 challenge_id=challenge.id)
         return
     team = challenge.format == ChallengeFormat.TEAM
-    column = PointsEntry.team_id if team else PointsEntry.organisation_id
-    totals = session.execute(select(column, func.sum(PointsEntry.metric_value)).where(
-        PointsEntry.contest_id == challenge.id, column.is_not(None)).group_by(column))
-    for group, total in totals:
-        if float(total or 0) < challenge.goal:
+    totals = _board_points(session, challenge.id, Scope.TEAM if team else Scope.ORGANISATION)
+    for group, total in sorted(totals.items()):
+        if total < challenge.goal:
             continue
         where = (Enrolment.team_id if team else Enrolment.organisation_id) == group
         for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:group{group}", where):
@@ -233,11 +236,7 @@ def _already_planned(session: Session, challenge_id: int, kind: NudgeKind, since
 
 def _user_ranks(session: Session, challenge_id: int, user_ids: list[int]) -> dict[int, int]:
     """All-time rank of each user on the board, set-based: their totals, then one rank per distinct total."""
-    totals: dict[int, int] = {}
-    for start in range(0, len(user_ids), 1000):
-        totals.update((int(s), int(p)) for s, p in session.execute(select(LT.subject_id, LT.points).where(
-            LT.contest_id == challenge_id, LT.scope == Scope.USER, LT.period_key == "all",
-            LT.subject_id.in_(user_ids[start:start + 1000]), LT.points > 0)))
+    totals = {u: p for u, p in _board_points(session, challenge_id, Scope.USER, user_ids).items() if p > 0}
     ranks = board_sql.ranks_for(session, challenge_id, Scope.USER, "all", set(totals.values())) if totals else {}
     return {uid: ranks[points] for uid, points in totals.items()}
 
