@@ -4,7 +4,8 @@ Order and ranks (both back ends): points descending, ties by subject id ascendin
 competition ranking (1, 2, 2, 4): rank = 1 + number of subjects with strictly more points.
 Periods are the contest's local day, ISO week or the whole contest (scoring.periods).
 Pagination: ``next_cursor`` carries the last row (position, points, subject, rank), so the next page
-knows its first rank without counting and SQL continues by keyset.
+knows its first rank without counting and SQL continues by keyset. It is given only when a further row
+exists (limit + 1 rows are read), so a client never fetches an empty last page.
 User boards get labels: a hidden user (User.hide_from_leaderboards) shows as "Participant #<hash>",
 a deleted user drops out of the rows. Team and organisation names are the caller's (challenges/).
 """
@@ -107,18 +108,19 @@ def board(session: Session, contest_id: int, scope: Scope | str, period: Period 
         prev = None if not state else (int(state["p"]), int(state["r"]))
     except (KeyError, TypeError, ValueError):
         raise Invalid("malformed cursor", code="invalid-cursor") from None
+    # One row past the page, read only to learn whether a next page exists (a full page alone does not say).
     rows = None
     r = redis_boards.client()
     if r is not None:
         try:
-            rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit, expire_at)
+            rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit + 1, expire_at)
         except RedisError:
             log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
     if rows is None:
-        rows = board_sql.top(session, contest_id, scope, pkey, limit, last)
-    ranked = _ranked(rows, offset, prev, {}, _no_count)
+        rows = board_sql.top(session, contest_id, scope, pkey, limit + 1, last)
+    ranked = _ranked(rows[:limit], offset, prev, {}, _no_count)
     nxt = None
-    if len(ranked) == limit:
+    if len(rows) > limit:
         tail = ranked[-1]
         nxt = encode_cursor({"o": offset + len(ranked), "p": tail.points, "s": tail.subject_id, "r": tail.rank})
     return BoardPage(rows=label_rows(session, scope, ranked) if labels else ranked, next_cursor=nxt,

@@ -87,6 +87,18 @@ def test_discovery_pages_with_a_cursor_without_repeats(client: FlaskClient, cata
     assert client.get("/api/v1/challenges?status=sideways").status_code == 422
 
 
+def test_discovery_gives_next_only_when_another_challenge_exists(client: FlaskClient,
+                                                                 catalogue: dict[str, Any]) -> None:
+    exact = client.get("/api/v1/challenges?limit=4").json
+    assert len(exact["items"]) == 4 and exact["next"] is None
+    first = client.get("/api/v1/challenges?limit=3").json
+    assert len(first["items"]) == 3 and first["next"]
+    last = client.get(f"/api/v1/challenges?limit=3&cursor={first['next']}").json
+    assert len(last["items"]) == 1 and last["next"] is None
+    titles = {c["title"] for c in first["items"] + last["items"]}
+    assert titles == {"Running walk", "Upcoming steps", "Old ride", "Espoo run"}
+
+
 def test_invite_only_challenge_is_hidden_and_joinable_with_its_code(
         app: Flask, client: FlaskClient, cast: Cast, catalogue: dict[str, Any]) -> None:
     challenge = catalogue["invite"]

@@ -76,6 +76,14 @@ def test_team_board_names_teams_and_pages_with_a_cursor(client: FlaskClient, lea
                               "is_me": False}]
     rest = client.get(f"{league.url}/leaderboards?scope=team&limit=1&cursor={board['next']}").json
     assert [(r["rank"], r["name"], r["points"]) for r in rest["rows"]] == [(2, "Blue", 50)]
+    assert rest["next"] is None  # Blue is the last team: no cursor to an empty page
+
+
+def test_a_board_of_exactly_limit_rows_has_no_next(client: FlaskClient, league: SimpleNamespace) -> None:
+    teams = client.get(f"{league.url}/leaderboards?scope=team&limit=2").json
+    assert [r["name"] for r in teams["rows"]] == ["Red", "Blue"] and teams["next"] is None
+    people = client.get(f"{league.url}/leaderboards?scope=user&limit=4").json
+    assert len(people["rows"]) == 4 and people["next"] is None
 
 
 def test_day_board_counts_only_that_local_day(client: FlaskClient, league: SimpleNamespace) -> None:

@@ -45,9 +45,25 @@ def test_pages_continue_ranks_across_a_tie_at_the_page_edge(session: Any, backen
     assert triples(first.rows) == [(1, ids[0], 40), (2, ids[1], 30)]
     assert triples(second.rows) == [(2, ids[2], 30), (2, ids[3], 30)]
     assert triples(third.rows) == [(5, ids[4], 20), (5, ids[5], 20), (7, ids[6], 10)]
-    assert third.next_cursor is not None
-    last = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ, limit=3, cursor=third.next_cursor)
-    assert last.rows == [] and last.next_cursor is None
+    assert third.next_cursor is None  # the board ends on this page: no cursor to an empty one
+
+
+def test_a_board_of_exactly_limit_rows_gives_no_next_cursor(session: Any, backend: str) -> None:
+    a, b, c = seed(session, [30, 20, 10])
+    page = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ, limit=3)
+    assert triples(page.rows) == [(1, a, 30), (2, b, 20), (3, c, 10)]
+    assert page.next_cursor is None
+    team = leaderboards.board(session, 1, Scope.TEAM, Period.ALL, tz=TZ, limit=2)
+    assert [r.subject_id for r in team.rows] == [100, 101] and team.next_cursor is None
+
+
+def test_a_board_of_limit_plus_one_rows_pages_to_its_last_row_then_stops(session: Any, backend: str) -> None:
+    a, b, c, d = seed(session, [30, 20, 20, 10])
+    first = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ, limit=3)
+    assert triples(first.rows) == [(1, a, 30), (2, b, 20), (2, c, 20)]
+    assert first.next_cursor is not None
+    last = leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ, limit=3, cursor=first.next_cursor)
+    assert triples(last.rows) == [(4, d, 10)] and last.next_cursor is None
 
 
 def test_around_me_gives_my_rank_with_neighbours(session: Any, backend: str) -> None:
