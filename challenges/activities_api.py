@@ -39,7 +39,7 @@ from service.auth import auth_required, current_user
 from service.errors import TooLarge, Unprocessable
 from service.extensions import db
 from service.idempotency import HEADER, idempotent
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import cursor_fields, keyset_page
 from service.schemas import BaseSchema, PaginationArgsSchema
 
 blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
@@ -93,15 +93,15 @@ class Activities(MethodView):
     @blp.response(200, ActivityPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List my activities, newest first"""
-        after = decode_cursor(args["cursor"])
+        after = cursor_fields(args["cursor"], id=int)
         query = select(Activity).where(Activity.user_id == current_user().id, Activity.deleted_at.is_(None))
         if args["status"] is not None:
             query = query.where(Activity.status == args["status"])
         if after:
-            query = query.where(Activity.id < int(after.get("id", 0)))
+            query = query.where(Activity.id < after["id"])
         rows = list(db.session.scalars(query.order_by(Activity.id.desc()).limit(args["limit"] + 1)))
-        page = rows[:args["limit"]]
-        return {"items": present(page), "next": encode_cursor({"id": page[-1].id}) if len(rows) > len(page) else None}
+        page, next_cursor = keyset_page(rows, args["limit"], lambda activity: {"id": activity.id})
+        return {"items": present(page), "next": next_cursor}
 
     @auth_required
     @idempotent("activities.create")

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from challenges.access import is_organiser
 from challenges.models import Challenge, ChallengeStatus, Phase, Setting, Visibility
 from service.clock import utcnow
-from service.errors import Forbidden, Invalid
+from service.errors import Forbidden
 from service.models import User
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import cursor_fields, keyset_page
 
 
 def _phase_filter(query: Select[Any], phase: Phase, now: datetime) -> Select[Any]:
@@ -53,17 +53,9 @@ def discover(session: Session, viewer: User | None, *, organisation_id: int | No
         query = query.where(Challenge.region == region)
     if status is not None:
         query = _phase_filter(query, status, now)
-    after = decode_cursor(cursor)
+    after = cursor_fields(cursor, s=datetime.fromisoformat, i=int)
     if after is not None:
-        try:
-            starts, ident = datetime.fromisoformat(after["s"]), int(after["i"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Invalid("The cursor is not one this API issued.", code="bad-cursor") from exc
-        query = query.where(or_(Challenge.starts_at < starts,
-                                and_(Challenge.starts_at == starts, Challenge.id < ident)))
+        query = query.where(or_(Challenge.starts_at < after["s"],
+                                and_(Challenge.starts_at == after["s"], Challenge.id < after["i"])))
     rows = list(session.scalars(query.order_by(Challenge.starts_at.desc(), Challenge.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor({"s": rows[-1].starts_at.isoformat(), "i": rows[-1].id})
-    return rows, next_cursor
+    return keyset_page(rows, limit, lambda c: {"s": c.starts_at.isoformat(), "i": c.id})

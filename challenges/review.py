@@ -20,7 +20,7 @@ from challenges.models import Challenge
 from service.clock import utcnow
 from service.errors import Conflict, Forbidden, NotFound
 from service.models import User
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import cursor_fields, keyset_page
 
 
 def review_queue(session: Session, organiser: User, challenge_id: int, *, limit: int = 50,
@@ -28,7 +28,7 @@ def review_queue(session: Session, organiser: User, challenge_id: int, *, limit:
     """Flagged entries of the challenge, oldest first (keyset on the entry id)."""
     challenge = get_challenge(session, challenge_id)
     require_organiser(organiser, challenge)
-    after = int((decode_cursor(cursor) or {}).get("id", 0))
+    after = (cursor_fields(cursor, id=int) or {"id": 0})["id"]
     rows = session.execute(
         select(ActivityEntry, Activity, User.display_name)
         .join(Activity, Activity.id == ActivityEntry.activity_id).join(User, User.id == Activity.user_id)
@@ -37,9 +37,8 @@ def review_queue(session: Session, organiser: User, challenge_id: int, *, limit:
         .order_by(ActivityEntry.id).limit(limit + 1)).all()
     items = [{"activity": act, "user_id": act.user_id, "display_name": name, "challenge_id": entry.challenge_id,
               "reason": entry.reason, "flagged_at": entry.created_at, "_id": entry.id}
-             for entry, act, name in rows[:limit]]
-    next_cursor = encode_cursor({"id": items[-1]["_id"]}) if len(rows) > limit else None
-    return items, next_cursor
+             for entry, act, name in rows]
+    return keyset_page(items, limit, lambda item: {"id": item["_id"]})
 
 
 def _decidable(session: Session, reviewer: User, activity_id: int, challenge_id: int | None

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from notifications.models import Nudge
 from service.clock import utcnow
-from service.errors import Invalid, NotFound
-from service.pagination import decode_cursor, encode_cursor
+from service.errors import NotFound
+from service.pagination import cursor_fields, keyset_page
 
 
 def page(session: Session, user_id: int, *, limit: int, cursor: str | None, unread: bool = False) -> dict[str, Any]:
@@ -20,20 +20,15 @@ def page(session: Session, user_id: int, *, limit: int, cursor: str | None, unre
     if unread:
         base.append(Nudge.read_at.is_(None))
     query = select(Nudge).where(*base)
-    after = decode_cursor(cursor)
+    after = cursor_fields(cursor, at=datetime.fromisoformat, id=int)
     if after:
-        try:
-            at, last_id = datetime.fromisoformat(after["at"]), int(after["id"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Invalid("The cursor is not one this API issued.", code="bad-cursor") from exc
-        query = query.where(or_(Nudge.inbox_at < at, and_(Nudge.inbox_at == at, Nudge.id < last_id)))
+        query = query.where(or_(Nudge.inbox_at < after["at"],
+                                and_(Nudge.inbox_at == after["at"], Nudge.id < after["id"])))
     rows = list(session.scalars(query.order_by(Nudge.inbox_at.desc(), Nudge.id.desc()).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit
+    items, next_cursor = keyset_page(rows, limit, lambda n: {"at": n.inbox_at.isoformat(), "id": n.id})
     unread_count = session.scalar(select(func.count(Nudge.id)).where(
         Nudge.user_id == user_id, Nudge.inbox_at.is_not(None), Nudge.read_at.is_(None)))
-    return {"items": items, "unread": unread_count,
-            "next": encode_cursor({"at": items[-1].inbox_at.isoformat(), "id": items[-1].id}) if more else None}
+    return {"items": items, "unread": unread_count, "next": next_cursor}
 
 
 def mark_read(session: Session, user_id: int, nudge_id: int) -> Nudge:

@@ -22,7 +22,7 @@ from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema, Credential
 from service.auth import auth_required, current_user
 from service.db import db
 from service.errors import NotFound
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import cursor_fields, keyset_page
 from service.schemas import PaginationArgsSchema
 
 blp = Blueprint("scoring", __name__, url_prefix="/api/v1", description="Activity types, badges and credentials.")
@@ -43,14 +43,13 @@ class MyBadges(MethodView):
     @blp.response(200, BadgeAwardPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List my badge awards, newest first"""
-        before = (decode_cursor(args["cursor"]) or {}).get("id")
+        before = cursor_fields(args["cursor"], id=int)
         q = select(BadgeAward).where(BadgeAward.user_id == current_user().id)
         if before is not None:
-            q = q.where(BadgeAward.id < int(before))
+            q = q.where(BadgeAward.id < before["id"])
         awards = list(db.session.scalars(q.order_by(BadgeAward.id.desc()).limit(args["limit"] + 1)))
-        items = awards[: args["limit"]]
-        more = len(awards) > args["limit"]
-        return {"items": items, "next": encode_cursor({"id": items[-1].id}) if more else None}
+        items, next_cursor = keyset_page(awards, args["limit"], lambda award: {"id": award.id})
+        return {"items": items, "next": next_cursor}
 
 
 @blp.route("/badge-awards/<int:award_id>/credential")

@@ -36,7 +36,7 @@ from service.auth import auth_required, current_user, require_org_role
 from service.db import db
 from service.errors import Forbidden, NotFound
 from service.models import Invitation, Membership, Organisation, Role, User
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import cursor_fields, keyset_page
 from service.schemas import PaginationArgsSchema
 
 me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in person's profile.")
@@ -64,9 +64,14 @@ def _organisation(organisation_id: int, roles: tuple[Role, ...] = ANY_ROLE) -> t
 
 
 def _page(rows: list[Any], limit: int) -> dict[str, Any]:
-    """Keyset page: ``rows`` holds up to limit + 1 rows in cursor order; the extra one only says "more"."""
-    items = rows[:limit]
-    return {"items": items, "next": encode_cursor({"id": items[-1].id}) if len(rows) > limit else None}
+    """Keyset page on ``id``: ``rows`` holds up to limit + 1 rows in cursor order."""
+    items, next_cursor = keyset_page(rows, limit, lambda row: {"id": row.id})
+    return {"items": items, "next": next_cursor}
+
+
+def _after_id(cursor: str | None) -> int | None:
+    after = cursor_fields(cursor, id=int)
+    return after["id"] if after else None
 
 
 @me_blp.route("")
@@ -102,17 +107,13 @@ class Organisations(MethodView):
     @org_blp.response(200, OrganisationPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List the organisations I belong to, with my role in each"""
-        after = (decode_cursor(args["cursor"]) or {}).get("id", 0)
         rows = db.session.execute(
             select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
-            .where(Membership.user_id == current_user().id, Organisation.id > int(after))
+            .where(Membership.user_id == current_user().id, Organisation.id > (_after_id(args["cursor"]) or 0))
             .order_by(Organisation.id).limit(args["limit"] + 1)).all()
-        items = []
-        for org, role in rows[: args["limit"]]:
+        for org, role in rows:
             org.my_role = role
-            items.append(org)
-        more = len(rows) > args["limit"]
-        return {"items": items, "next": encode_cursor({"id": items[-1].id}) if more else None}
+        return _page([org for org, _ in rows], args["limit"])
 
     @auth_required
     @org_blp.arguments(OrganisationCreateSchema)
@@ -152,7 +153,7 @@ class Memberships(MethodView):
     def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
         """List the members and their roles (admins)"""
         _organisation(organisation_id, (Role.ADMIN,))
-        after = int((decode_cursor(args["cursor"]) or {}).get("id", 0))
+        after = _after_id(args["cursor"]) or 0
         rows = list(db.session.scalars(select(Membership).where(Membership.organisation_id == organisation_id,
                                                                 Membership.id > after)
                                        .order_by(Membership.id).limit(args["limit"] + 1)))
@@ -193,9 +194,8 @@ class Invitations(MethodView):
     def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
         """List invitations, newest first (admins and organisers)"""
         _organisation(organisation_id, STAFF)
-        before = (decode_cursor(args["cursor"]) or {}).get("id")
         return _page(invitations.list_for(db.session, organisation_id, limit=args["limit"] + 1,
-                                          before_id=int(before) if before else None), args["limit"])
+                                          before_id=_after_id(args["cursor"])), args["limit"])
 
     @auth_required
     @org_blp.arguments(InvitationCreateSchema)
