@@ -132,7 +132,8 @@ def _deltas(session: Session, lo: int, hi: int, contest_ids: list[int]
     return dict(out)
 
 
-def _totals(session: Session, contest_id: int, scope: Scope, subjects: list[int]) -> dict[int, int]:
+def board_totals(session: Session, contest_id: int, scope: Scope, subjects: list[int]) -> dict[int, int]:
+    """All-time board points of ``subjects`` (chunked primary-key reads); subjects with no line are absent."""
     out: dict[int, int] = {}
     for start in range(0, len(subjects), CHUNK):
         out.update((int(s), int(p)) for s, p in session.execute(select(LT.subject_id, LT.points).where(
@@ -153,7 +154,7 @@ def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def passed(session: Session, contest_id: int, scope: Scope, delta: dict[int, int]) -> dict[int, int]:
     """Subjects some gainer went past in the window, with their rank now: {subject: rank}."""
-    now = _totals(session, contest_id, scope, list(delta))
+    now = board_totals(session, contest_id, scope, list(delta))
     LAST_RUN.movers += len(delta)
     gainers = sorted((now[s] - d, now[s]) for s, d in delta.items() if d > 0 and s in now)
     intervals = _merge([(max(before, 1), after) for before, after in gainers if after > max(before, 1)])

@@ -19,7 +19,7 @@ from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrol
 from challenges.standings import collective_total
 from notifications.lifecycle import challenge_params, new_participants
 from notifications.models import Announcement, Nudge, NudgeKind
-from notifications.overtaken import ledger_window, overtaken_candidates
+from notifications.overtaken import board_totals, ledger_window, overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
 from scoring import board_sql, streaks
@@ -125,15 +125,10 @@ def _board_points(session: Session, challenge_id: int, scope: Scope,
                   subject_ids: list[int] | None = None) -> dict[int, int]:
     """All-time board points per subject (capped, the totals progress and the leaderboard show), of
     ``subject_ids`` only (chunked index reads) or of every line in the scope."""
-    base = select(LT.subject_id, LT.points).where(LT.contest_id == challenge_id, LT.scope == scope,
-                                                  LT.period_key == "all")
-    if subject_ids is None:
-        return {int(s): int(p) for s, p in session.execute(base)}
-    out: dict[int, int] = {}
-    for start in range(0, len(subject_ids), 1000):
-        out.update((int(s), int(p)) for s, p in session.execute(
-            base.where(LT.subject_id.in_(subject_ids[start:start + 1000]))))
-    return out
+    if subject_ids is not None:
+        return board_totals(session, challenge_id, scope, subject_ids)
+    return {int(s): int(p) for s, p in session.execute(select(LT.subject_id, LT.points).where(
+        LT.contest_id == challenge_id, LT.scope == scope, LT.period_key == "all"))}
 
 
 def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
