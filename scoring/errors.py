@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from service.errors import NotFound, Unprocessable
+from service.errors import Unprocessable
 
 
 class UnknownActivityType(Unprocessable):
     code = "unknown-activity-type"
-
-
-class UnknownBadge(NotFound):
-    code = "unknown-badge"
