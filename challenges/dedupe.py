@@ -25,9 +25,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivityStatus
 
 LIVE = (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)
@@ -125,20 +122,3 @@ class Pool:
         hi = bisect.bisect_left(starts, item.ended_at)
         return rivals_of(item, rows[lo:hi])
 
-
-def live_in_span(session: Session, user_ids: Iterable[int], start: datetime, end: datetime) -> list[Activity]:
-    """Live records of these users that touch [start, end): one query for a whole batch."""
-    return list(session.scalars(
-        select(Activity).where(Activity.user_id.in_(list(user_ids)), Activity.started_at < end,
-                               Activity.ended_at > start, Activity.status.in_(LIVE),
-                               Activity.deleted_at.is_(None))))
-
-
-def find_same_record(session: Session, user_id: int, item: ActivityIn, fp: str) -> Activity | None:
-    """Rule 1: the record this item repeats, if any."""
-    if item.external_id is not None:
-        return session.scalar(select(Activity).where(
-            Activity.user_id == user_id, Activity.source == item.source, Activity.external_id == item.external_id))
-    return session.scalar(select(Activity).where(
-        Activity.user_id == user_id, Activity.source == item.source, Activity.fingerprint == fp,
-        Activity.deleted_at.is_(None)).limit(1))
