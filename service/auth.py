@@ -18,6 +18,7 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from service.accounts import active_user
 from service.clock import utcnow
 from service.db import db
 from service.errors import Forbidden, NotFound, Unauthenticated
@@ -68,8 +69,8 @@ def _user_from_bearer(token: str) -> User:
         if header.get("alg") == "RS256" and "firebase_verifier" in current_app.extensions:
             return current_app.extensions["firebase_verifier"](token)
     claims = _decode_access(token)
-    user = db.session.get(User, int(claims["sub"]))
-    if user is None or user.deleted_at is not None:
+    user = active_user(db.session, int(claims["sub"]))
+    if user is None:
         raise Unauthenticated("The account behind this token no longer exists.", code="invalid-token")
     return user
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.accounts import active_user
 from service.clock import utcnow
 from service.errors import Unauthenticated
 from service.models import AuditNote, RefreshToken, User
@@ -82,8 +83,8 @@ def rotate(session: Session, raw: str, *, lifetime: timedelta) -> tuple[User, Is
         session.commit()
         raise Unauthenticated("This refresh token was already used; every session it started has been "
                               "signed out. Sign in again.", code="refresh-token-reused")
-    user = session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
+    user = active_user(session, user_id)
+    if user is None:
         raise _invalid()
     return user, issue(session, user, lifetime=lifetime, family=family)
 
