@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications.dbutil import bulk_insert_ignore
 from notifications.models import Nudge, NudgeKind, NudgeStatus
 from notifications.preferences import Prefs, load_prefs, next_allowed
+from scoring.dialect import bulk_insert
 from service.clock import utcnow
 from service.models import User
 
@@ -33,7 +33,6 @@ TTL: dict[NudgeKind, timedelta] = {
 # Kinds where a newer nudge replaces an older one still on the device (FCM collapse key, APNs collapse id).
 REPLACEABLE = {NudgeKind.OVERTAKEN, NudgeKind.STREAK_AT_RISK, NudgeKind.INACTIVE, NudgeKind.WEEKLY_SUMMARY,
                NudgeKind.CHALLENGE_ENDING}
-INSERT_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -97,5 +96,5 @@ def plan(session: Session, candidates: Iterable[Candidate], now: datetime | None
                      "status": (NudgeStatus.SKIPPED if cand.skip_reason else NudgeStatus.PLANNED).value,
                      "reason": cand.skip_reason, "created_at": now, "due_at": due,
                      "expires_at": expires, "attempts": 0})
-    result.inserted = bulk_insert_ignore(session, Nudge.__table__, rows, ["dedupe_key"], "id", INSERT_CHUNK)
+    result.inserted = len(bulk_insert(session, Nudge.__table__, rows, ["dedupe_key"], returning=["id"]))
     return result
