@@ -17,7 +17,7 @@ commits once).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -92,6 +92,16 @@ def day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), zone)
 
 
+def steps_by_day(pool: Iterable[Activity | Row], zone: ZoneInfo) -> dict[Any, int]:
+    """The live step records' totals per local day, which the daily plausibility limit is checked against."""
+    day_steps: dict[Any, int] = {}
+    for row in pool:
+        if row.kind == ActivityKind.STEPS:
+            day = row.started_at.astimezone(zone).date()
+            day_steps[day] = day_steps.get(day, 0) + (row.steps or 0)
+    return day_steps
+
+
 def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now: datetime | None = None,
         limits: Limits = DEFAULT_LIMITS, award: bool = True) -> list[ItemResult]:
     """Run the pipeline on a list of items (a ``str`` item is a parse problem already found by the caller)."""
@@ -117,11 +127,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     span_start = day_bounds(min(it.started_at for _, it, _ in valid), zone)[0]
     span_end = day_bounds(max(it.ended_at for _, it, _ in valid), zone)[1]
     known, pool = _lookup(session, user.id, valid, span_start, span_end)
-    day_steps: dict[Any, int] = {}
-    for row in pool:
-        if row.kind == ActivityKind.STEPS:
-            day = row.started_at.astimezone(zone).date()
-            day_steps[day] = day_steps.get(day, 0) + (row.steps or 0)
+    day_steps = steps_by_day(pool, zone)
     new_rows: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
     for i, item, fp in valid:

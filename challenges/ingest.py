@@ -155,11 +155,7 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
     activity_scoring.withdraw(session, [act.id], "edited", drop=True)
     zone = ZoneInfo(user.timezone or "UTC")
     pool = dedupe.Pool(r for r in _pool(session, user.id, item, zone) if r.id != act.id)
-    day_steps: dict[Any, int] = {}
-    for r in pool:
-        if r.kind == ActivityKind.STEPS:
-            day = r.started_at.astimezone(zone).date()
-            day_steps[day] = day_steps.get(day, 0) + (r.steps or 0)
+    day_steps = activity_pipeline.steps_by_day(pool, zone)
     row = activity_pipeline.judge_and_resolve(user.id, item, dedupe.fingerprint(user.id, item), pool, day_steps,
                                               zone, limits, now)
     for key, value in row.values.items():
