@@ -76,12 +76,11 @@ def resolve(item: ActivityIn, rivals: Sequence[Activity]) -> Resolution:
     return Resolution(True, list(rivals))
 
 
-def rivals_of(item: ActivityIn, pool: Iterable[Activity], *, exclude_id: int | None = None) -> list[Activity]:
-    """The live records in ``pool`` that overlap ``item`` (same kind; ``exclude_id`` is the record itself)."""
+def rivals_of(item: ActivityIn, pool: Iterable[Activity]) -> list[Activity]:
+    """The live records in ``pool`` that overlap ``item`` (same kind)."""
     start, end = item.started_at, item.ended_at
     return [a for a in pool
             if a.kind == item.kind and a.status in LIVE and a.deleted_at is None
-            and (exclude_id is None or a.id != exclude_id)
             and overlaps(start, end, a.started_at, a.ended_at)]
 
 
