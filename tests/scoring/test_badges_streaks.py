@@ -144,3 +144,17 @@ def test_deleting_a_user_removes_their_badges_and_board_lines(session: Any, user
     assert [str(s) for s in left if str(s) == "user"] == []
     assert session.execute(select(LeaderboardTotal.points).where(LeaderboardTotal.scope == "team",
                                                                  LeaderboardTotal.period_key == "all")).scalar() == 30
+
+
+def test_a_contest_wide_collective_goal_is_awarded_to_every_contributor_once_reached(
+        session: Any, users: list[Any]) -> None:
+    session.add(BadgeDefinition(code="city-goal", name="City goal", description="The whole city reached its goal.",
+                                criteria={"kind": "collective_goal", "goal": 40}))
+    session.commit()
+    log_days(session, users[0].id, [0], minutes=30)
+    assert badges.evaluate(session, 1, [users[0].id]) == []  # 30 of 40
+    log_days(session, users[1].id, [1], minutes=30)
+    awarded = badges.evaluate(session, 1, [users[0].id, users[1].id])
+    assert sorted(a.user_id for a in awarded) == sorted([users[0].id, users[1].id])
+    assert all(a.evidence["value"] == {"total": 60, "goal": 40} for a in awarded)
+    assert badges.evaluate(session, 1, [users[0].id, users[1].id]) == []
