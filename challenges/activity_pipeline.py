@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from challenges import activity_scoring, bulk_rows, dedupe, plausibility
 from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
 from challenges.plausibility import DEFAULT_LIMITS, Limits
+from scoring.dialect import is_postgres
 from service.clock import utcnow
 from service.models import User
 
@@ -177,7 +178,7 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
     known: dict[tuple[Any, ...], int] = {}
     pool = dedupe.Pool()
     in_pool: set[int] = set()
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     for start in range(0, len(valid), 500):
         chunk = valid[start:start + 500]
         pairs = [(it.source.value, it.external_id) for _, it, _ in chunk if it.external_id is not None]

@@ -17,6 +17,7 @@ import sqlalchemy
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from scoring.dialect import is_postgres
 from service.errors import Conflict
 
 COPY_FROM = 20
@@ -35,7 +36,7 @@ def write(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Non
     """Insert ``rows`` (dicts with the same keys) into ``table`` inside the session's transaction."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if not is_postgres(session) or len(rows) < COPY_FROM:
         session.execute(insert(table), list(rows))
         return
     import psycopg
