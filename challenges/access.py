@@ -31,6 +31,13 @@ def require_organiser(user: User, challenge: Challenge) -> None:
     require_org_role(user, challenge.organisation_id, ORGANISER_ROLES)
 
 
+def managed_challenge(session: Session, challenge_id: int, user: User) -> Challenge:
+    """The challenge, for an admin/organiser of its own organisation (404 if absent, else 403)."""
+    challenge = get_challenge(session, challenge_id)
+    require_organiser(user, challenge)
+    return challenge
+
+
 def is_enrolled(session: Session, user: User | None, challenge: Challenge, *, active_only: bool = False) -> bool:
     if user is None:
         return False

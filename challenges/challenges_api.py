@@ -11,7 +11,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges import discovery, lifecycle
-from challenges.access import ORGANISER_ROLES, get_challenge, is_organiser, require_organiser, visible_challenge
+from challenges.access import (
+    ORGANISER_ROLES,
+    is_organiser,
+    managed_challenge,
+    visible_challenge,
+)
 from challenges.models import Challenge
 from challenges.participation_api import blueprints as participation_blueprints
 from challenges.places_api import blueprints as place_blueprints
@@ -82,8 +87,7 @@ class ChallengeById(MethodView):
     @blp.response(200, ChallengeSchema)
     def patch(self, data: dict[str, Any], challenge_id: int) -> Challenge:
         """Edit a challenge; rules that would rewrite scored history are locked once it runs"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         lifecycle.update_challenge(db.session, challenge, data)
         db.session.commit()
         return for_viewer(challenge)
@@ -95,8 +99,7 @@ class ChallengePublish(MethodView):
     @blp.response(200, ChallengeSchema)
     def post(self, challenge_id: int) -> Challenge:
         """Publish a draft: it becomes discoverable (if public) and joinable"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         lifecycle.publish_challenge(db.session, challenge)
         db.session.commit()
         return for_viewer(challenge)
@@ -108,8 +111,7 @@ class ChallengeEnd(MethodView):
     @blp.response(200, ChallengeSchema)
     def post(self, challenge_id: int) -> Challenge:
         """End a published challenge now; activity after this moment no longer counts"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         lifecycle.end_challenge(db.session, challenge)
         db.session.commit()
         return for_viewer(challenge)

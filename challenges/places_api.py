@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges import checkins, locations, qr
-from challenges.access import get_challenge, require_organiser, visible_challenge
+from challenges.access import managed_challenge, visible_challenge
 from challenges.models import CheckIn, Location
 from challenges.schemas import (
     CheckInCreateSchema,
@@ -48,8 +48,7 @@ class Locations(MethodView):
     @locations_blp.response(201, LocationSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> Location:
         """Add a location (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         location = locations.create_location(db.session, challenge, data)
         return location
 
@@ -61,8 +60,7 @@ class LocationById(MethodView):
     @locations_blp.response(200, LocationSchema)
     def patch(self, data: dict[str, Any], challenge_id: int, location_id: int) -> Location:
         """Edit a location, or rotate its QR secret (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         location = locations.update_location(db.session, locations.get_location(db.session, challenge,
                                                                                 location_id), data)
         db.session.commit()
@@ -72,8 +70,7 @@ class LocationById(MethodView):
     @locations_blp.response(204)
     def delete(self, challenge_id: int, location_id: int) -> None:
         """Archive a location: past check-ins stay, new ones are refused (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         locations.archive_location(db.session, locations.get_location(db.session, challenge, location_id))
         db.session.commit()
 
@@ -84,8 +81,7 @@ class LocationQr(MethodView):
     @locations_blp.response(200, QrTokenSchema)
     def get(self, challenge_id: int, location_id: int) -> dict[str, Any]:
         """The location's current QR token, for a screen at the spot (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         location = locations.get_location(db.session, challenge, location_id)
         now, window = utcnow(), qr_window_s()
         secret = current_app.extensions["vcc_settings"].secret_key

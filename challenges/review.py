@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenges import activity_pipeline, activity_scoring, dedupe
-from challenges.access import get_challenge, is_organiser, require_organiser
+from challenges.access import is_organiser, managed_challenge
 from challenges.activity_models import Activity, ActivityEntry, ActivityIn, ActivityStatus, EntryStatus
 from challenges.models import Challenge
 from service.clock import utcnow
@@ -26,8 +26,7 @@ from service.pagination import cursor_fields, keyset_page
 def review_queue(session: Session, organiser: User, challenge_id: int, *, limit: int = 50,
                  cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """Flagged entries of the challenge, oldest first (keyset on the entry id)."""
-    challenge = get_challenge(session, challenge_id)
-    require_organiser(organiser, challenge)
+    managed_challenge(session, challenge_id, organiser)
     after = (cursor_fields(cursor, id=int) or {"id": 0})["id"]
     rows = session.execute(
         select(ActivityEntry, Activity, User.display_name)
@@ -47,7 +46,7 @@ def _decidable(session: Session, reviewer: User, activity_id: int, challenge_id:
     if activity is None or activity.deleted_at is not None:
         raise NotFound(f"No activity {activity_id}.", code="activity-not-found")
     if challenge_id is not None:
-        require_organiser(reviewer, get_challenge(session, challenge_id))
+        managed_challenge(session, challenge_id, reviewer)
     entries = list(session.scalars(select(ActivityEntry).where(ActivityEntry.activity_id == activity_id)))
     if not entries and challenge_id is None:
         raise NotFound(f"Activity {activity_id} is in no challenge.", code="activity-not-found")

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges import reports, standings
-from challenges.access import get_challenge, require_organiser, visible_challenge
+from challenges.access import managed_challenge, visible_challenge
 from challenges.schemas import LeaderboardArgsSchema, LeaderboardSchema, ProgressSchema, ReportArgsSchema, ReportSchema
 from service.auth import auth_required, current_user, optional_user
 from service.extensions import db
@@ -49,8 +49,7 @@ class Report(MethodView):
     @blp.response(200, ReportSchema)
     def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
         """Aggregates per team, organisation and day, with small groups suppressed (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
         k = max(configured, args["min_group_size"] or 0)
         return reports.report(db.session, challenge, k)

@@ -11,7 +11,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from challenges.access import get_challenge, require_organiser
+from challenges.access import managed_challenge
 from notifications import announcements, devices, inbox, preferences
 from notifications.models import Announcement, DeviceToken, Nudge
 from notifications.schemas import (
@@ -125,8 +125,7 @@ class Announcements(MethodView):
     @announce_blp.response(200, AnnouncementSchema(many=True))
     def get(self, challenge_id: int) -> list[Announcement]:
         """List a challenge's announcements (organisers)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         return announcements.list_announcements(db.session, challenge.id)
 
     @auth_required
@@ -134,8 +133,7 @@ class Announcements(MethodView):
     @announce_blp.response(201, AnnouncementSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> Announcement:
         """Schedule an announcement to every participant (organisers of the challenge's organisation)"""
-        challenge = get_challenge(db.session, challenge_id)
-        require_organiser(current_user(), challenge)
+        challenge = managed_challenge(db.session, challenge_id, current_user())
         item = announcements.create_announcement(db.session, challenge, current_user(), **data)
         db.session.commit()
         return item
