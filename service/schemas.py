@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.clock import is_valid_timezone
@@ -50,6 +52,13 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _may_hold_nul(data: dict[str, Any]) -> bool:
+    try:
+        return "\\u0000" in json.dumps(data)
+    except (TypeError, ValueError):
+        return True
+
+
 class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -57,7 +66,13 @@ class BaseSchema(Schema):
 
     @pre_load
     def _no_nul_characters(self, data: Any, **kwargs: Any) -> Any:
-        """PostgreSQL text cannot hold NUL (U+0000): refuse it in any value of the input (else a 500 there)."""
+        """PostgreSQL text cannot hold NUL (U+0000): refuse it in any value of the input (else a 500 there).
+
+        A JSON body (a plain dict) is checked first with one C-speed ``json.dumps``, which writes NUL as
+        ``\\u0000``; only a hit (possibly a literal backslash-u text) walks the values. A 1,000-item batch would
+        otherwise cost ~13,000 Python calls."""
+        if type(data) is dict and not _may_hold_nul(data):
+            return data
         if isinstance(data, Mapping):
             bad = sorted(str(key) for key in data if _has_nul(key) or _has_nul(data[key]))
             if bad:
@@ -111,3 +126,15 @@ class PaginationArgsSchema(BaseSchema):
                            metadata={"description": "page size, 1..500"})
     cursor = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "opaque cursor from a previous page's `next`"})
+
+
+def prebuilt(payload: dict[str, Any], status: int = 200) -> Response:
+    """An answer already in its documented schema's shape, made of plain JSON values by our own code.
+
+    flask-smorest passes a ``Response`` through untouched, so a view returning this skips marshmallow's
+    per-field dump: for a 1,000-item batch result that dump costs more than the JSON encoding itself. The
+    view keeps its ``@blp.response`` schema for the OpenAPI document, and the API tests check the answer
+    against it.
+    """
+    return current_app.response_class(json.dumps(payload, separators=(",", ":")), status,
+                                      mimetype="application/json")

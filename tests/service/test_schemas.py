@@ -102,6 +102,14 @@ def test_nul_characters_are_422_on_every_database(app: Flask, client: FlaskClien
     assert client.get("/api/v1/organisations?cursor=a%00b", headers=headers).status_code == 422
 
 
+def test_a_literal_backslash_u0000_text_is_not_mistaken_for_nul(app: Flask, client: FlaskClient, session: Any) -> None:
+    """The NUL check first searches the JSON-encoded body for the escape; text that merely spells it is kept."""
+    user = make_user(session)
+    session.commit()
+    resp = client.patch("/api/v1/me", headers=auth_headers(app, user), json={"display_name": "a\\u0000b"})
+    assert resp.status_code == 200 and resp.json["display_name"] == "a\\u0000b"
+
+
 def test_a_time_zone_name_too_long_for_a_file_name_is_422(client: FlaskClient) -> None:
     """Found by schema fuzzing: ZoneInfo raised OSError (file name too long) for a 300-character name (a 500)."""
     from service.clock import is_valid_timezone
