@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -40,7 +40,7 @@ from service.errors import TooLarge, Unprocessable
 from service.extensions import db
 from service.idempotency import HEADER, idempotent
 from service.pagination import cursor_fields, keyset_page
-from service.schemas import BaseSchema, PaginationArgsSchema
+from service.schemas import BaseSchema, PaginationArgsSchema, prebuilt
 
 blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
                 description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
@@ -121,12 +121,12 @@ class ActivityBatch(MethodView):
     @idempotent("activities.batch")
     @blp.arguments(BatchSchema)
     @blp.response(200, BatchResultSchema)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any]) -> Response:
         """Sync up to 1,000 records (ours, Health Connect or HealthKit); each item gets its own status"""
         results = race_safe(lambda: ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
                                                       limits=limits()))
         _commit()
-        return {"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]}
+        return prebuilt({"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]})
 
 
 def _item(r: ItemResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from challenges.activity_models import Activity, ActivityKind, ActivitySource
+from challenges.activity_schemas import BatchItemResultSchema, BatchResultSchema
 from tests.challenges.activity_helpers import ago, iso, make_world, points
 
 
@@ -45,6 +46,15 @@ def test_each_item_gets_its_own_status_and_bad_items_do_not_fail_the_others(app,
     assert resp.json["counts"] == {"created": 2, "duplicate": 1, "flagged": 1, "rejected": 4}
     assert points(session, w.challenge.id, pat.id) == 60
     assert session.scalar(select(func.count()).select_from(Activity)) == 3
+
+
+def test_the_batch_answer_is_exactly_what_its_documented_schema_dumps(app, client, session):
+    w = make_world(app, session)
+    resp = _batch(client, w, w.users[0], [_item(1, ago(days=2)), _item(2, ago(days=2), type="unicycling")])
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    schema = BatchResultSchema()
+    assert schema.dump(schema.load(resp.json)) == resp.json
+    assert set(resp.json["results"][0]) == set(BatchItemResultSchema().fields)
 
 
 def test_a_resync_of_the_same_batch_stores_nothing_twice(app, client, session):
