@@ -7,9 +7,10 @@ starting inside the window. The entry is
 
 - ``counted`` (scored through ``scoring.ledger.score_many`` under ``activity:<id>``) when the activity is
   accepted and arrived within the late-sync grace period;
-- ``flagged`` (no points until an organiser approves) when the activity itself is flagged, when it arrived
-  later than ``grace_days`` after it ended (or after the challenge ended), or when it began before the
-  challenge window but reaches into it.
+- ``flagged`` (no points until an organiser approves) when the activity itself is flagged, when it breaks the
+  challenge's own plausibility limits (``Challenge.plausibility``), when it arrived later than ``grace_days``
+  after it ended (or after the challenge ended), or when it began before the challenge window but reaches
+  into it.
 
 Withdrawal (edit, delete, a richer record superseding this one) reverses the points of every counted entry.
 Every function works on a whole list so a batch of 1,000 costs a handful of statements.
@@ -19,18 +20,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from challenges import bulk_rows
-from challenges.activity_models import ActivityEntry, ActivityKind, ActivityStatus, EntryStatus
+from challenges import bulk_rows, plausibility
+from challenges.activity_models import Activity, ActivityEntry, ActivityKind, ActivityStatus, EntryStatus
 from challenges.enrolment import effective_end, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import Challenge, ChallengeStatus, Enrolment
+from challenges.plausibility import ChallengeLimits
 from scoring import badges, ledger
 from scoring.types import ActivityFacts, Metric, ScoringRules, Subject
 
@@ -54,6 +57,10 @@ class Enrolled:
     challenge: Challenge
     rules: ScoringRules
     subject: Subject
+    limits: ChallengeLimits | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = plausibility.challenge_limits(self.challenge.plausibility)
 
 
 _ENROLLED = (select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
@@ -84,10 +91,27 @@ def relevant(act: Countable, e: Enrolled) -> bool:
     return act.ended_at > c.starts_at and act.started_at < effective_end(c)
 
 
-def placement(act: Countable, c: Challenge, now: datetime) -> tuple[EntryStatus, str | None]:
-    """Counted or flagged in this challenge, and why."""
+def moving_time_of(act: Countable) -> int | None:
+    """A stored ``Activity`` has ``moving_time_s``; the pipeline's new rows carry it in their ``values``."""
+    moving = getattr(act, "moving_time_s", None)
+    if moving is None:
+        moving = getattr(act, "values", {}).get("moving_time_s")
+    return moving
+
+
+def placement(act: Countable, c: Challenge, now: datetime, limits: ChallengeLimits | None = None,
+              day_steps_before: int = 0) -> tuple[EntryStatus, str | None]:
+    """Counted or flagged in this challenge, and why; ``limits`` are the challenge's own plausibility limits
+    and ``day_steps_before`` the participant's other live steps of the activity's day in its time zone."""
     if act.status == ActivityStatus.FLAGGED:
         return EntryStatus.FLAGGED, act.reason
+    if limits is not None:
+        breaches = plausibility.challenge_flags(
+            limits, type_code=act.type_code, kind=act.kind, duration_s=act.duration_s,
+            moving_time_s=moving_time_of(act), distance_m=act.distance_m, steps=act.steps,
+            day_steps_before=day_steps_before)
+        if breaches:
+            return EntryStatus.FLAGGED, "; ".join(breaches)
     if act.started_at < c.starts_at:
         return EntryStatus.FLAGGED, "outside-window: the activity began before the challenge started"
     deadline = min(act.ended_at, effective_end(c)) + timedelta(days=c.grace_days)
@@ -128,11 +152,13 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
     weights = weights or {}
     rows: list[dict[str, Any]] = []
     to_score: dict[int, tuple[Enrolled, list]] = {}
+    day_steps = DaySteps.for_call(session, live, enrolments)
     for act in live:
         for e in enrolments.get(act.user_id, ()):
             if not relevant(act, e):
                 continue
-            status, reason = placement(act, e.challenge, now)
+            before = day_steps.before(act, e.challenge.timezone) if day_steps and e.limits else 0
+            status, reason = placement(act, e.challenge, now, e.limits, before)
             row = {"activity_id": act.id, "challenge_id": e.challenge.id, "status": status, "reason": reason,
                    "created_at": now}
             rows.append(row)
@@ -140,6 +166,8 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
             if status == EntryStatus.COUNTED:
                 bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
                 bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
+        if day_steps:
+            day_steps.add(act)
     also: list | None = None
     if rows and fresh and to_score and len(rows) < bulk_rows.COPY_FROM:
         also = [(ActivityEntry.__table__, rows)]  # a few rows: in the ledger's statement, one round trip less
@@ -158,6 +186,77 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
             award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}),
                          totals=user_totals, active=active)
     return result
+
+
+_DAY_MARGIN = timedelta(days=2)
+"""A local day lies within a day and a bit of any instant in it, whatever the time zone (DST included)."""
+
+
+class DaySteps:
+    """The participants' live step records per local day, for challenges with a day-steps limit of their own.
+
+    Read with one query per ``count`` call, and only when some activity of the call is a step record falling
+    in such a challenge; the activities of the call itself are left out of what was read and added in call
+    order, so (as in the activity's own verdict) the record that takes the day over the limit is flagged and
+    the ones before it are not.
+    """
+
+    def __init__(self, stored: dict[int, list[tuple[datetime, int]]], zones: set[str]) -> None:
+        self._stored = stored
+        self._zones = zones
+        self._totals: dict[tuple[int, str], dict[date, int]] = {}
+        self._added: dict[tuple[int, str, date], int] = defaultdict(int)
+
+    @classmethod
+    def for_call(cls, session: Session, live: Sequence[Countable],
+                 enrolments: dict[int, list[Enrolled]]) -> DaySteps | None:
+        users: set[int] = set()
+        zones: set[str] = set()
+        starts: list[datetime] = []
+        for act in live:
+            if act.kind != ActivityKind.STEPS:
+                continue
+            for e in enrolments.get(act.user_id, ()):
+                if e.limits and e.limits.steps_flag_per_day is not None and relevant(act, e):
+                    users.add(act.user_id)
+                    zones.add(e.challenge.timezone)
+                    starts.append(act.started_at)
+        if not users:
+            return None
+        mine = {act.id for act in live}
+        stored: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+        for user_id, aid, started_at, steps in session.execute(
+                select(Activity.user_id, Activity.id, Activity.started_at, Activity.steps).where(
+                    Activity.user_id.in_(sorted(users)), Activity.kind == ActivityKind.STEPS,
+                    Activity.started_at >= min(starts) - _DAY_MARGIN, Activity.started_at < max(starts) + _DAY_MARGIN,
+                    Activity.status.in_((ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)),
+                    Activity.deleted_at.is_(None))):
+            if aid not in mine:
+                stored[user_id].append((started_at, steps or 0))
+        return cls(stored, zones)
+
+    def _day_totals(self, user_id: int, tz: str) -> dict[date, int]:
+        key = (user_id, tz)
+        if key not in self._totals:
+            zone, totals = ZoneInfo(tz), defaultdict(int)
+            for started_at, steps in self._stored.get(user_id, ()):
+                totals[started_at.astimezone(zone).date()] += steps
+            self._totals[key] = totals
+        return self._totals[key]
+
+    def before(self, act: Countable, tz: str) -> int:
+        """The participant's steps of the activity's day (in ``tz``) apart from this activity and later ones."""
+        if act.kind != ActivityKind.STEPS:
+            return 0
+        day = act.started_at.astimezone(ZoneInfo(tz)).date()
+        return self._day_totals(act.user_id, tz).get(day, 0) + self._added.get((act.user_id, tz, day), 0)
+
+    def add(self, act: Countable) -> None:
+        """Count this activity towards its day, for the activities after it in the call."""
+        if act.kind != ActivityKind.STEPS or not act.steps:
+            return
+        for tz in self._zones:
+            self._added[(act.user_id, tz, act.started_at.astimezone(ZoneInfo(tz)).date())] += act.steps
 
 
 def award_badges(session: Session, challenge: Challenge, user_ids: list[int], *,

@@ -3,8 +3,9 @@
 History rule (chosen over rescoring): once a challenge has started, a change that would rewrite what was
 already scored is refused with 409 ``rules-locked``. Rescoring cannot help there, because the ledger records
 points under the old rules and ``vcc rescore`` rebuilds totals from that ledger, not from the raw activity.
-Locked once running: metric, format, timezone, daily_cap, vigorous_counts_double, allowed_types, a start that
-is already past (old or new), and an end that is already past (old or new). Title, description, goal,
+Locked once running: metric, format, timezone, daily_cap, vigorous_counts_double, allowed_types, plausibility
+(which entries were flagged, and so scored nothing, was decided under the old limits), a start that is already
+past (old or new), and an end that is already past (old or new). Title, description, goal,
 visibility, region, team size cap and grace period stay editable, as does extending a running challenge.
 """
 
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from challenges import plausibility
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Phase, Visibility
 from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
@@ -25,7 +27,8 @@ from service.clock import utcnow
 from service.errors import Conflict, Invalid, Unprocessable
 from service.models import User
 
-LOCKED_ONCE_RUNNING = ("metric", "format", "timezone", "daily_cap", "vigorous_counts_double", "allowed_types")
+LOCKED_ONCE_RUNNING = ("metric", "format", "timezone", "daily_cap", "vigorous_counts_double", "allowed_types",
+                       "plausibility")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -66,6 +69,8 @@ def _normalise(values: dict[str, Any], tz: str) -> dict[str, Any]:
             raise Unprocessable(f"Unknown activity types: {', '.join(unknown)}.", code="unknown-activity-type",
                                 errors={"allowed_types": [f"unknown: {', '.join(unknown)}"]})
         out["allowed_types"] = sorted(set(out["allowed_types"]))
+    if "plausibility" in out:  # stored in one form, so an unchanged setting compares equal (rules-locked)
+        out["plausibility"] = plausibility.normalised(out["plausibility"])
     return out
 
 

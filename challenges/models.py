@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -88,6 +89,9 @@ class Challenge(Base):
     region: Mapped[str | None] = mapped_column(String(80), index=True)
     team_size_cap: Mapped[int | None]
     participants_create_teams: Mapped[bool] = mapped_column(default=False)
+    plausibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The challenge's own plausibility limits (``challenges.plausibility.ChallengeLimits``); None: only the
+    deployment's. Entries breaking them are flagged in this challenge."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,15 +13,20 @@ Anchors (DESIGN.md, "Plausibility anchors"): world-record marathon pace is about
 per type comes from the scoring catalogue; very active populations average ~14-18k steps a day, so a day over
 40k is flagged and over 100k rejected; elite running cadence stays under ~250 steps/min. The limits are a
 ``Limits`` value so a deployment (or a test) can set its own.
+
+A challenge may add its own, usually stricter, limits (``ChallengeLimits``, from the challenge's
+``plausibility`` setting: a school's running challenge flags 20 km/h). They never change the activity's own
+verdict, which is the deployment's; ``challenge_flags`` only flags the activity's entry in that challenge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from challenges.activity_models import ActivityKind
 from scoring.catalogue import ACTIVITY_TYPES
 
 FUTURE_SKEW = timedelta(minutes=5)
@@ -94,6 +99,12 @@ def input_problems(*, type_code: str, started_at: datetime | None, duration_s: i
     return problems
 
 
+def average_kmh(distance_m: float, duration_s: int, moving_time_s: int | None) -> float:
+    """Average speed over the moving time when the source gives one (a GPS track's pauses are not travel)."""
+    timed = moving_time_s if moving_time_s else duration_s
+    return distance_m / 1000 / (timed / 3600)
+
+
 def judge(*, type_code: str, duration_s: int, moving_time_s: int | None, distance_m: float | None,
           steps: int | None, day_steps_before: int = 0, limits: Limits = DEFAULT_LIMITS) -> Verdict:
     """Accepted, flagged or rejected, with every reason that applies (the worst status wins)."""
@@ -103,8 +114,7 @@ def judge(*, type_code: str, duration_s: int, moving_time_s: int | None, distanc
     if duration_s > limits.max_duration_s:
         flags.append(f"too-long: {duration_s / 3600:.1f} h is longer than a day")
     if distance_m and activity.max_speed_kmh:
-        timed = moving_time_s if moving_time_s else duration_s
-        kmh = distance_m / 1000 / (timed / 3600)
+        kmh = average_kmh(distance_m, duration_s, moving_time_s)
         if kmh > activity.max_speed_kmh:
             flags.append(f"too-fast: average {kmh:.1f} km/h is beyond the {activity.max_speed_kmh:g} km/h "
                          f"ceiling for {type_code}")
@@ -122,3 +132,74 @@ def judge(*, type_code: str, duration_s: int, moving_time_s: int | None, distanc
     if flags:
         return Verdict("flagged", tuple(flags))
     return Verdict("accepted")
+
+
+CHALLENGE_BOUNDS = {"steps_flag_per_day": (1_000, 100_000), "max_duration_s": (600, DAY_S),
+                    "max_speed_kmh": (1.0, 150.0)}
+"""What an organiser may set per challenge. Looser than the deployment is allowed but adds nothing (the
+activity's own verdict already flags it); the upper bounds are the hard step limit, a day, and the speed
+above which a GPS track is a vehicle; the lower ones keep a typo from flagging every activity."""
+
+SPEED_TYPES = frozenset(code for code, t in ACTIVITY_TYPES.items() if t.has_distance and t.max_speed_kmh)
+"""Type codes a challenge may set a speed limit for: those with a distance (a yoga class has no speed)."""
+
+
+@dataclass(frozen=True)
+class ChallengeLimits:
+    """One challenge's own limits (``None``: not set). ``speed`` maps every type code a limit applies to to
+    (km/h, the code the organiser named): a limit on a generic type (running) covers its pace variants
+    (jogging, running_8mph, ...) unless a variant has its own."""
+
+    steps_flag_per_day: int | None = None
+    max_duration_s: int | None = None
+    speed: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+
+
+def challenge_limits(settings: Mapping[str, Any] | None) -> ChallengeLimits | None:
+    """The limits of a challenge's stored ``plausibility`` setting (validated at the edge); None when unset."""
+    if not settings:
+        return None
+    named: Mapping[str, float] = settings.get("max_speed_kmh") or {}
+    speed: dict[str, tuple[float, str]] = {}
+    for code, kmh in named.items():
+        for variant in (band for _, band in ACTIVITY_TYPES[code].pace_bands if band not in named):
+            speed[variant] = (float(kmh), code)
+        speed[code] = (float(kmh), code)
+    limits = ChallengeLimits(settings.get("steps_flag_per_day"), settings.get("max_duration_s"), speed)
+    return limits if limits != ChallengeLimits() else None
+
+
+def normalised(settings: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The form a challenge stores: unset keys dropped, an empty setting is ``None`` (no limits of its own)."""
+    if not settings:
+        return None
+    out = {key: value for key, value in settings.items() if value not in (None, {})}
+    if "max_speed_kmh" in out:
+        out["max_speed_kmh"] = {code: float(out["max_speed_kmh"][code]) for code in sorted(out["max_speed_kmh"])}
+    return out or None
+
+
+def challenge_flags(limits: ChallengeLimits, *, type_code: str, kind: ActivityKind, duration_s: int,
+                    moving_time_s: int | None, distance_m: float | None, steps: int | None,
+                    day_steps_before: int = 0) -> list[str]:
+    """Why this activity breaks the challenge's own limits (empty when it does not).
+
+    The duration limit is for sessions: a step record is a bucket of a phone's count and may span the day.
+    The day's steps are the step records' (only they count in a steps challenge), in the challenge's days.
+    """
+    reasons: list[str] = []
+    if kind == ActivityKind.SESSION and limits.max_duration_s is not None and duration_s > limits.max_duration_s:
+        reasons.append(f"too-long: {duration_s / 3600:.1f} h is longer than this challenge's limit of "
+                       f"{limits.max_duration_s / 3600:g} h")
+    if distance_m and type_code in limits.speed:
+        ceiling, named = limits.speed[type_code]
+        kmh = average_kmh(distance_m, duration_s, moving_time_s)
+        if kmh > ceiling:
+            reasons.append(f"too-fast: average {kmh:.1f} km/h is above this challenge's limit of {ceiling:g} km/h "
+                           f"for {named}")
+    if kind == ActivityKind.STEPS and steps and limits.steps_flag_per_day is not None:
+        day = day_steps_before + steps
+        if day > limits.steps_flag_per_day:
+            reasons.append(f"too-many-steps: {day} steps in a day is above this challenge's limit of "
+                           f"{limits.steps_flag_per_day}")
+    return reasons

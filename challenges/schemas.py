@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
+from challenges.plausibility import CHALLENGE_BOUNDS, SPEED_TYPES
+from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import Metric, Period, Scope
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
@@ -18,6 +21,56 @@ LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is
 def _local_iso(obj: Any, attr: str) -> str | None:
     value = getattr(obj, attr)
     return None if value is None else value.astimezone(ZoneInfo(obj.timezone)).isoformat()
+
+
+class SpeedLimitsField(fields.Dict):
+    """``{type code: km/h}``; each code a known activity type with a distance, each value a JSON number in
+    range. Errors are keyed by the code, so the problem says which one is wrong."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise ValidationError("Not an object: send {\"<type code>\": <km/h>, ...}.")
+        low, high = CHALLENGE_BOUNDS["max_speed_kmh"]
+        out: dict[str, float] = {}
+        errors: dict[str, list[str]] = {}
+        for code, kmh in value.items():
+            if code not in ACTIVITY_TYPES or code == "checkin":
+                errors[str(code)] = [f"Unknown activity type {code!r} (see GET /api/v1/activity-types)."]
+            elif code not in SPEED_TYPES:
+                errors[code] = [f"{code} has no distance, so it has no speed to limit."]
+            elif not isinstance(kmh, int | float) or isinstance(kmh, bool):
+                errors[code] = ["Not a valid number (km/h)."]
+            elif not low <= kmh <= high:
+                errors[code] = [f"Must be between {low:g} and {high:g} km/h."]
+            else:
+                out[code] = float(kmh)
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
+def _bounded(key: str) -> validate.Range:
+    low, high = CHALLENGE_BOUNDS[key]
+    return validate.Range(min=low, max=high)
+
+
+class PlausibilitySchema(BaseSchema):
+    """A challenge's own plausibility limits, on top of the deployment's; entries breaking them are flagged
+    in this challenge for its organisers to review. Every key is optional; ``{}`` or null sets none."""
+
+    error_messages = {"type": "Not an object: send {\"steps_flag_per_day\": ..., \"max_duration_s\": ..., "
+                              "\"max_speed_kmh\": {\"<type code>\": <km/h>}}."}
+
+    steps_flag_per_day = fields.Integer(
+        validate=_bounded("steps_flag_per_day"),
+        metadata={"description": "flag a step record when the participant's steps of that day (challenge's "
+                                 "time zone) go above this"})
+    max_duration_s = fields.Integer(
+        validate=_bounded("max_duration_s"), metadata={"description": "flag a session longer than this (s)"})
+    max_speed_kmh = SpeedLimitsField(
+        keys=fields.String(), values=fields.Float(),
+        metadata={"description": "flag a faster average speed, per activity type code (a generic type such as "
+                                 "running also covers its pace variants)"})
 
 
 class _ChallengeFields(BaseSchema):
@@ -43,6 +96,9 @@ class _ChallengeFields(BaseSchema):
     region = fields.String(allow_none=True, validate=validate.Length(max=80))
     team_size_cap = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10_000))
     participants_create_teams = fields.Boolean()
+    plausibility = fields.Nested(PlausibilitySchema, allow_none=True,
+                                 metadata={"description": "this challenge's own plausibility limits; null = the "
+                                                          "deployment's only"})
 
 
 class ChallengeCreateSchema(_ChallengeFields):
@@ -87,6 +143,7 @@ class ChallengeSchema(BaseSchema):
     region = fields.String(allow_none=True)
     team_size_cap = fields.Integer(allow_none=True)
     participants_create_teams = fields.Boolean()
+    plausibility = fields.Nested(PlausibilitySchema, allow_none=True)
     published_at = fields.DateTime(format="iso", allow_none=True)
     ended_at = fields.DateTime(format="iso", allow_none=True)
 
