@@ -15,12 +15,14 @@ Finished day and week boards get EXPIREAT one week after the period ends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
+from redis.exceptions import NoScriptError
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -42,6 +44,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return 0
 """
+INCR_SHA = hashlib.sha1(INCR_IF_EXISTS.encode()).hexdigest()
 
 
 def client() -> Any | None:
@@ -104,20 +107,36 @@ def _flush_after_commit(session: Session) -> None:
         return
     r = pending["client"]
     try:
-        script = r.register_script(INCR_IF_EXISTS)
-        pipe = r.pipeline(transaction=False)
-        for key, mem, pts, expire_at in pending["ops"]:
-            script(keys=[key], args=[pts, mem, expire_at], client=pipe)
-        for keys, members in pending.get("removals", []):
-            for key in keys:
-                pipe.zrem(key, *members)
-        pipe.execute()
+        _send(r, pending["ops"], pending.get("removals", []))
     except Exception:  # Redis is a cache: the SQL totals are committed; drop the boards to rebuild them
         log.exception("redis board update failed; boards will be rebuilt from SQL on read")
         try:
             r.delete(*{op[0] for op in pending["ops"]})
         except Exception:
             log.exception("could not drop stale redis boards")
+
+
+def _send(r: Any, ops: list[tuple[str, str, int, str]], removals: list[tuple[list[str], list[str]]]) -> None:
+    """One pipelined round trip: EVALSHA of the increment script per line, ZREM of removed members.
+
+    redis-py's Script objects ask SCRIPT EXISTS before every pipeline (a second round trip per write); here
+    the script is sent by its SHA and loaded only when Redis answers NOSCRIPT (a restart or SCRIPT FLUSH),
+    and then just the increments that failed are sent again, so none is applied twice.
+    """
+    pipe = r.pipeline(transaction=False)
+    for key, mem, pts, expire_at in ops:
+        pipe.evalsha(INCR_SHA, 1, key, pts, mem, expire_at)
+    for keys, members in removals:
+        for key in keys:
+            pipe.zrem(key, *members)
+    results = pipe.execute(raise_on_error=False)
+    failed = [op for op, res in zip(ops, results, strict=False) if isinstance(res, NoScriptError)]
+    errors = [res for res in results if isinstance(res, Exception) and not isinstance(res, NoScriptError)]
+    if errors:
+        raise errors[0]
+    if failed:
+        r.script_load(INCR_IF_EXISTS)
+        _send(r, failed, [])
 
 
 @event.listens_for(Session, "after_rollback")

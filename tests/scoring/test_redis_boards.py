@@ -55,6 +55,27 @@ def test_increments_reach_redis_only_after_commit(session: Any, users: list[Any]
     assert r.zscore(key, redis_boards.member(users[0].id)) == 50  # ZINCRBY on the existing board
 
 
+def test_after_a_script_flush_each_increment_is_applied_exactly_once(session: Any, users: list[Any],
+                                                                      app: Any) -> None:
+    """Increments go by EVALSHA; a Redis that lost its scripts answers NOSCRIPT, the script is loaded and only
+    the refused increments are sent again."""
+    r = app.extensions["vcc_redis"]
+    key = redis_boards.board_key(redis_boards.prefix(), 1, Scope.USER, "all")
+    ledger.score(session, rules(), Subject(users[0].id), "activity:1", facts("walking_brisk", 30))
+    session.commit()
+    leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ)
+    r.script_flush()
+    ledger.score(session, rules(), Subject(users[0].id), "activity:2", facts("walking_brisk", 20))
+    ledger.score(session, rules(), Subject(users[1].id), "activity:3", facts("walking_brisk", 10))
+    session.commit()
+    assert r.script_exists(redis_boards.INCR_SHA) == [True]
+    assert r.zscore(key, redis_boards.member(users[0].id)) == 50
+    assert r.zscore(key, redis_boards.member(users[1].id)) == 10
+    ledger.score(session, rules(), Subject(users[0].id), "activity:4", facts("walking_brisk", 5))
+    session.commit()
+    assert r.zscore(key, redis_boards.member(users[0].id)) == 55
+
+
 def test_keys_of_a_contest_share_one_cluster_slot_and_day_boards_expire(session: Any, users: list[Any],
                                                                         app: Any) -> None:
     r = app.extensions["vcc_redis"]
