@@ -9,7 +9,9 @@ contest's collective goal), ``checkin_locations`` {user_id: distinct locations} 
 ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks. Facts the caller
 already holds spare a query each: ``totals`` {user_id: all-time points in the contest} (the board upsert
 returns them), ``active`` (users who just got a live, non check-in activity entry), ``skip`` (criteria kinds
-the triggering write cannot change, e.g. ``{"checkin_locations"}`` for an activity that is not a check-in).
+the triggering write cannot change, e.g. ``{"checkin_locations"}`` for an activity that is not a check-in),
+``lines`` (each user's day and week board lines before and after the write, from ``totals.apply``: a streak
+or WHO-week badge is only looked at when a line just reached its threshold).
 
 Definitions and the badges already held come in one query; streak and WHO-week checks share one read of the
 user's points per day. What is not given is read from the ledger, so the result never depends on the hints.
@@ -29,7 +31,7 @@ from scoring.badge_catalogue import BUILTIN
 from scoring.dialect import insert_for
 from scoring.ledger import day_points
 from scoring.models import BadgeAward, BadgeDefinition, EntryKind, LeaderboardTotal, PointsEntry
-from scoring.periods import local_day, week_start
+from scoring.periods import local_day, period_of, week_start
 from scoring.types import Period, Scope
 from service.clock import utcnow
 
@@ -72,7 +74,20 @@ def _total(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dic
     return total >= int(crit["points"]), {"total": total}
 
 
+def _reached(ctx: dict, user_id: int, period: Period, threshold: int) -> bool | None:
+    """Whether one of the user's day (week) lines just reached ``threshold``; None when the caller gave no
+    ``lines`` hint. Day and week counts only grow when a line crosses, so without a crossing a streak or WHO
+    badge not held before cannot be earned by this write (and needs no read of the ledger)."""
+    lines = ctx.get("lines")
+    if lines is None:
+        return None
+    return any(period_of(key) is period and old < threshold <= new for key, old, new in lines.get(user_id, ()))
+
+
 def _streak(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
+    unit = Period.WEEK if crit.get("unit") == "week" else Period.DAY
+    if _reached(ctx, user_id, unit, max(1, int(crit.get("threshold", 1)))) is False:
+        return False, None
     s = streaks.streak_from(_days(session, contest_id, user_id, ctx), max(1, int(crit.get("threshold", 1))),
                             crit.get("unit", "day"), ctx.get("today") or local_day(utcnow(), ctx.get("tz", "UTC")))
     return s.length >= int(crit["length"]), {"streak": s.length, "unit": s.unit}
@@ -133,6 +148,8 @@ def _collective(session: Session, contest_id: int, user_id: int, crit: dict, ctx
 
 def _who_weeks(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
     weekly = int(crit.get("weekly_points", 150))
+    if _reached(ctx, user_id, Period.WEEK, weekly) is False:
+        return False, None
     weeks: dict[date, int] = {}
     for d, p in _days(session, contest_id, user_id, ctx).items():
         ws = week_start(d)

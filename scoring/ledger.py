@@ -99,11 +99,13 @@ def score(session: Session, rules_: ScoringRules, subject: Subject, source_key: 
 
 def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject, str, ActivityFacts]],
                user_totals: dict[int, int] | None = None, *, fresh: bool = False,
-               also: list[tuple[Table, list[dict]]] | None = None) -> list[ScoreResult]:
+               also: list[tuple[Table, list[dict]]] | None = None,
+               lines: totals.UserLines | None = None) -> list[ScoreResult]:
     """Score a batch with a handful of statements (state read, day sums, one insert, one board upsert).
 
     Items are capped in list order; a source repeated inside the batch is scored once. ``user_totals``, when
-    given, receives the new all-time total of every user whose board line moved (for badge checks).
+    given, receives the new all-time total of every user whose board line moved (for badge checks); ``lines``
+    their day and week lines before and after (``totals.apply``).
     ``fresh`` says the sources were created in this transaction (e.g. activities just inserted), so no entry
     of them can exist yet and the state read is skipped; their entries are then inserted by the board upsert's
     statement, together with ``also`` (the caller's own new rows of other tables, e.g. activity entries).
@@ -148,7 +150,7 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
             row["created_at"] = now
             deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
         inserted = {row["entry_key"] for row in rows}
-        written = totals.apply(session, deltas, entries=rows, also=also)
+        written = totals.apply(session, deltas, entries=rows, also=also, lines=lines)
     else:
         for table, also_rows in also or ():
             if also_rows:
@@ -157,7 +159,7 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
         for row in rows:
             if row["entry_key"] in inserted:
                 deltas.add(row["user_id"], row["team_id"], row["organisation_id"], row["local_day"], row["points"])
-        written = totals.apply(session, deltas)
+        written = totals.apply(session, deltas, lines=lines)
     if user_totals is not None:
         user_totals.update(written)
     missing = [k for _, k, _ in items if k not in planned or planned[k]["entry_key"] not in inserted]

@@ -30,6 +30,11 @@ def period_key(period: Period | str, day: date | None = None) -> str:
     return f"w{year}-W{week:02d}"
 
 
+def period_of(key: str) -> Period:
+    """The period a key made by ``period_key`` belongs to."""
+    return Period.ALL if key == "all" else Period.DAY if key.startswith("d") else Period.WEEK
+
+
 def keys_for_day(day: date) -> dict[Period, str]:
     return {p: period_key(p, day) for p in Period}
 

@@ -60,10 +60,16 @@ class Deltas:
                 lines[(Scope.ORGANISATION, pkey, organisation_id)] += points
 
 
+UserLines = dict[int, list[tuple[str, int, int]]]
+"""user id -> (period key, points before, points after) of each of the user's day and week lines written."""
+
+
 def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
-          also: list[tuple[Table, list[dict]]] | None = None) -> dict[int, int]:
+          also: list[tuple[Table, list[dict]]] | None = None, lines: UserLines | None = None) -> dict[int, int]:
     """Upsert the increments; returns the new all-time total of each user line written (the upsert's
-    RETURNING gives it, so badge checks need no SUM over the ledger).
+    RETURNING gives it, so badge checks need no SUM over the ledger). ``lines``, when given, receives the
+    user's day and week lines before and after, so streak badges can tell whether a day or week just
+    reached a threshold without reading the user's ledger.
 
     ``entries``: new ledger rows that cannot exist yet (fresh sources), inserted by the same statement on
     PostgreSQL (one round trip for ledger and board); a duplicate would fail the statement, never skip silently.
@@ -83,9 +89,11 @@ def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
     user_totals: dict[int, int] = {}
     for scope, pkey, sid, new in written:
         scope = Scope(scope)
+        old = int(new) - deltas.points[(scope, pkey, sid)]
         if scope is Scope.USER and pkey == ALL_KEY:
             user_totals[int(sid)] = int(new)
-        old = int(new) - deltas.points[(scope, pkey, sid)]
+        elif scope is Scope.USER and lines is not None:
+            lines.setdefault(int(sid), []).append((pkey, old, int(new)))
         before, after = bucket(old), bucket(int(new))
         if before != after:
             if before is not None:

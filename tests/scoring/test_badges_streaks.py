@@ -93,6 +93,39 @@ def test_who_weeks_badge_counts_weeks_reaching_the_weekly_goal(session: Any, use
     assert "who-2" in codes(badges.evaluate(session, 1, [uid]))
 
 
+def test_streak_and_who_badges_are_checked_only_when_a_write_makes_a_day_or_week_reach_its_threshold(
+        session: Any, users: list[Any]) -> None:
+    """``totals.apply`` reports each user's day and week lines before and after; without a crossing the
+    evaluation does not read the ledger at all, and with one it awards as a full evaluation would."""
+    from sqlalchemy import event
+
+    session.add(BadgeDefinition(code="who-1", name="WHO once", criteria={"kind": "who_weeks", "weeks": 1,
+                                                                         "weekly_points": 150}))
+    session.commit()
+    uid = users[0].id
+    log_days(session, uid, [0, 1])  # 30 points a day, 60 this week
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def write(day: int, minutes: int, key: str) -> set[str]:
+        lines: dict[int, list[tuple[str, int, int]]] = {}
+        ledger.score_many(session, rules(), [(Subject(uid, team_id=9), key,
+                                              facts("walking_brisk", minutes, at=T0 + timedelta(days=day)))],
+                          lines=lines)
+        statements.clear()
+        got = codes(badges.evaluate(session, 1, [uid], {"tz": TZ, "today": date(2026, 3, 4), "lines": lines,
+                                                        "skip": {"first_activity", "total_at_least",
+                                                                 "checkin_locations", "collective_goal"}}))
+        session.commit()
+        return got
+
+    assert write(1, 30, "activity:more") == set()  # the week at 90: nothing crossed
+    assert len(statements) == 1  # the definitions and held badges; no ledger read
+    assert write(1, 70, "activity:week") == {"who-1"}  # the week line crosses 150 (160)
+    assert len(statements) > 2
+    assert write(1, 40, "activity:again") == set()
+
+
 @pytest.mark.postgres
 def test_two_concurrent_evaluations_award_a_badge_exactly_once(app: Any, session: Any, users: list[Any]) -> None:
     from service.db import db
