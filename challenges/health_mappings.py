@@ -12,9 +12,10 @@ react-native-health-connect returns them):
 - ``{"recordType": "ExerciseSession", "exerciseType": 56, ...}`` -> a session; ``exerciseType`` is the
   androidx ``ExerciseSessionRecord.EXERCISE_TYPE_*`` integer (or its name, e.g. ``"EXERCISE_TYPE_RUNNING"``),
   mapped by ``HC_EXERCISE_TYPES``;
-- ``{"recordType": "Distance", "distance": {"inMeters": 5012.3}, ...}`` -> the distance of the exercise
-  session of the same batch it lies within (Health Connect keeps a session's distance in separate
-  DistanceRecords); a distance outside every session is not an activity and is answered ``rejected``.
+- ``{"recordType": "Distance", "distance": {"inMeters": 5012.3}, "metadata": {"id"}, ...}`` -> a distance
+  sample (Health Connect keeps a session's distance in separate DistanceRecords), added to the exercise
+  session it lies within: one of the same batch, or one received earlier (``challenges.distance_samples``);
+  a distance outside every session is not an activity and is answered ``rejected``.
 
 HealthKit (``format: "healthkit"``; HKSample fields as JSON):
 
@@ -23,14 +24,17 @@ HealthKit (``format: "healthkit"``; HKSample fields as JSON):
 - ``{"sampleType": "HKWorkoutTypeIdentifier", "workoutActivityType": "HKWorkoutActivityTypeRunning" (or
   its raw value 37), "uuid", "startDate", "endDate", "totalDistance" (m)}`` -> a session, mapped by
   ``HK_WORKOUT_TYPES``;
-- ``HKQuantityTypeIdentifierDistanceWalkingRunning`` / ``...DistanceCycling`` samples (``quantity`` in m)
-  -> the distance of the workout of the same batch they lie within, like Health Connect distances.
+- ``HKQuantityTypeIdentifierDistanceWalkingRunning`` / ``...DistanceCycling`` samples (``uuid``, ``quantity``
+  in m) -> distance samples of the workout they lie within, like Health Connect distances.
 
-The ``external_id`` is the store's own record id (``metadata.id`` / ``uuid``), so a re-sync is a duplicate.
+The ``external_id`` is the store's own record id (``metadata.id`` / ``uuid``), so a re-sync is a duplicate;
+distance samples need it too, because it is what makes a sample count once however often it is re-sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,11 +80,25 @@ HK_WORKOUT = "HKWorkoutTypeIdentifier"
 HK_DISTANCES = ("HKQuantityTypeIdentifierDistanceWalkingRunning", "HKQuantityTypeIdentifierDistanceCycling")
 
 
-class Distance:
-    """A distance sample waiting to be merged into the session of the batch it lies within."""
+SLACK = timedelta(seconds=1)
+"""How far a sample may poke out of its session: times are parsed to the millisecond but stored durations are
+whole seconds, so a session's stored end can be up to half a second before its last sample's end."""
 
-    def __init__(self, started_at: datetime, ended_at: datetime, metres: float) -> None:
-        self.started_at, self.ended_at, self.metres = started_at, ended_at, metres
+
+@dataclass
+class Distance:
+    """A distance sample (not an activity): it is added to the exercise session it lies within."""
+
+    started_at: datetime
+    ended_at: datetime
+    metres: float
+    source: ActivitySource
+    external_id: str
+    source_ref: str | None = None
+
+
+def lies_within(sample: Distance, started_at: datetime, ended_at: datetime) -> bool:
+    return started_at - SLACK <= sample.started_at and sample.ended_at <= ended_at + SLACK
 
 
 def parse_time(value: Any, name: str) -> datetime | str:
@@ -119,15 +137,16 @@ def from_health_connect(raw: dict[str, Any]) -> ActivityIn | Distance | str:
         return interval
     start, seconds = interval
     ext, origin = meta.get("id"), meta.get("dataOrigin")
+    if not isinstance(ext, str) or not ext:
+        return "metadata.id (the Health Connect record id) is required"
+    ref = f"health_connect:{kind}:{origin}" if origin else f"health_connect:{kind}"
     if kind == "Distance":
         dist = raw.get("distance")
         metres = _number(dist.get("inMeters")) if isinstance(dist, dict) else _number(dist)
         if metres is None or metres < 0:
             return "Distance record: distance.inMeters must be a number >= 0"
-        return Distance(start, start + timedelta(seconds=seconds), metres)
-    if not isinstance(ext, str) or not ext:
-        return "metadata.id (the Health Connect record id) is required"
-    ref = f"health_connect:{kind}:{origin}" if origin else f"health_connect:{kind}"
+        return Distance(start, start + timedelta(seconds=seconds), metres, ActivitySource.HEALTH_CONNECT,
+                        ext[:255], ref[:255])
     if kind == "Steps":
         count = raw.get("count")
         if not isinstance(count, int) or isinstance(count, bool):
@@ -152,15 +171,16 @@ def from_healthkit(raw: dict[str, Any]) -> ActivityIn | Distance | str:
     if isinstance(interval, str):
         return interval
     start, seconds = interval
-    if sample in HK_DISTANCES:
-        metres = _number(raw.get("quantity"))
-        if metres is None or metres < 0:
-            return "distance sample: quantity (metres) must be a number >= 0"
-        return Distance(start, start + timedelta(seconds=seconds), metres)
     ext = raw.get("uuid")
     if not isinstance(ext, str) or not ext:
         return "uuid (the HealthKit sample id) is required"
     ref = f"healthkit:{sample}:{raw.get('sourceBundleId') or raw.get('sourceName') or ''}".rstrip(":")
+    if sample in HK_DISTANCES:
+        metres = _number(raw.get("quantity"))
+        if metres is None or metres < 0:
+            return "distance sample: quantity (metres) must be a number >= 0"
+        return Distance(start, start + timedelta(seconds=seconds), metres, ActivitySource.HEALTHKIT, ext[:255],
+                        ref[:255])
     if sample == HK_STEPS:
         qty = _number(raw.get("quantity"))
         if qty is None:
@@ -179,19 +199,10 @@ def from_healthkit(raw: dict[str, Any]) -> ActivityIn | Distance | str:
     return f"sampleType {sample!r} is not one we take (StepCount, workouts, walking/cycling distance)"
 
 
-def merge_distances(items: list[ActivityIn | Distance | str]) -> list[ActivityIn | str | None]:
-    """Add each distance sample to the session it lies within; ``None`` marks a merged sample's slot."""
-    sessions = [it for it in items if isinstance(it, ActivityIn) and it.kind == ActivityKind.SESSION]
-    out: list[ActivityIn | str | None] = []
-    for it in items:
-        if not isinstance(it, Distance):
-            out.append(it)
-            continue
-        home = next((s for s in sessions if s.started_at <= it.started_at and it.ended_at <= s.ended_at), None)
-        if home is None:
-            out.append("distance-outside-session: a distance sample outside every exercise session of this "
-                       "batch is not an activity (steps come from step records)")
-            continue
-        home.distance_m = (home.distance_m or 0.0) + it.metres
-        out.append(None)
-    return out
+def batch_homes(items: Sequence[ActivityIn | Distance | str]) -> dict[int, int | None]:
+    """For each distance sample (by position): the position of the exercise session of the same batch and
+    source it lies within (the first one), or ``None`` when it has no home in this batch."""
+    sessions = [(j, it) for j, it in enumerate(items) if isinstance(it, ActivityIn) and it.kind == ActivityKind.SESSION]
+    return {i: next((j for j, s in sessions if s.source == it.source and lies_within(it, s.started_at, s.ended_at)),
+                    None)
+            for i, it in enumerate(items) if isinstance(it, Distance)}

@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from challenges import activity_pipeline, activity_scoring, dedupe, files, health_mappings, plausibility
+from challenges import (
+    activity_pipeline,
+    activity_scoring,
+    dedupe,
+    distance_samples,
+    files,
+    health_mappings,
+    plausibility,
+)
 from challenges.activity_models import (
     Activity,
     ActivityEntry,
@@ -80,27 +88,84 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
                ) -> list[ItemResult]:
     """A wearable sync of up to ``limits.max_batch_items`` items, each answered on its own.
 
+    Health Connect / HealthKit distance samples are added to the exercise session they lie within, of this
+    batch or received before (``challenges.distance_samples``), and answered ``merged`` with its id.
     ``award=False`` skips the badge check (a bulk load such as the demo evaluates badges once at the end).
     """
     if len(raw_items) > limits.max_batch_items:
         raise TooLarge(f"A batch holds at most {limits.max_batch_items} items; this one has {len(raw_items)}. "
                        "Split it into several requests.", code="batch-too-large", limit=limits.max_batch_items)
+    now = now or utcnow()
     parsed: list[ActivityIn | str | None]
+    placements: list[distance_samples.Placement] = []
     if fmt == "vcc":
         parsed = [parse_item(r) for r in raw_items]
     else:
         mapper = health_mappings.from_health_connect if fmt == "health_connect" else health_mappings.from_healthkit
-        parsed = health_mappings.merge_distances(
-            [mapper(r) if isinstance(r, dict) else "an item must be a JSON object" for r in raw_items])
+        mapped = [mapper(r) if isinstance(r, dict) else "an item must be a JSON object" for r in raw_items]
+        placements = distance_samples.place(session, user.id, mapped)
+        parsed = [None if isinstance(it, health_mappings.Distance) else it for it in mapped]
     slots = [i for i, p in enumerate(parsed) if p is not None]
     results = activity_pipeline.run(session, user, [parsed[i] for i in slots], now=now,  # type: ignore[misc]
                                     limits=limits, award=award)
-    out = [ItemResult(i, "merged", reason="merged into the exercise session it lies within")
-           for i in range(len(parsed))]
+    out: list[ItemResult] = [ItemResult(i, "pending") for i in range(len(parsed))]
     for slot, res in zip(slots, results, strict=True):
         res.index = slot
         out[slot] = res
+    for res in _settle_distances(session, user, placements, out, now=now, limits=limits, award=award):
+        out[res.index] = res
     return out
+
+
+def _settle_distances(session: Session, user: User, placements: list[distance_samples.Placement],
+                      results: list[ItemResult], *, now: datetime, limits: Limits, award: bool) -> list[ItemResult]:
+    """After the batch's activities are stored: point the samples merged in this batch at their session's id,
+    add the others to the stored sessions they lie within (rejudged and rescored), remember all of them."""
+    into: dict[int, list[distance_samples.Placement]] = {}
+    for p in placements:
+        if p.status != "merged":
+            continue
+        if p.home is not None:
+            home = results[p.home]
+            if home.row is not None:  # stored now, judged and scored with the sample's distance in it
+                p.activity_id = home.row.id
+                continue
+            if home.status != "duplicate" or home.activity_id is None:
+                p.status = "rejected"
+                p.reason = f"session-not-stored: its exercise session (item {p.home}) was not stored ({home.reason})"
+                continue
+            # the session was received before: the sample goes into the stored one
+            p.activity_id, p.reason = home.activity_id, f"merged into activity {home.activity_id}, its exercise session"
+        into.setdefault(p.activity_id, []).append(p)  # type: ignore[arg-type]
+    if into:
+        stored = session.scalars(select(Activity).where(Activity.id.in_(sorted(into))).with_for_update()
+                                 .execution_options(populate_existing=True))
+        for act in stored:
+            problem = _add_distance(session, user, act, sum(p.sample.metres for p in into[act.id]),
+                                    now=now, limits=limits, award=award)
+            for p in into[act.id] if problem else ():
+                p.status, p.reason = "rejected", problem
+    distance_samples.record(session, user.id, placements, now)
+    return [ItemResult(p.index, p.status, p.sample.external_id, p.activity_id, p.reason) for p in placements]
+
+
+def _add_distance(session: Session, user: User, act: Activity, metres: float, *, now: datetime, limits: Limits,
+                  award: bool) -> str | None:
+    """Add late distance samples to a stored session; what is wrong, if they cannot go in."""
+    if act.deleted_at is not None:
+        return f"session-deleted: activity {act.id}, the exercise session it lies within, was deleted"
+    item = _item_of(act)
+    item.distance_m = (item.distance_m or 0.0) + metres
+    if act.status not in dedupe.LIVE:  # counts nowhere (superseded): keep the figure for if it ever counts again
+        act.distance_m, act.fingerprint, act.updated_at = item.distance_m, dedupe.fingerprint(user.id, item), now
+        return None
+    problems = plausibility.input_problems(type_code=item.type_code, started_at=item.started_at,
+                                           duration_s=item.duration_s, distance_m=item.distance_m,
+                                           steps=item.steps, moving_time_s=item.moving_time_s, now=now)
+    if problems:
+        return "; ".join(problems)
+    rejudge(session, user, act, item, now=now, limits=limits, award=award, why="distance samples added")
+    return None
 
 
 def import_file(session: Session, user: User, filename: str | None, data: bytes, *, max_bytes: int,
@@ -139,8 +204,7 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
     """Change an activity: its points are reversed, and it is judged, deduplicated and scored afresh."""
     now = now or utcnow()
     act = own_activity(session, user, activity_id)
-    item = ActivityIn(act.type_code, act.started_at, act.duration_s, act.source, act.kind, act.external_id,
-                      act.distance_m, act.steps, act.moving_time_s, act.source_ref, act.source_sha256)
+    item = _item_of(act)
     for key, value in changes.items():
         if key == "ended_at":
             continue
@@ -152,7 +216,19 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
                                            steps=item.steps, moving_time_s=item.moving_time_s, now=now)
     if problems:
         raise InvalidActivity("; ".join(problems), code=problems[0].split(":", 1)[0])
-    activity_scoring.withdraw(session, [act.id], "edited", drop=True)
+    return rejudge(session, user, act, item, now=now, limits=limits)
+
+
+def _item_of(act: Activity) -> ActivityIn:
+    return ActivityIn(act.type_code, act.started_at, act.duration_s, act.source, act.kind, act.external_id,
+                      act.distance_m, act.steps, act.moving_time_s, act.source_ref, act.source_sha256)
+
+
+def rejudge(session: Session, user: User, act: Activity, item: ActivityIn, *, now: datetime,
+            limits: Limits = DEFAULT_LIMITS, award: bool = True, why: str = "edited") -> Activity:
+    """Make a stored activity what ``item`` says (an edit, or distance samples that arrived later): its points
+    are reversed, and it is judged, deduplicated and scored afresh."""
+    activity_scoring.withdraw(session, [act.id], why, drop=True)
     zone = ZoneInfo(user.timezone or "UTC")
     pool = dedupe.Pool(r for r in _pool(session, user.id, item, zone) if r.id != act.id)
     day_steps = activity_pipeline.steps_by_day(pool, zone)
@@ -166,7 +242,7 @@ def edit_activity(session: Session, user: User, activity_id: int, changes: dict[
     row.id = act.id
     losers = [r.id for r in row.supersedes if r.id is not None]
     activity_pipeline.supersede(session, act.id, losers)
-    activity_scoring.count(session, [act], now, weights={user.id: user.weight_kg})
+    activity_scoring.count(session, [act], now, weights={user.id: user.weight_kg}, award=award)
     session.flush()
     session.refresh(act)
     return act

@@ -12,9 +12,9 @@ from challenges.health_mappings import (
     HC_EXERCISE_TYPES,
     HK_WORKOUT_TYPES,
     Distance,
+    batch_homes,
     from_health_connect,
     from_healthkit,
-    merge_distances,
 )
 from scoring.catalogue import ACTIVITY_TYPES
 
@@ -68,17 +68,43 @@ def test_healthkit_workout_by_name_and_by_raw_value():
     assert (by_name.type_code, by_name.distance_m, by_raw.type_code) == ("running", 7000.0, "running")
 
 
-def test_distance_samples_merge_into_the_session_they_lie_within():
-    session = from_health_connect({"recordType": "ExerciseSession", "exerciseType": 8, "startTime": START,
-                                   "endTime": END, "metadata": {"id": "ride"}})
+def test_distance_samples_find_the_session_of_their_batch_and_source_they_lie_within():
+    ride = from_healthkit({"sampleType": "HKWorkoutTypeIdentifier", "workoutActivityType": 13, "uuid": "ride",
+                           "startDate": START, "endDate": END})
     inside = from_healthkit({"sampleType": "HKQuantityTypeIdentifierDistanceCycling", "quantity": 4000,
-                             "startDate": START, "endDate": "2026-05-04T07:20:00+03:00"})
+                             "uuid": "d1", "startDate": START, "endDate": "2026-05-04T07:20:00+03:00",
+                             "sourceBundleId": "com.apple.health"})
+    # milliseconds past the session's stored (whole-second) end still lie within it
+    at_the_end = from_healthkit({"sampleType": "HKQuantityTypeIdentifierDistanceCycling", "quantity": 10,
+                                 "uuid": "d2", "startDate": "2026-05-04T07:44:00+03:00",
+                                 "endDate": "2026-05-04T07:45:00.400+03:00"})
     outside = from_healthkit({"sampleType": "HKQuantityTypeIdentifierDistanceCycling", "quantity": 900,
-                              "startDate": "2026-05-04T09:00:00+03:00", "endDate": "2026-05-04T09:10:00+03:00"})
-    assert isinstance(inside, Distance)
-    merged = merge_distances([session, inside, outside])
-    assert merged[1] is None and isinstance(merged[2], str) and "outside" in merged[2]
-    assert isinstance(merged[0], ActivityIn) and merged[0].distance_m == 4000.0
+                              "uuid": "d3", "startDate": "2026-05-04T09:00:00+03:00",
+                              "endDate": "2026-05-04T09:10:00+03:00"})
+    other_store = from_health_connect({"recordType": "Distance", "distance": {"inMeters": 50}, "startTime": START,
+                                       "endTime": END, "metadata": {"id": "hc-d"}})
+    assert isinstance(inside, Distance) and isinstance(other_store, Distance)
+    assert (inside.external_id, inside.source, inside.metres, inside.source_ref) == (
+        "d1", ActivitySource.HEALTHKIT, 4000.0, "healthkit:HKQuantityTypeIdentifierDistanceCycling:com.apple.health")
+    assert other_store.source == ActivitySource.HEALTH_CONNECT and other_store.source_ref == "health_connect:Distance"
+    assert batch_homes([ride, inside, at_the_end, outside, other_store, "bad item"]) == {
+        1: 0, 2: 0, 3: None, 4: None}
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ({"recordType": "Distance", "distance": {"inMeters": 5}, "startTime": START, "endTime": END}, "metadata.id"),
+    ({"recordType": "Distance", "distance": {"inMeters": -5}, "startTime": START, "endTime": END,
+      "metadata": {"id": "x"}}, "inMeters"),
+])
+def test_health_connect_distance_records_need_their_id_and_metres(raw, words):
+    problem = from_health_connect(raw)
+    assert isinstance(problem, str) and words in problem
+
+
+def test_a_healthkit_distance_sample_needs_its_uuid():
+    problem = from_healthkit({"sampleType": "HKQuantityTypeIdentifierDistanceWalkingRunning", "quantity": 40,
+                              "startDate": START, "endDate": END})
+    assert isinstance(problem, str) and "uuid" in problem
 
 
 @pytest.mark.parametrize(("raw", "words"), [
