@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, insert, or_, select, text, tuple_, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from challenges import activity_scoring, bulk_rows, dedupe, plausibility
@@ -127,7 +127,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
     # day bounds are monotone in time: the span is the bounds of the earliest start and the latest end
     span_start = day_bounds(min(it.started_at for _, it, _ in valid), zone)[0]
     span_end = day_bounds(max(it.ended_at for _, it, _ in valid), zone)[1]
-    known, pool = _lookup(session, user.id, valid, span_start, span_end)
+    known, pool, drawn = _lookup(session, user.id, valid, span_start, span_end)
     day_steps = steps_by_day(pool, zone)
     new_rows: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
@@ -148,9 +148,9 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         new_rows.append(row)
         if row.status in dedupe.LIVE:
             pool.add(row)  # type: ignore[arg-type]
-    _store(session, new_rows)
+    first = _store(session, new_rows, drawn)
     counted = activity_scoring.count(session, new_rows, now, weights={user.id: user.weight_kg}, award=award,
-                                     fresh=True)  # just inserted: the ledger holds nothing of them
+                                     fresh=True, first=first)  # new: the ledger holds nothing of them
     points_of: dict[int, dict[int, int]] = {}
     for (aid, cid), pts in counted.points.items():
         points_of.setdefault(aid, {})[cid] = pts
@@ -173,12 +173,18 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
 
 
 def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, str]], span_start: datetime,
-            span_end: datetime) -> tuple[dict[tuple[Any, ...], int], dedupe.Pool]:
-    """In one query (per 500 items): the records the items repeat (rule 1) and the live pool around them."""
+            span_end: datetime) -> tuple[dict[tuple[Any, ...], int], dedupe.Pool, int | None]:
+    """In one query (per 500 items): the records the items repeat (rule 1) and the live pool around them.
+
+    For a single item on PostgreSQL the same query also draws the id its activity will get, so the activity
+    can be inserted by the ledger's statement together with its entries (see ``_store``).
+    """
     known: dict[tuple[Any, ...], int] = {}
     pool = dedupe.Pool()
     in_pool: set[int] = set()
     postgres = is_postgres(session)
+    draw = postgres and len(valid) == 1
+    drawn: int | None = None
     for start in range(0, len(valid), 500):
         chunk = valid[start:start + 500]
         pairs = [(it.source.value, it.external_id) for _, it, _ in chunk if it.external_id is not None]
@@ -190,8 +196,12 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
             params["pairs"] = pairs
         if fps:
             params["fps"] = fps
-        stmt = _lookup_statement(postgres, bool(pairs), bool(fps))
+        stmt = _lookup_statement(postgres, bool(pairs), bool(fps), draw)
         for r in session.execute(stmt, params):
+            if draw:
+                drawn = r.next_id
+                if r.id is None:
+                    continue
             source = ActivitySource(r.source)
             if r.external_id is not None:
                 known[(source, r.external_id)] = r.id
@@ -201,13 +211,14 @@ def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, s
                     and r.started_at < span_end and r.ended_at > span_start):
                 in_pool.add(r.id)
                 pool.add(pool_row(r))  # type: ignore[arg-type]
-    return known, pool
+    return known, pool, drawn
 
 
-@lru_cache(maxsize=8)
-def _lookup_statement(postgres: bool, pairs: bool, fps: bool) -> Any:
+@lru_cache(maxsize=16)
+def _lookup_statement(postgres: bool, pairs: bool, fps: bool, draw: bool = False) -> Any:
     """The lookup query, built once per shape (its parameters bound at execution): the rule-1 repeats (same
-    source and external id, or same fingerprint) and the live pool of the span."""
+    source and external id, or same fingerprint) and the live pool of the span; with ``draw``, each row also
+    carries one new activity id (a one-row CTE left-joined to the matches, so it comes back even with none)."""
     wanted: list[Any] = [and_(Activity.started_at < bindparam("span_end"), Activity.ended_at > bindparam("span_start"),
                               Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None))]
     if pairs and postgres:
@@ -216,7 +227,12 @@ def _lookup_statement(postgres: bool, pairs: bool, fps: bool) -> Any:
         wanted.append(tuple_(Activity.source, Activity.external_id).in_(bindparam("pairs", expanding=True)))
     if fps:
         wanted.append(and_(Activity.fingerprint.in_(bindparam("fps", expanding=True)), Activity.deleted_at.is_(None)))
-    return select(*COLUMNS, Activity.fingerprint).where(Activity.user_id == bindparam("uid"), or_(*wanted))
+    if not draw:
+        return select(*COLUMNS, Activity.fingerprint).where(Activity.user_id == bindparam("uid"), or_(*wanted))
+    next_id = select(func.nextval(func.pg_get_serial_sequence("activities", "id")).label("next_id")).cte("next_id")
+    matches = and_(Activity.user_id == bindparam("uid"), or_(*wanted))
+    return select(next_id.c.next_id, *COLUMNS, Activity.fingerprint).select_from(
+        next_id.outerjoin(Activity.__table__, matches))
 
 
 def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool, day_steps: dict,
@@ -254,13 +270,20 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool
                values, supersedes, kept if kept is not None and kept.id is None else None)
 
 
-def _store(session: Session, rows: list[Row]) -> None:
-    """One INSERT .. RETURNING for the new rows, then mark what they supersede (reversing its points)."""
+def _store(session: Session, rows: list[Row], drawn: int | None = None) -> list[tuple[Any, list[dict]]]:
+    """One INSERT .. RETURNING for the new rows, then mark what they supersede (reversing its points).
+
+    A single new row whose id was drawn by the lookup and that supersedes nothing is not inserted here: it is
+    returned for ``activity_scoring.count`` to write with its entries and ledger lines in one statement.
+    """
     if not rows:
-        return
+        return []
     for row in rows:
         row.values["status"] = row.status
     table = Activity.__table__
+    if drawn is not None and len(rows) == 1 and not rows[0].supersedes and rows[0].kept_by is None:
+        rows[0].id = rows[0].values["id"] = drawn
+        return [(table, [rows[0].values])]
     values = [r.values for r in rows]
     dialect = session.get_bind().dialect.name
     ids: Sequence[int]
@@ -292,6 +315,7 @@ def _store(session: Session, rows: list[Row]) -> None:
         supersede(session, row.id, [loser.id for loser in row.supersedes if loser.id is not None])  # type: ignore[arg-type]
         if row.kept_by is not None:  # kept by an earlier item of this batch, whose id is known only now
             session.execute(update(Activity).where(Activity.id == row.id).values(superseded_by_id=row.kept_by.id))
+    return []
 
 
 def supersede(session: Session, winner: int, losers: list[int]) -> None:

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from challenges import bulk_rows, plausibility
@@ -137,15 +137,20 @@ class Counted:
 
 def count(session: Session, acts: Sequence[Countable], now: datetime,
           enrolments: dict[int, list[Enrolled]] | None = None, weights: dict[int, float | None] | None = None,
-          *, award: bool = True, fresh: bool = False) -> Counted:
+          *, award: bool = True, fresh: bool = False, first: list[tuple[Table, list[dict]]] | None = None
+          ) -> Counted:
     """Create the entries of live activities (accepted or flagged) and score the counted ones.
 
     ``award=False`` leaves badges to the caller (a bulk load evaluates them once at the end). ``fresh``: the
     activities were inserted in this transaction, so the ledger holds nothing of them yet (no state read).
+    ``first``: rows the entries depend on that are not written yet (a new activity whose id was drawn
+    beforehand); they ride in the ledger's statement with the entries when there is one, else go in first.
     """
     live = [a for a in acts if a.status in (ActivityStatus.ACCEPTED, ActivityStatus.FLAGGED)]
     result = Counted(defaultdict(list), {})
+    first = [(t, r) for t, r in first or () if r]
     if not live:
+        _write(session, first)
         return result
     if enrolments is None:
         enrolments = enrolled(session, {a.user_id for a in live})
@@ -169,14 +174,15 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
         if day_steps:
             day_steps.add(act)
     also: list | None = None
-    if rows and fresh and to_score and len(rows) < bulk_rows.COPY_FROM:
-        also = [(ActivityEntry.__table__, rows)]  # a few rows: in the ledger's statement, one round trip less
-    elif rows:
-        bulk_rows.write(session, ActivityEntry.__table__, rows)  # type: ignore[arg-type]
+    if fresh and to_score and len(rows) < bulk_rows.COPY_FROM:
+        also = [*first, (ActivityEntry.__table__, rows)]  # a few rows: in the ledger's statement, one round trip
+    else:
+        _write(session, [*first, (ActivityEntry.__table__, rows)])
     for challenge_id, (e, items) in to_score.items():
         user_totals: dict[int, int] = {}
+        lines: dict[int, list[tuple[str, int, int]]] = {}
         active: set[int] = set()
-        scored = ledger.score_many(session, e.rules, items, user_totals, fresh=fresh, also=also)
+        scored = ledger.score_many(session, e.rules, items, user_totals, fresh=fresh, also=also, lines=lines)
         also = None
         for res, (subject, _, _) in zip(scored, items, strict=True):
             result.points[(int(res.source_key.split(":", 1)[1]), challenge_id)] = res.points
@@ -184,8 +190,13 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
                 active.add(subject.user_id)
         if award:
             award_badges(session, e.challenge, sorted({subject.user_id for subject, _, _ in items}),
-                         totals=user_totals, active=active)
+                         totals=user_totals, active=active, lines=lines)
     return result
+
+
+def _write(session: Session, tables: list[tuple[Table, list[dict]]]) -> None:
+    for table, rows in tables:
+        bulk_rows.write(session, table, rows)
 
 
 _DAY_MARGIN = timedelta(days=2)
@@ -260,16 +271,19 @@ class DaySteps:
 
 
 def award_badges(session: Session, challenge: Challenge, user_ids: list[int], *,
-                 totals: dict[int, int] | None = None, active: set[int] | None = None) -> None:
+                 totals: dict[int, int] | None = None, active: set[int] | None = None,
+                 lines: dict[int, list[tuple[str, int, int]]] | None = None) -> None:
     """Badges are earned by points, so they are checked where points are made (new awards only).
 
     An activity is never a check-in, so check-in badges are left to the check-in path; ``totals`` (new
-    all-time totals from the board upsert) and ``active`` (users who just got a live activity entry) spare
-    the badge checks their ledger reads.
+    all-time totals from the board upsert), ``active`` (users who just got a live activity entry) and
+    ``lines`` (their day and week lines before and after) spare the badge checks their ledger reads.
     """
-    badges.evaluate(session, challenge.id, user_ids, context={
-        "goal": challenge.goal, "tz": challenge.timezone, "skip": {"checkin_locations"},
-        "totals": totals or {}, "active": active or set()}, load=False)
+    context: dict[str, Any] = {"goal": challenge.goal, "tz": challenge.timezone, "skip": {"checkin_locations"},
+                               "totals": totals or {}, "active": active or set()}
+    if lines is not None:
+        context["lines"] = lines
+    badges.evaluate(session, challenge.id, user_ids, context=context, load=False)
 
 
 def score_entries(session: Session, entries: Sequence[ActivityEntry], act: Countable, reviewer_id: int | None,

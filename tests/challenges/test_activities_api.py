@@ -161,8 +161,8 @@ def test_a_concurrent_twin_that_stored_first_is_answered_as_a_duplicate_not_a_50
 
     def blind_once(*args, **kwargs):
         calls["n"] += 1
-        known, pool = real(*args, **kwargs)
-        return ({}, activity_pipeline.dedupe.Pool()) if calls["n"] == 1 else (known, pool)
+        known, pool, drawn = real(*args, **kwargs)
+        return ({}, activity_pipeline.dedupe.Pool(), drawn) if calls["n"] == 1 else (known, pool, drawn)
 
     monkeypatch.setattr(activity_pipeline, "_lookup", blind_once)
     resp = post(client, w, pat, body)
