@@ -236,8 +236,7 @@ def rejudge(session: Session, user: User, act: Activity, item: ActivityIn, *, no
                                               zone, limits, now)
     for key, value in row.values.items():
         if key not in ("created_at", "user_id", "source", "external_id", "source_ref", "source_sha256"):
-            setattr(act, key, value)
-    act.superseded_by_id = None
+            setattr(act, key, value)  # superseded_by_id too: the kept rival, or None
     session.flush()
     row.id = act.id
     losers = [r.id for r in row.supersedes if r.id is not None]

@@ -65,6 +65,25 @@ def test_deleting_the_richer_record_lets_the_superseded_one_count_again(app, cli
     assert session.get(Activity, manual["id"]).status == ActivityStatus.ACCEPTED
 
 
+def test_an_edit_moving_a_manual_entry_onto_a_tracked_one_keeps_who_superseded_it(app, client, session):
+    """Edited onto the time of a GPS track, the manual walk is superseded by it; deleting the track later
+    must find it (by that pointer) and let it count again."""
+    w = make_world(app, session)
+    pat = w.users[0]
+    start = ago(hours=3)
+    tracked = _import(client, w, pat, gpx(track(start, minutes=30, speed_ms=1.4), sport="walking")).json
+    manual = post(client, w, pat, {"type": "walking", "started_at": iso(start - timedelta(hours=2)),
+                                   "duration_s": 40 * 60}).json
+    assert points(session, w.challenge.id, pat.id) == 70
+    edited = client.patch(f"/api/v1/activities/{manual['id']}", json={"started_at": iso(start)}, headers=w.h(pat))
+    assert edited.status_code == 200 and edited.json["status"] == "superseded"
+    assert edited.json["superseded_by_id"] == tracked["id"]
+    assert points(session, w.challenge.id, pat.id) == 30
+    client.delete(f"/api/v1/activities/{tracked['id']}", headers=w.h(pat))
+    assert points(session, w.challenge.id, pat.id) == 40
+    assert session.get(Activity, manual["id"]).status == ActivityStatus.ACCEPTED
+
+
 def test_steps_from_phone_and_watch_for_the_same_hours_are_not_added(app, client, session):
     """The phone's hour came first: the watch's quarter hours, each smaller than it, are not added."""
     w = make_world(app, session, metric="steps")
