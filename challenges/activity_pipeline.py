@@ -36,7 +36,8 @@ from service.models import User
 
 COLUMNS = (Activity.id, Activity.user_id, Activity.type_code, Activity.kind, Activity.started_at,
            Activity.ended_at, Activity.duration_s, Activity.distance_m, Activity.steps, Activity.status,
-           Activity.reason, Activity.richness, Activity.deleted_at, Activity.source, Activity.external_id)
+           Activity.reason, Activity.richness, Activity.deleted_at, Activity.source, Activity.external_id,
+           Activity.moving_time_s)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Row:
     values: dict[str, Any] = field(default_factory=dict)
     supersedes: list[Row] = field(default_factory=list)
     kept_by: Row | None = None
+    moving_time_s: int | None = None
 
 
 @dataclass
@@ -84,7 +86,18 @@ class ItemResult:
 
 def pool_row(r: Any) -> Row:
     return Row(r.id, r.user_id, r.type_code, r.kind, r.started_at, r.ended_at, r.duration_s, r.distance_m, r.steps,
-               r.status, r.reason, r.richness, r.deleted_at, r.source, r.external_id)
+               r.status, r.reason, r.richness, r.deleted_at, r.source, r.external_id, moving_time_s=r.moving_time_s)
+
+
+def live_rows(session: Session, user_id: int, start: datetime, end: datetime, *,
+              statuses: Sequence[ActivityStatus] = dedupe.LIVE, exclude: int | None = None) -> list[Row]:
+    """The user's records of ``statuses`` (not deleted) overlapping [start, end): what an edit or an approval
+    is deduplicated against."""
+    query = select(*COLUMNS).where(Activity.user_id == user_id, Activity.started_at < end, Activity.ended_at > start,
+                                   Activity.status.in_(statuses), Activity.deleted_at.is_(None))
+    if exclude is not None:
+        query = query.where(Activity.id != exclude)
+    return [pool_row(r) for r in session.execute(query)]
 
 
 def day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -267,7 +280,7 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool
               "created_at": now, "updated_at": now, "superseded_by_id": kept.id if kept else None}
     return Row(None, user_id, item.type_code, item.kind, item.started_at, item.ended_at, item.duration_s,
                item.distance_m, item.steps, status, reason, item.richness, None, item.source, item.external_id,
-               values, supersedes, kept if kept is not None and kept.id is None else None)
+               values, supersedes, kept if kept is not None and kept.id is None else None, item.moving_time_s)
 
 
 def _store(session: Session, rows: list[Row], drawn: int | None = None) -> list[tuple[Any, list[dict]]]:

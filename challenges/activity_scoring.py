@@ -48,6 +48,7 @@ class Countable(Protocol):
     duration_s: int
     distance_m: float | None
     steps: int | None
+    moving_time_s: int | None
     status: ActivityStatus
     reason: str | None
 
@@ -91,14 +92,6 @@ def relevant(act: Countable, e: Enrolled) -> bool:
     return act.ended_at > c.starts_at and act.started_at < effective_end(c)
 
 
-def moving_time_of(act: Countable) -> int | None:
-    """A stored ``Activity`` has ``moving_time_s``; the pipeline's new rows carry it in their ``values``."""
-    moving = getattr(act, "moving_time_s", None)
-    if moving is None:
-        moving = getattr(act, "values", {}).get("moving_time_s")
-    return moving
-
-
 def placement(act: Countable, c: Challenge, now: datetime, limits: ChallengeLimits | None = None,
               day_steps_before: int = 0) -> tuple[EntryStatus, str | None]:
     """Counted or flagged in this challenge, and why; ``limits`` are the challenge's own plausibility limits
@@ -108,7 +101,7 @@ def placement(act: Countable, c: Challenge, now: datetime, limits: ChallengeLimi
     if limits is not None:
         breaches = plausibility.challenge_flags(
             limits, type_code=act.type_code, kind=act.kind, duration_s=act.duration_s,
-            moving_time_s=moving_time_of(act), distance_m=act.distance_m, steps=act.steps,
+            moving_time_s=act.moving_time_s, distance_m=act.distance_m, steps=act.steps,
             day_steps_before=day_steps_before)
         if breaches:
             return EntryStatus.FLAGGED, "; ".join(breaches)

@@ -273,10 +273,7 @@ def _pool(session: Session, user_id: int, item: ActivityIn, zone: ZoneInfo) -> l
     """Live records around ``item``: its whole local day(s), so the day's step total is complete too."""
     start = activity_pipeline.day_bounds(item.started_at, zone)[0]
     end = activity_pipeline.day_bounds(item.ended_at, zone)[1]
-    return [activity_pipeline.pool_row(r) for r in session.execute(
-        select(*activity_pipeline.COLUMNS).where(
-            Activity.user_id == user_id, Activity.started_at < end, Activity.ended_at > start,
-            Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None)))]
+    return activity_pipeline.live_rows(session, user_id, start, end)
 
 
 def points_by_entry(session: Session, activity_ids: Sequence[int], challenge_ids: set[int]

@@ -69,11 +69,8 @@ def approve(session: Session, reviewer: User, activity_id: int, *, challenge_id:
     if activity.status == ActivityStatus.FLAGGED:
         item = ActivityIn(activity.type_code, activity.started_at, activity.duration_s, activity.source,
                           activity.kind, activity.external_id, activity.distance_m, activity.steps)
-        pool = [activity_pipeline.pool_row(r) for r in session.execute(
-            select(*activity_pipeline.COLUMNS).where(
-                Activity.user_id == activity.user_id, Activity.started_at < activity.ended_at,
-                Activity.ended_at > activity.started_at, Activity.status == ActivityStatus.ACCEPTED,
-                Activity.deleted_at.is_(None), Activity.id != activity.id))]
+        pool = activity_pipeline.live_rows(session, activity.user_id, activity.started_at, activity.ended_at,
+                                           statuses=(ActivityStatus.ACCEPTED,), exclude=activity.id)
         resolution = dedupe.resolve(item, dedupe.rivals_of(item, pool))  # type: ignore[arg-type]
         if not resolution.keep_new:
             activity.status = ActivityStatus.SUPERSEDED
