@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
 from challenges.plausibility import CHALLENGE_BOUNDS, SPEED_TYPES
 from scoring.catalogue import ACTIVITY_TYPES
-from scoring.types import Metric, Period, Scope
+from scoring.types import BoardScope, Metric, Period, Scope
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
@@ -255,7 +255,7 @@ class CheckInSchema(BaseSchema):
 
 
 class LeaderboardArgsSchema(BaseSchema):
-    scope = fields.Enum(Scope, by_value=True, load_default=Scope.USER)
+    scope = fields.Enum(BoardScope, by_value=True, load_default=BoardScope.USER)
     period = fields.Enum(Period, by_value=True, load_default=Period.ALL)
     date = fields.Date(load_default=None, validate=within_supported_years,
                        metadata={"description": "a local day inside the day/week wanted; default today"})
@@ -264,6 +264,11 @@ class LeaderboardArgsSchema(BaseSchema):
     around = fields.String(load_default=None, validate=validate.OneOf(["me"]))
     k = fields.Integer(load_default=5, validate=validate.Range(min=0, max=50),
                        metadata={"description": "rows above and below with around=me"})
+
+    @post_load
+    def _scope(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["scope"] = Scope(data["scope"].value)
+        return data
 
 
 class BoardRowSchema(BaseSchema):

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenges.enrolment import effective_end, find_enrolment
 from challenges.models import Challenge, ChallengeFormat, Team
-from scoring import leaderboards, ledger, streaks
-from scoring.models import LeaderboardTotal, PointsEntry
+from scoring import leaderboards, ledger, streaks, totals
+from scoring.models import LeaderboardTotal
 from scoring.periods import current_key, period_key
 from scoring.types import BoardRow, Period, Scope
 from service.clock import utcnow
@@ -94,9 +94,8 @@ def leaderboard(session: Session, challenge: Challenge, viewer: User | None, *, 
 
 
 def collective_total(session: Session, challenge: Challenge) -> int:
-    """All points of the challenge (every participant's), from the ledger."""
-    return int(session.execute(select(func.coalesce(func.sum(PointsEntry.points), 0))
-                               .where(PointsEntry.contest_id == challenge.id)).scalar_one())
+    """All points of the challenge (every participant's), from its contest line (no sum over the ledger)."""
+    return totals.contest_total(session, challenge.id)
 
 
 def _fraction(value: int, goal: float | None) -> float | None:

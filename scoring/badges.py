@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from scoring import leaderboards, streaks
+from scoring import leaderboards, streaks, totals
 from scoring.badge_catalogue import BUILTIN
 from scoring.dialect import insert_for
 from scoring.ledger import day_points
@@ -139,9 +139,8 @@ def _collective(session: Session, contest_id: int, user_id: int, crit: dict, ctx
             LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.TEAM,
             LeaderboardTotal.period_key == "all", LeaderboardTotal.subject_id == team_id)).scalar() or 0
         return int(total) >= int(goal), {"team_id": team_id, "total": int(total), "goal": int(goal)}
-    if "_contest_total" not in ctx:  # the same for every user: one SUM over the contest per evaluation
-        ctx["_contest_total"] = int(session.execute(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
-            PointsEntry.contest_id == contest_id)).scalar_one())
+    if "_contest_total" not in ctx:  # the same for every user: one read of the contest line per evaluation
+        ctx["_contest_total"] = totals.contest_total(session, contest_id)
     total = ctx["_contest_total"]
     return total >= int(goal), {"total": total, "goal": int(goal)}
 

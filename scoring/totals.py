@@ -1,8 +1,10 @@
 """The one write path to the boards: ledger deltas -> LeaderboardTotal upserts (+ Redis after commit).
 
-Only scoring.ledger calls ``apply``. Each ledger entry moves 9 board lines at most (user, team and
-organisation x day, ISO week, all); a batch is folded into one dict first so the upsert is one
-executemany, in key order (two concurrent batches then lock rows in the same order on PostgreSQL).
+Only scoring.ledger calls ``apply``. Each ledger entry moves 10 lines at most (user, team and
+organisation x day, ISO week, all; and the contest's own all-time line, which is no board: it holds the
+whole contest's points so a collective goal never sums the ledger); a batch is folded into one dict first
+so the upsert is one statement, in key order (two concurrent batches then lock rows in the same order on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ BoardKey = tuple[Scope, str, int]
 LINE_KEY = ["contest_id", "scope", "period_key", "subject_id"]
 BUCKET_KEY = ["contest_id", "scope", "period_key", "bucket"]
 ALL_KEY = period_key(Period.ALL, date.min)
+CONTEST_SUBJECT = 0
 
 
 class Deltas:
@@ -52,6 +55,7 @@ class Deltas:
                     if end is not None:
                         self.expiry[pkey] = end
         lines = self.points
+        lines[(Scope.CONTEST, ALL_KEY, CONTEST_SUBJECT)] += points
         for pkey in keys:
             lines[(Scope.USER, pkey, user_id)] += points
             if team_id is not None:
@@ -89,6 +93,8 @@ def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
     user_totals: dict[int, int] = {}
     for scope, pkey, sid, new in written:
         scope = Scope(scope)
+        if scope is Scope.CONTEST:
+            continue
         old = int(new) - deltas.points[(scope, pkey, sid)]
         if scope is Scope.USER and pkey == ALL_KEY:
             user_totals[int(sid)] = int(new)
@@ -101,7 +107,8 @@ def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
             if after is not None:
                 moves[(scope.value, pkey, after)] += 1
     _apply_buckets(session, deltas.contest_id, moves)
-    redis_boards.queue_increments(session, deltas.contest_id, items, deltas.expiry)
+    redis_boards.queue_increments(session, deltas.contest_id, [i for i in items if i[0][0] is not Scope.CONTEST],
+                                  deltas.expiry)
     return user_totals
 
 
@@ -144,6 +151,9 @@ def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | 
             continue
         subjects = [(Scope.USER, None if exclude_users and user_id in exclude_users else user_id),
                     (Scope.TEAM, team_id), (Scope.ORGANISATION, org_id)]
+        contest_line = (Scope.CONTEST, ALL_KEY, CONTEST_SUBJECT)
+        lines[contest_line] += int(pts or 0)
+        seen.add(contest_line)
         for pkey in keys_for_day(day).values():
             for scope, sid in subjects:
                 if sid is not None:
@@ -155,8 +165,15 @@ def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | 
         session.execute(LeaderboardTotal.__table__.insert(), rows)
     moves: dict[tuple[str, str, int], int] = defaultdict(int)
     for row in rows:
-        b = bucket(row["points"])
+        b = None if row["scope"] == Scope.CONTEST.value else bucket(row["points"])
         if b is not None:
             moves[(row["scope"], row["period_key"], b)] += 1
     _apply_buckets(session, contest_id, moves)
     return len(rows)
+
+
+def contest_total(session: Session, contest_id: int) -> int:
+    """The whole contest's points (every participant's, deleted users' included), from its contest line."""
+    return int(session.scalar(select(LeaderboardTotal.points).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.CONTEST,
+        LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == CONTEST_SUBJECT)) or 0)

@@ -23,6 +23,16 @@ class Scope(enum.StrEnum):
     USER = "user"
     TEAM = "team"
     ORGANISATION = "organisation"
+    CONTEST = "contest"
+    """Not a board: one all-time line (subject 0) holding the whole contest's points, for collective goals."""
+
+
+class BoardScope(enum.StrEnum):
+    """The scopes a leaderboard can be asked for (``Scope`` without the contest line)."""
+
+    USER = "user"
+    TEAM = "team"
+    ORGANISATION = "organisation"
 
 
 class Period(enum.StrEnum):

@@ -33,6 +33,7 @@ def ledger_sums(session: Any, contest_id: int) -> dict[tuple[str, str, int], int
          .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day))
     out: dict[tuple[str, str, int], int] = defaultdict(int)
     for user_id, team_id, org_id, day, pts in session.execute(q):
+        out[("contest", "all", 0)] += int(pts)  # the whole contest's line (collective goals)
         for pkey in keys_for_day(day).values():
             for scope, sid in (("user", user_id), ("team", team_id), ("organisation", org_id)):
                 if sid is not None:

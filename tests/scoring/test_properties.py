@@ -70,6 +70,7 @@ def check_sql(session: Any, contest: int, expected: dict[tuple[int, Any], int]) 
     for (user_id, day), pts in expected.items():
         assert lines.get(("user", period_key(Period.DAY, day), user_id), 0) == pts
     assert sum(v for (s, p, _), v in lines.items() if s == "user" and p == "all") == sum(expected.values())
+    assert lines.get(("contest", "all", 0), 0) == sum(expected.values())
     assert bucket_counts(session, contest) == expected_buckets(lines)
 
 
@@ -82,7 +83,7 @@ def bucket_counts(session: Any, contest: int) -> dict[tuple[str, str, int], int]
 def expected_buckets(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
     out: dict[tuple[str, str, int], int] = defaultdict(int)
     for (scope, pkey, _), pts in lines.items():
-        if pts > 0:
+        if pts > 0 and scope != "contest":  # the contest line is no board: nothing ranks in it
             out[(scope, pkey, bucket(pts))] += 1  # type: ignore[index]
     return dict(out)
 
