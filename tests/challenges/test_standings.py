@@ -60,6 +60,11 @@ def league(session: Any, cast: Cast) -> SimpleNamespace:
                            url=f"/api/v1/challenges/{challenge.id}")
 
 
+def test_the_contest_line_is_not_a_board_anyone_can_ask_for(client: FlaskClient, league: SimpleNamespace) -> None:
+    resp = client.get(f"{league.url}/leaderboards?scope=contest")
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json" and "scope" in resp.json["errors"]
+
+
 def test_user_board_ranks_ties_and_hides_hidden_people_behind_an_alias(client: FlaskClient,
                                                                        league: SimpleNamespace) -> None:
     rows = client.get(f"{league.url}/leaderboards?scope=user").json["rows"]
