@@ -7,6 +7,9 @@
 2. Batch: ``POST /api/v1/activities/batch`` with 1,000 wearable records per request, every one scored in a
    running challenge; the figure is scored activities per second. Target: >= 20,000/s.
 3. (informational) the same batch path in-process, without HTTP, to show what the request around it costs.
+4. (informational, in the same alternating rounds as 1) ``bench.floor_app``: the service's own stack (JWT auth
+   loading the user, marshmallow validation of the same body) ending in one INSERT, with 0 and 4 extra one-row
+   SELECTs: how close to the baseline any authenticated write can get, and what each further round trip costs.
 
 Each participant is enrolled in one running challenge (active minutes, grace 30 days), so every activity is
 scored. Start times never overlap for the same participant, so nothing is deduplicated away: the bench
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.floor_app import EXTRA_STATEMENTS
 from bench.harness import (
     BaselineRequests,
     BenchOptions,
@@ -107,6 +111,18 @@ class SingleRequests:
                 "source": "wearable", "external_id": f"{self.nonce}-{client}-{seq}"}
         return Request("POST", "/api/v1/activities", json.dumps(body).encode(),
                        (("Authorization", f"Bearer {self.tokens[user]}"),))
+
+
+@dataclass(frozen=True)
+class FloorRequests:
+    """The single POST's body, sent to ``bench.floor_app`` (the service's stack, then one INSERT)."""
+
+    single: SingleRequests
+    extra: int
+
+    def __call__(self, client: int, seq: int) -> Request:
+        req = self.single(client, seq)
+        return Request("POST", f"/bench/floor/{self.extra}", req.body, req.headers)
 
 
 @dataclass(frozen=True)
@@ -199,14 +215,29 @@ def run(options: BenchOptions) -> list[Figure]:
         print(f"   statements per single POST by sender: {_statements(env.app(), single)}; the baseline sends 1 "
               "INSERT", flush=True)
         batch = BatchRequests(tuple(tokens[half:]), base, options.clients)
+        from bench.baseline_app import URL_ENV
+
+        floor_env = env.service_env(**{URL_ENV: env.database_url})
         with baseline_server(env, options) as bare, \
-                serve("wsgi:app", env.service_env(), options.workers, worker_class=options.worker_class) as svc:
-            results = measure_alternating({"baseline": Load(bare, BaselineRequests(), (201,)),
-                                           "service": Load(svc, single, (201,))}, options)
+                serve("wsgi:app", env.service_env(), options.workers, worker_class=options.worker_class) as svc, \
+                serve("bench.floor_app:create_app()", floor_env, options.workers,
+                      worker_class=options.worker_class) as floor:
+            loads = {"baseline": Load(bare, BaselineRequests(), (201,)), "service": Load(svc, single, (201,))}
+            for k in EXTRA_STATEMENTS:
+                loads[f"floor+{k}"] = Load(floor, FloorRequests(single, k), (201,))
+            results = measure_alternating(loads, options)
             for name, result in results.items():
                 print(f"   {name}: {result.summary()}", flush=True)
+            base_rps = results["baseline"].requests_per_s
             figures.append(emit(compare("ingest single POST /api/v1/activities", results["service"].requests_per_s,
-                                        results["baseline"].requests_per_s, "req/s", at_least(0.70))))
+                                        base_rps, "req/s", at_least(0.70))))
+            figures.append(emit(compare("service floor: auth + validation + one INSERT",
+                                        results["floor+0"].requests_per_s, base_rps, "req/s",
+                                        note="informational: the stack alone")))
+            last = EXTRA_STATEMENTS[-1]
+            per_statement = (results["floor+0"].requests_per_s - results[f"floor+{last}"].requests_per_s) / last
+            figures.append(emit(compare("each further one-row SELECT in a request costs", per_statement, base_rps,
+                                        "req/s", note="informational: the price of a round trip")))
             batched = drive(svc.host, svc.port, batch, clients=options.clients, duration=options.duration,
                             warmup=options.warmup, expect=(200,))
             print(f"   batch of {BATCH_ITEMS}: {batched.summary()}", flush=True)

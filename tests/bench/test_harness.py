@@ -154,3 +154,29 @@ def test_absent_bench_module_is_skipped_with_a_line_saying_so(capsys: pytest.Cap
     assert "bench.not_written_yet: not present, skipped" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         _parse(["no-such-bench"])
+
+
+def test_floor_app_authenticates_validates_and_stores_one_row_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor is the real service stack: no token is a 401, a bad body a 422, a good one exactly one row."""
+    from bench import floor_app
+    from bench.ingest import FloorRequests, SingleRequests, seed
+
+    with bench_environment(BenchOptions()) as env:
+        create_tables(env.database_url)
+        for key, value in env.service_env(BENCH_BASELINE_DATABASE_URL=env.database_url).items():
+            monkeypatch.setenv(key, value)
+        tokens, base = seed(env.app(), users=2)
+        app = floor_app.create_app()
+        client = app.test_client()
+        single = SingleRequests(tuple(tokens), base, clients=1)
+        for k in floor_app.EXTRA_STATEMENTS:
+            req = FloorRequests(single, k)(0, k)
+            headers = {**dict(req.headers), "Content-Type": "application/json"}
+            assert client.post(req.path, data=req.body, headers=headers).status_code == 201
+            assert client.post(req.path, data=req.body, content_type="application/json").status_code == 401
+            assert client.post(req.path, data=b'{"type": 3}', headers=headers).status_code == 422
+        engine = create_engine(env.database_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM bench_baseline_activity")).scalar_one()
+        engine.dispose()
+        assert rows == len(floor_app.EXTRA_STATEMENTS)
