@@ -43,6 +43,15 @@ def make_challenge(session: Session, org: Organisation, *, publish: bool = True,
     return challenge
 
 
+def challenge_body(organisation: int, **over: Any) -> dict[str, Any]:
+    """A valid POST /api/v1/challenges body (a May 2030 individual active-minutes challenge), with overrides."""
+    body = {"organisation_id": organisation, "title": "Walk 150 minutes a week", "setting": "public_space",
+            "metric": "active_minutes", "format": "individual", "starts_at": "2030-05-01T00:00:00",
+            "ends_at": "2030-06-01T00:00:00", "timezone": "Europe/Helsinki"}
+    body.update(over)
+    return body
+
+
 def make_team(session: Session, challenge: Challenge, organiser: User, name: str | None = None,
               organisation_id: int | None = None) -> Team:
     return teams.create_team(session, challenge, organiser, name=name or f"Team {next(_seq)}",

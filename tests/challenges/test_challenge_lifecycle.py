@@ -13,15 +13,11 @@ from flask.testing import FlaskClient
 from challenges.models import Challenge, ChallengeStatus
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import make_challenge
+from tests.challenges.factories import challenge_body, make_challenge
 
 
 def _body(cast: Cast, **over: Any) -> dict[str, Any]:
-    body = {"organisation_id": cast.org.id, "title": "Walk 150 minutes a week", "setting": "public_space",
-            "metric": "active_minutes", "format": "individual", "starts_at": "2030-05-01T00:00:00",
-            "ends_at": "2030-06-01T00:00:00", "timezone": "Europe/Helsinki"}
-    body.update(over)
-    return body
+    return challenge_body(cast.org.id, **over)
 
 
 @pytest.mark.parametrize(("who", "status"), [

@@ -21,17 +21,13 @@ from service.clock import utcnow
 from service.extensions import db
 from tests.challenges.activity_helpers import World, ago, iso, make_world, points, post
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge
+from tests.challenges.factories import challenge_body, enrol, make_challenge
 
 SCHOOL = {"steps_flag_per_day": 30_000, "max_duration_s": 14_400, "max_speed_kmh": {"running": 18}}
 
 
 def _body(cast: Cast, **over: Any) -> dict[str, Any]:
-    body = {"organisation_id": cast.org.id, "title": "School run", "setting": "school",
-            "metric": "active_minutes", "format": "individual", "starts_at": "2030-05-01T00:00:00",
-            "ends_at": "2030-06-01T00:00:00", "timezone": "Europe/Helsinki"}
-    body.update(over)
-    return body
+    return challenge_body(cast.org.id, **{"title": "School run", "setting": "school", **over})
 
 
 def _entries(session: Any, activity_id: int) -> dict[int, ActivityEntry]:
