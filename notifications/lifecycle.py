@@ -23,7 +23,6 @@ from notifications.dbutil import insert_ignore
 from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate, PlanResult, plan
 from scoring import badges, leaderboards, ledger
-from scoring.types import Period, Scope
 from service.clock import utcnow
 
 STARTING_LEAD = timedelta(hours=24)
@@ -101,14 +100,18 @@ def finalise_ended(session: Session, now: datetime) -> list[Candidate]:
         if not _claim_mark(session, f"final:{challenge.id}"):
             continue
         users = [e.user_id for e in participants(session, [challenge.id])]
+        ranks = leaderboards.final_ranks(session, challenge.id)  # one ordered pass, not a query per person
         badges.ensure_definitions(session)  # idempotent; finisher badges need their definitions
-        badges.evaluate(session, challenge.id, users, context={"final": True, "goal": challenge.goal})
+        # what only the end can award; every other kind was checked when its points were made
+        badges.evaluate(session, challenge.id, users, context={
+            "final": True, "goal": challenge.goal, "ranks": ranks,
+            "skip": set(badges.CHECKS) - {"top_n_finish", "collective_goal"}})
         params = challenge_params(challenge)
         params["participants"] = len(users)
         for user_id in users:
-            row = leaderboards.rank_of(session, challenge.id, Scope.USER, Period.ALL, user_id)
+            rank = ranks.get(user_id, (len(users), 0))[0]
             out.append(Candidate(user_id, NudgeKind.CHALLENGE_RESULT, f"result:{challenge.id}:{user_id}",
-                                 {**params, "rank": row.rank if row else len(users)}, challenge_id=challenge.id))
+                                 {**params, "rank": rank}, challenge_id=challenge.id))
     return out
 
 

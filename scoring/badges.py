@@ -6,7 +6,8 @@ returns the new award (the one to announce) and the other returns nothing.
 
 ``context`` (all optional): ``final`` (the contest is over: top-N badges may be given), ``goal`` (the
 contest's collective goal), ``checkin_locations`` {user_id: distinct locations} (otherwise read from the
-ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks. Facts the caller
+ledger's ``checkin:<location_id>:...`` source keys), ``tz`` and ``today`` for streaks, ``ranks`` {user_id:
+(rank, points)} of the whole final board (``leaderboards.final_ranks``) for top-N finishes. Facts the caller
 already holds spare a query each: ``totals`` {user_id: all-time points in the contest} (the board upsert
 returns them), ``active`` (users who just got a live, non check-in activity entry), ``skip`` (criteria kinds
 the triggering write cannot change, e.g. ``{"checkin_locations"}`` for an activity that is not a check-in),
@@ -121,6 +122,9 @@ def _checkins(session: Session, contest_id: int, user_id: int, crit: dict, ctx: 
 def _top_n(session: Session, contest_id: int, user_id: int, crit: dict, ctx: dict) -> tuple[bool, Any]:
     if not ctx.get("final"):
         return False, None
+    if "ranks" in ctx:  # the caller ranked the whole board in one pass: {user: (rank, points)}
+        rank, points = ctx["ranks"].get(user_id, (None, 0))
+        return rank is not None and points > 0 and rank <= int(crit["n"]), {"rank": rank}
     row = leaderboards.rank_of(session, contest_id, Scope.USER, Period.ALL, user_id)
     return row is not None and row.points > 0 and row.rank <= int(crit["n"]), {"rank": row.rank if row else None}
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring import board_redis, board_sql, redis_boards
-from scoring.periods import current_key, local_day, period_end_utc
+from scoring.periods import current_key, local_day, period_end_utc, period_key
 from scoring.types import BoardPage, BoardRow, Period, Scope
 from service.clock import utcnow
 from service.errors import Invalid
@@ -162,3 +162,8 @@ def rank_of(session: Session, contest_id: int, scope: Scope | str, period: Perio
     rows = around(session, contest_id, scope, period, subject_id, 0, at=at, tz=tz, period_key=period_key,
                   labels=False)
     return rows[0] if rows else None
+
+
+def final_ranks(session: Session, contest_id: int, scope: Scope | str = Scope.USER) -> dict[int, tuple[int, int]]:
+    """All-time (rank, points) of every subject with a line on the board, from the SQL totals (authoritative)."""
+    return board_sql.all_ranks(session, contest_id, Scope(scope), period_key(Period.ALL))

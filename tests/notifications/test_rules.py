@@ -131,6 +131,44 @@ def test_final_standings_and_finisher_badges_come_once_after_the_late_sync_windo
     assert podium == {people[3].id, people[2].id, people[1].id}
 
 
+def test_finalising_a_challenge_costs_the_same_statements_for_3_or_12_participants(session: Session,
+                                                                                  at: Any) -> None:
+    """Final ranks come from one ordered pass over the board, not a rank query per participant; ties share."""
+    from sqlalchemy import event
+
+    from notifications.lifecycle import finalise_ended
+
+    start, end = datetime(2026, 5, 1, 6, 0, tzinfo=UTC), datetime(2026, 5, 15, 6, 0, tzinfo=UTC)
+    at(start + timedelta(days=1))
+    badges.ensure_definitions(session)
+    org = make_org(session)
+    sizes = {}
+    for size in (3, 12):
+        challenge = make_challenge(session, org, starts_at=start, ends_at=end, grace_days=1)
+        for i in range(size):
+            person = quick_user(session)
+            enrol(session, challenge, person)
+            give(session, challenge, person, start + timedelta(hours=30), minutes=20 + 10 * (i // 2))
+        sizes[challenge.id] = size
+    session.commit()
+    at(end + timedelta(days=2))
+    statements: list[str] = []
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listener)
+    try:
+        candidates = finalise_ended(session, end + timedelta(days=2))
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listener)
+    by_challenge: dict[int, list[int]] = {}
+    for c in candidates:
+        by_challenge.setdefault(c.challenge_id, []).append(c.params["rank"])
+    small, large = sorted(by_challenge, key=lambda cid: sizes[cid])
+    assert sorted(by_challenge[small]) == [1, 2, 2]
+    assert sorted(by_challenge[large]) == [1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11]
+    per_challenge = [s for s in statements if "leaderboard_totals" in s]
+    assert len(per_challenge) == 2  # one ordered read of each board
+
+
 def test_inactivity_reminder_after_three_quiet_days_once_per_spell_in_daytime(session: Session, at: Any) -> None:
     start = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
     at(start)
