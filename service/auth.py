@@ -15,8 +15,9 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 import jwt
-from flask import current_app, g, request
-from sqlalchemy import select
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from service.accounts import active_user
 from service.clock import utcnow
@@ -124,10 +125,28 @@ def auth_required(fn: F) -> F:
     return cast(F, wrapper)
 
 
+_ROLES = "vcc.roles"
+
+
 def role_in(session: Any, user: User, organisation_id: int) -> Role | None:
-    return session.scalar(
-        select(Membership.role).where(Membership.user_id == user.id,
-                                      Membership.organisation_id == organisation_id))
+    """The user's role in one organisation. Within a request all of the user's roles are read once (a view
+    often asks two or three times: may see, may manage, what to show); any flush that writes a membership or
+    a user forgets them, so a change made earlier in the same request is always seen."""
+    if not has_request_context():
+        return session.scalar(select(Membership.role).where(Membership.user_id == user.id,
+                                                            Membership.organisation_id == organisation_id))
+    memo: dict[int, dict[int, Role]] = request.environ.setdefault(_ROLES, {})
+    if user.id not in memo:
+        memo[user.id] = {org: role for org, role in session.execute(
+            select(Membership.organisation_id, Membership.role).where(Membership.user_id == user.id))}
+    return memo[user.id].get(organisation_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_roles(session: Session, _context: Any) -> None:
+    if has_request_context() and _ROLES in request.environ and any(
+            isinstance(o, Membership | User) for o in (*session.new, *session.dirty, *session.deleted)):
+        del request.environ[_ROLES]
 
 
 def require_org_role(user: User, organisation_id: int, roles: Iterable[Role] = (Role.ADMIN, Role.ORGANISER),

@@ -275,3 +275,29 @@ def test_member_and_invitation_lists_paginate(app: Flask, client: FlaskClient, s
         assert len(first["items"]) == 2 and len(second["items"]) == total - 2 and second["next"] is None
         keys = [i.get("id", i.get("user_id")) for i in first["items"] + second["items"]]
         assert len(set(keys)) == total
+
+
+def test_roles_are_read_once_per_request_and_a_membership_written_in_it_is_seen(app: Flask, session: Any) -> None:
+    from sqlalchemy import event
+
+    from service.auth import role_in
+
+    user = make_user(session)
+    first, second = make_org(session, members={user: Role.ORGANISER}), make_org(session)
+    session.commit()
+    reads: list[str] = []
+    listener = lambda *a: reads.append(a[2]) if "memberships" in a[2] else None  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listener)
+    try:
+        with app.test_request_context():
+            assert role_in(session, user, first.id) is Role.ORGANISER
+            assert role_in(session, user, second.id) is None
+            assert len(reads) == 1
+            session.add(Membership(user_id=user.id, organisation_id=second.id, role=Role.ADMIN))
+            session.flush()
+            assert role_in(session, user, second.id) is Role.ADMIN
+        with app.test_request_context():
+            assert role_in(session, user, second.id) is Role.ADMIN
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listener)
+    assert len([r for r in reads if r.lstrip().upper().startswith("SELECT")]) == 3
