@@ -26,6 +26,12 @@ def is_organiser(session: Session, user: User | None, organisation_id: int) -> b
     return user.is_superuser or role_in(session, user, organisation_id) in ORGANISER_ROLES
 
 
+def shown_to(session: Session, challenge: Challenge, viewer: User | None) -> Challenge:
+    """Mark whether this viewer may see the invite code (organisers of the challenge's organisation only)."""
+    challenge.show_invite_code = is_organiser(session, viewer, challenge.organisation_id)  # type: ignore[attr-defined]
+    return challenge
+
+
 def require_organiser(user: User, challenge: Challenge) -> None:
     """403 unless admin/organiser of the challenge's own organisation (drafts answer 404 to outsiders)."""
     require_org_role(user, challenge.organisation_id, ORGANISER_ROLES)

@@ -13,8 +13,8 @@ from flask_smorest import Blueprint
 from challenges import discovery, lifecycle
 from challenges.access import (
     ORGANISER_ROLES,
-    is_organiser,
     managed_challenge,
+    shown_to,
     visible_challenge,
 )
 from challenges.models import Challenge
@@ -40,10 +40,7 @@ blp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges",
 
 
 def for_viewer(challenge: Challenge) -> Challenge:
-    """Mark whether this viewer may see the invite code (organisers of the challenge's organisation only)."""
-    challenge.show_invite_code = is_organiser(db.session, optional_user(),  # type: ignore[attr-defined]
-                                              challenge.organisation_id)
-    return challenge
+    return shown_to(db.session, challenge, optional_user())
 
 
 @blp.route("")

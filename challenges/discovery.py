@@ -1,7 +1,8 @@
-"""Public discovery of challenges: published, public ones, filtered and paginated by keyset.
+"""Public discovery of challenges (published, public ones) and a participant's own challenges, by keyset.
 
 Order: newest start first, then id (descending), so a page never repeats or skips a row when challenges are
-added meanwhile. Organisers who filter by their own organisation also see its drafts and invite-only ones.
+added meanwhile. Organisers who filter by their own organisation also see its drafts and invite-only ones;
+a participant's own list holds every challenge they joined, invite-only ones included.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from challenges.access import is_organiser
-from challenges.models import Challenge, ChallengeStatus, Phase, Setting, Visibility
+from challenges.models import Challenge, ChallengeStatus, Enrolment, Phase, Setting, Visibility
 from service.clock import utcnow
 from service.errors import Forbidden
 from service.models import User
@@ -53,9 +54,33 @@ def discover(session: Session, viewer: User | None, *, organisation_id: int | No
         query = query.where(Challenge.region == region)
     if status is not None:
         query = _phase_filter(query, status, now)
+    return _page(session, query, limit, cursor)
+
+
+def _page(session: Session, query: Select[Any], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
+    """Newest start first, by keyset; ``query`` selects a Challenge first (alone or with more entities)."""
     after = cursor_fields(cursor, s=datetime.fromisoformat, i=int)
     if after is not None:
         query = query.where(or_(Challenge.starts_at < after["s"],
                                 and_(Challenge.starts_at == after["s"], Challenge.id < after["i"])))
-    rows = list(session.scalars(query.order_by(Challenge.starts_at.desc(), Challenge.id.desc()).limit(limit + 1)))
-    return keyset_page(rows, limit, lambda c: {"s": c.starts_at.isoformat(), "i": c.id})
+    query = query.order_by(Challenge.starts_at.desc(), Challenge.id.desc()).limit(limit + 1)
+    entities = len(query.column_descriptions) > 1
+    rows = list(session.execute(query).all() if entities else session.scalars(query))
+    first = (lambda r: r[0]) if entities else (lambda r: r)
+    return keyset_page(rows, limit, lambda r: {"s": first(r).starts_at.isoformat(), "i": first(r).id})
+
+
+def my_challenges(session: Session, user: User, *, status: Phase | None = None, include_left: bool = False,
+                  limit: int = 50, cursor: str | None = None, now: datetime | None = None
+                  ) -> tuple[list[tuple[Challenge, Enrolment]], str | None]:
+    """The challenges this participant joined, with their enrolment (left ones too with ``include_left``).
+
+    Drafts never show (nobody can join one); invite-only challenges do, since the participant is in them.
+    """
+    query = (select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
+             .where(Enrolment.user_id == user.id, Challenge.status != ChallengeStatus.DRAFT))
+    if not include_left:
+        query = query.where(Enrolment.left_at.is_(None))
+    if status is not None:
+        query = _phase_filter(query, status, now or utcnow())
+    return _page(session, query, limit, cursor)  # type: ignore[return-value]

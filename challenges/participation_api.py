@@ -7,10 +7,17 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from challenges import enrolment, teams
-from challenges.access import get_challenge, is_organiser, visible_challenge
+from challenges import discovery, enrolment, teams
+from challenges.access import get_challenge, is_organiser, shown_to, visible_challenge
 from challenges.models import Challenge, Enrolment, Phase, Team
-from challenges.schemas import EnrolmentCreateSchema, EnrolmentSchema, TeamCreateSchema, TeamSchema
+from challenges.schemas import (
+    EnrolmentCreateSchema,
+    EnrolmentSchema,
+    MyChallengePageSchema,
+    MyChallengesArgsSchema,
+    TeamCreateSchema,
+    TeamSchema,
+)
 from service.auth import auth_required, current_user, optional_user
 from service.errors import NotFound
 from service.extensions import db
@@ -20,6 +27,21 @@ enrolment_blp = Blueprint("challenge-enrolment", __name__, url_prefix="/api/v1/c
                           description="Joining and leaving a challenge.")
 teams_blp = Blueprint("challenge-teams", __name__, url_prefix="/api/v1/challenges",
                       description="Teams of a challenge, joined by team code.")
+mine_blp = Blueprint("my-challenges", __name__, url_prefix="/api/v1/me",
+                     description="The challenges I take part in (invite-only ones included).")
+
+
+@mine_blp.route("/challenges")
+class MyChallenges(MethodView):
+    @auth_required
+    @mine_blp.arguments(MyChallengesArgsSchema, location="query")
+    @mine_blp.response(200, MyChallengePageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The challenges I joined, newest start first, each with my enrolment (team, joined, left)"""
+        user = current_user()
+        rows, next_cursor = discovery.my_challenges(db.session, user, **args)
+        return {"items": [{"challenge": shown_to(db.session, c, user), "enrolment": e} for c, e in rows],
+                "next": next_cursor}
 
 
 @enrolment_blp.route("/<int:challenge_id>/enrolment")
@@ -93,4 +115,4 @@ class Teams(MethodView):
         return _decorate([team], challenge, organiser, user.id, None)[0]
 
 
-blueprints: list[Blueprint] = [enrolment_blp, teams_blp]
+blueprints: list[Blueprint] = [enrolment_blp, teams_blp, mine_blp]

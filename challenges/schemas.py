@@ -156,6 +156,13 @@ class ChallengeQueryArgsSchema(PaginationArgsSchema):
     region = fields.String(validate=validate.Length(min=1, max=80))
 
 
+class MyChallengesArgsSchema(PaginationArgsSchema):
+    status = fields.Enum(Phase, by_value=True, load_default=None,
+                         validate=validate.OneOf([Phase.UPCOMING, Phase.RUNNING, Phase.ENDED],
+                                                 error="One of upcoming, running or ended."))
+    include_left = fields.Boolean(load_default=False, metadata={"description": "also challenges I left"})
+
+
 class ChallengeByIdArgsSchema(BaseSchema):
     invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
 
@@ -179,6 +186,16 @@ class EnrolmentSchema(BaseSchema):
     joined_at = fields.DateTime(format="iso")
     left_at = fields.DateTime(format="iso", allow_none=True)
     active = fields.Boolean()
+
+
+class MyChallengeSchema(BaseSchema):
+    challenge = fields.Nested(ChallengeSchema)
+    enrolment = fields.Nested(EnrolmentSchema)
+
+
+class MyChallengePageSchema(BaseSchema):
+    items = fields.List(fields.Nested(MyChallengeSchema))
+    next = fields.String(allow_none=True)
 
 
 class TeamCreateSchema(BaseSchema):

@@ -169,3 +169,50 @@ def test_organisation_format_counts_each_participant_for_their_own_organisation(
     assert foreign.status_code == 403
     listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json
     assert {t["name"]: t["members"] for t in listed} == {"Tampere": 1, "Espoo": 1}
+
+
+def test_my_challenges_lists_what_i_joined_invite_only_included_newest_start_first(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    from challenges import enrolment
+    from tests.challenges.factories import enrol, make_team
+
+    now = utcnow()
+    me, other = cast.member, cast.outsider
+    running = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, starts_at=now - timedelta(days=3))
+    private = make_challenge(session, cast.org, visibility=Visibility.INVITE, starts_at=now + timedelta(days=2),
+                             ends_at=now + timedelta(days=30))
+    past = make_challenge(session, cast.org, starts_at=now - timedelta(days=40))
+    left = make_challenge(session, cast.org, starts_at=now - timedelta(days=5))
+    not_mine = make_challenge(session, cast.org)
+    team = make_team(session, running, cast.organiser)
+    enrol(session, running, me, team_code=team.code)
+    enrol(session, private, me, invite_code=private.invite_code)
+    for challenge in (past, left):
+        enrol(session, challenge, me)
+    enrol(session, not_mine, other)
+    enrolment.leave(session, left, me)
+    past.ends_at = now - timedelta(days=10)  # joined while it ran; it has ended since
+    session.commit()
+    headers = auth_headers(app, me)
+
+    page = client.get("/api/v1/me/challenges", headers=headers).json
+    assert [i["challenge"]["id"] for i in page["items"]] == [private.id, running.id, past.id]
+    mine = page["items"][1]
+    assert mine["enrolment"]["team_id"] == team.id and mine["enrolment"]["active"] is True
+    invited = page["items"][0]["challenge"]
+    assert invited["visibility"] == "invite" and invited["invite_code"] is None  # the code is for organisers
+    with_left = client.get("/api/v1/me/challenges?include_left=true", headers=headers).json["items"]
+    assert [i["challenge"]["id"] for i in with_left] == [private.id, running.id, left.id, past.id]
+    assert with_left[2]["enrolment"]["left_at"] is not None
+    running_only = client.get("/api/v1/me/challenges?status=running&include_left=true", headers=headers).json
+    assert [i["challenge"]["id"] for i in running_only["items"]] == [running.id, left.id]
+    first = client.get("/api/v1/me/challenges?limit=2", headers=headers).json
+    rest = client.get(f"/api/v1/me/challenges?limit=2&cursor={first['next']}", headers=headers).json
+    assert [i["challenge"]["id"] for i in first["items"] + rest["items"]] == [private.id, running.id, past.id]
+    assert rest["next"] is None
+
+
+def test_my_challenges_needs_a_sign_in_and_a_real_status(app: Flask, client: FlaskClient, cast: Cast) -> None:
+    assert client.get("/api/v1/me/challenges").status_code == 401
+    resp = client.get("/api/v1/me/challenges?status=draft", headers=auth_headers(app, cast.member))
+    assert resp.status_code == 422 and "status" in resp.json["errors"]
