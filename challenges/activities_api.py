@@ -92,11 +92,17 @@ class Activities(MethodView):
     @blp.arguments(ActivityQueryArgsSchema, location="query")
     @blp.response(200, ActivityPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List my activities, newest first"""
+        """List my activities, newest first; filter by status, start time window and type"""
         after = cursor_fields(args["cursor"], id=int)
         query = select(Activity).where(Activity.user_id == current_user().id, Activity.deleted_at.is_(None))
         if args["status"] is not None:
             query = query.where(Activity.status == args["status"])
+        if args["since"] is not None:
+            query = query.where(Activity.started_at >= args["since"])
+        if args["until"] is not None:
+            query = query.where(Activity.started_at < args["until"])
+        if args["type"] is not None:
+            query = query.where(Activity.type_code == args["type"])
         if after:
             query = query.where(Activity.id < after["id"])
         rows = list(db.session.scalars(query.order_by(Activity.id.desc()).limit(args["limit"] + 1)))

@@ -99,6 +99,15 @@ class ActivitySchema(BaseSchema):
 
 class ActivityQueryArgsSchema(PaginationArgsSchema):
     status = fields.Enum(ActivityStatus, by_value=True, load_default=None)
+    since = _when(load_default=None, metadata={"description": "only activities starting at or after this time"})
+    until = _when(load_default=None, metadata={"description": "only activities starting before this time"})
+    type = fields.String(load_default=None, validate=validate.Length(1, 40),
+                         metadata={"description": "only this activity type (see GET /api/v1/activity-types)"})
+
+    @validates_schema
+    def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ValidationError("until must be later than since.", "until")
 
 
 class BatchItemSchema(BaseSchema):

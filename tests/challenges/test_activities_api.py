@@ -168,3 +168,27 @@ def test_a_concurrent_twin_that_stored_first_is_answered_as_a_duplicate_not_a_50
     resp = post(client, w, pat, body)
     assert resp.status_code == 200 and resp.json["result"] == "duplicate" and resp.json["id"] == first["id"]
     assert points(session, w.challenge.id, pat.id) == 25
+
+
+def test_my_activities_filter_by_start_window_and_type(app, client, session):
+    from urllib.parse import quote
+
+    w = make_world(app, session)
+    pat = w.users[0]
+    ids = {hours: post(client, w, pat, walk(ago(hours=hours), 15)).json["id"] for hours in (30, 20, 10)}
+    run = post(client, w, pat, {"type": "running", "started_at": iso(ago(hours=5)), "duration_s": 1200}).json["id"]
+
+    def listed(query):
+        resp = client.get(f"/api/v1/activities?{query}", headers=w.h(pat))
+        assert resp.status_code == 200, resp.json
+        return [a["id"] for a in resp.json["items"]]
+
+    since, until = quote(iso(ago(hours=25))), quote(iso(ago(hours=8)))
+    assert listed(f"since={since}") == [run, ids[10], ids[20]]
+    assert listed(f"since={since}&until={until}") == [ids[10], ids[20]]
+    assert listed("type=running") == [run]
+    assert listed(f"until={since}&type=walking") == [ids[30]]
+    naive = client.get("/api/v1/activities?since=2026-05-04T07:00:00", headers=w.h(pat))
+    assert naive.status_code == 422 and "since" in naive.json["errors"]
+    backwards = client.get(f"/api/v1/activities?since={until}&until={since}", headers=w.h(pat))
+    assert backwards.status_code == 422 and "until" in backwards.json["errors"]
