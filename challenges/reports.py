@@ -13,6 +13,8 @@ only raise it further.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -117,3 +119,33 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             [_hide(r) for r in by_org], [_hide(r) for r in by_day]
     return {"challenge_id": challenge.id, "metric": challenge.metric.value, "min_group_size": k,
             "totals": overall, "by_team": by_team, "by_organisation": by_org, "by_day": by_day}
+
+
+CSV_COLUMNS = ("section", "key", "name", "participants", "active_participants", "total", "suppressed")
+
+
+def as_csv(report_: dict[str, Any]) -> str:
+    """The report as one CSV table for spreadsheets: a row per group, ``section`` saying which list it is from.
+
+    Made from the report itself, after suppression, so the CSV can never show more than the JSON does.
+    Text fields starting with ``= + - @`` get a leading apostrophe: a team named ``=HYPERLINK(...)`` must
+    not become a formula in the organiser's spreadsheet.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    sections = [("all", [report_["totals"]]), ("team", report_["by_team"]),
+                ("organisation", report_["by_organisation"]), ("day", report_["by_day"])]
+    for section, rows in sections:
+        for row in rows:
+            writer.writerow([section, _cell(row["key"]), _cell(row["name"]), _cell(row["participants"]),
+                             _cell(row["active_participants"]), _cell(row["total"]),
+                             "true" if row["suppressed"] else "false"])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return f"'{text}" if isinstance(value, str) and text[:1] in ("=", "+", "-", "@") else text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -49,10 +49,27 @@ class Report(MethodView):
     @blp.response(200, ReportSchema)
     def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
         """Aggregates per team, organisation and day, with small groups suppressed (organisers)"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
-        configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
-        k = max(configured, args["min_group_size"] or 0)
-        return reports.report(db.session, challenge, k)
+        return _report(challenge_id, args)
+
+
+@blp.route("/<int:challenge_id>/report.csv")
+class ReportCsv(MethodView):
+    @auth_required
+    @blp.arguments(ReportArgsSchema, location="query")
+    @blp.doc(responses={"200": {"description": "the report as CSV (section, key, name, participants, "
+                                                "active_participants, total, suppressed)",
+                                "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    def get(self, args: dict[str, Any], challenge_id: int) -> Response:
+        """The same report as one CSV table for spreadsheets (small groups suppressed the same way)"""
+        body = reports.as_csv(_report(challenge_id, args))
+        return Response(body, 200, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="challenge-{challenge_id}-report.csv"'})
+
+
+def _report(challenge_id: int, args: dict[str, Any]) -> dict[str, Any]:
+    challenge = managed_challenge(db.session, challenge_id, current_user())
+    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
+    return reports.report(db.session, challenge, max(configured, args["min_group_size"] or 0))
 
 
 blueprints: list[Blueprint] = [blp]

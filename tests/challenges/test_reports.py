@@ -63,6 +63,29 @@ def test_a_group_of_four_is_hidden_and_a_complementary_cell_too(app: Flask, clie
     assert [(d["active_participants"], d["total"]) for d in body["by_day"]] == [(15, 150), (15, 150)]
 
 
+def test_the_csv_report_is_the_same_suppressed_report_as_one_spreadsheet_table(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast, company: SimpleNamespace) -> None:
+    import csv
+    import io
+
+    company.teams["Sales"].name = "=HYPERLINK(\"http://x\")"  # must stay text in a spreadsheet
+    session.commit()
+    resp = client.get(f"{company.url}.csv", headers=cast.headers(app, "organiser"))
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert rows[0] == {"section": "all", "key": "all", "name": "all participants", "participants": "15",
+                       "active_participants": "15", "total": "300", "suppressed": "false"}
+    teams = {r["name"]: r for r in rows if r["section"] == "team"}
+    assert teams["Legal"]["total"] == "" and teams["Legal"]["suppressed"] == "true"
+    assert teams["Finance"]["suppressed"] == "true"
+    assert teams["'=HYPERLINK(\"http://x\")"]["total"] == "120"
+    assert [(r["active_participants"], r["total"]) for r in rows if r["section"] == "day"] == [("15", "150")] * 2
+    assert client.get(f"{company.url}.csv", headers=cast.headers(app, "member")).status_code == 403
+    assert client.get(f"{company.url}.csv?min_group_size=1",
+                      headers=cast.headers(app, "organiser")).status_code == 422
+
+
 def test_no_hidden_cell_can_be_derived_from_the_totals(session: Any, company: SimpleNamespace) -> None:
     body = report(session, company.challenge)
     for rows in (body["by_team"], body["by_day"]):
