@@ -94,4 +94,6 @@ def check_dashboard(live_url: str) -> None:
         for panel in ("standings", "report"):
             assert "Could not load" not in summary[panel], summary[panel]
         assert summary["reportTables"] >= 1
+        assert summary["csvName"].endswith("-report.csv")  # the Download CSV button saved the report
+        assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
     assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0

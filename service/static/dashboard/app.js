@@ -110,8 +110,27 @@ async function showChallenge(challenge) {
     $("standings").replaceChildren(table(items(standings.body), ["rank", "name", "team_name", "value", "points", "total"]));
   } else unavailable($("standings"), standings);
   const report = await api("/api/v1/challenges/" + challenge.id + "/report");
-  if (report.ok) $("report").replaceChildren(reportView(report.body));
+  if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));
   else unavailable($("report"), report);
+}
+
+// The same (suppressed) report as a CSV file, fetched with the organiser's token and saved by the browser.
+function csvButton(challengeId) {
+  const button = el("button", "Download CSV", { type: "button" });
+  button.onclick = async () => {
+    const path = "/api/v1/challenges/" + challengeId + "/report.csv";
+    let resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
+    if (resp.status === 401 && (await refreshTokens())) {
+      resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
+    }
+    if (!resp.ok) { say("Could not download the report (HTTP " + resp.status + ")."); return; }
+    const link = el("a", "", { href: URL.createObjectURL(await resp.blob()),
+      download: "challenge-" + challengeId + "-report.csv" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  };
+  return button;
 }
 
 async function showOrganisation(org) {

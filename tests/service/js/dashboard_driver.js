@@ -35,8 +35,16 @@ const window = {
   history: { replaceState() {} },
 };
 class FakeFormData { constructor(form) { this.form = form; } get(name) { return this.form.values[name]; } }
+const saved = [];  // what the page handed to the browser to save: {download, text}
+const blobs = new Map();
+const FakeURL = { createObjectURL: (blob) => { const u = "blob:" + blobs.size; blobs.set(u, blob); return u; } };
+document.body = new El("body");
+El.prototype.click = async function click() {
+  if (this.tagName === "a") saved.push({ download: this.attrs.download, blob: blobs.get(this.attrs.href) });
+};
+El.prototype.remove = function remove() {};
 const context = vm.createContext({ document, window, FormData: FakeFormData, console, JSON, Object, Array,
-  String, Boolean, encodeURIComponent, decodeURIComponent, Promise, setTimeout,
+  String, Boolean, encodeURIComponent, decodeURIComponent, Promise, setTimeout, URL: FakeURL,
   fetch: (url, opts) => fetch(base + url, opts) });
 
 async function until(what, test, ms = 15000) {
@@ -73,6 +81,13 @@ async function until(what, test, ms = 15000) {
     summary.standingsTables = $("standings").all("table").length;
     summary.report = $("report").textContent;
     summary.reportTables = $("report").all("table").length;
+    const csv = $("report").all("button").find((b) => b.textContent === "Download CSV");
+    if (csv) {
+      await csv.fire("click");
+      await until("csv saved", () => saved.length > 0);
+      summary.csvName = saved[0].download;
+      summary.csvHeader = (await saved[0].blob.text()).split("\r\n")[0];
+    }
   }
   await $("logout").fire("click");
   summary.loginVisibleAfterLogout = !$("login-panel").hidden;
