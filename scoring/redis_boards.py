@@ -35,14 +35,21 @@ MAX_ID = 10**12
 KEEP_AFTER_END = timedelta(days=7)
 KEEP_AT_LEAST = timedelta(hours=1)  # a board of a long-finished period, rebuilt on demand, lives this long
 PENDING = "scoring_redis_pending"
+BUILD_TTL_S = 300  # a rebuild that died leaves its marker this long at most
+FIX_ROUNDS = 20
 
 INCR_IF_EXISTS = """
+local applied = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
   if ARGV[3] ~= '' then redis.call('EXPIREAT', KEYS[1], ARGV[3]) end
-  return 1
+  applied = 1
 end
-return 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('SADD', KEYS[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+return applied
 """
 INCR_SHA = hashlib.sha1(INCR_IF_EXISTS.encode()).hexdigest()
 
@@ -125,7 +132,7 @@ def _send(r: Any, ops: list[tuple[str, str, int, str]], removals: list[tuple[lis
     """
     pipe = r.pipeline(transaction=False)
     for key, mem, pts, expire_at in ops:
-        pipe.evalsha(INCR_SHA, 1, key, pts, mem, expire_at)
+        pipe.evalsha(INCR_SHA, 3, key, f"{key}:building", f"{key}:touched", pts, mem, expire_at, BUILD_TTL_S)
     for keys, members in removals:
         for key in keys:
             pipe.zrem(key, *members)
@@ -146,34 +153,100 @@ def _drop_after_rollback(session: Session) -> None:
 
 def rebuild(session: Session, r: Any, key: str, contest_id: int, scope: Scope, period_key: str,
             expire_at: datetime | None = None) -> int:
-    """Copy one board's SQL totals into Redis (via a temporary key and RENAME, so readers never see half)."""
+    """Copy one board's SQL totals into Redis (via a temporary key and RENAME, so readers never see half).
+
+    Increments committed while the copy is made would be lost: the board is missing, so they are skipped,
+    and the SQL read may have started before their commit. So the rebuild first raises a marker
+    (``<key>:building``, a counter: rebuilds may overlap); while it is up, every increment also notes its
+    member in ``<key>:touched``. After the RENAME those members get their exact SQL totals, read again on a
+    fresh connection, until a round ends with nobody touched; only then does the marker come down. A
+    member can be noted twice, never lost; an increment racing the fix-up is noted again and fixed in the
+    next round. If the board keeps moving for ``FIX_ROUNDS`` rounds it is dropped, to be rebuilt on the
+    next read.
+    """
     from scoring.models import LeaderboardTotal
 
-    q = (select(LeaderboardTotal.subject_id, LeaderboardTotal.points)
-         .where(LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
-                LeaderboardTotal.period_key == period_key)
-         .execution_options(yield_per=20000))
-    tmp = f"{key}:rebuild"
-    r.delete(tmp)
-    count = 0
-    chunk: dict[str, int] = {}
+    marker = f"{key}:building"
     pipe = r.pipeline(transaction=False)
-    for sid, pts in session.execute(q):
-        chunk[member(sid)] = int(pts)
-        count += 1
-        if len(chunk) >= 5000:
-            pipe.zadd(tmp, chunk)
-            chunk = {}
-            if len(pipe) >= 20:
-                pipe.execute()
-    if chunk:
-        pipe.zadd(tmp, chunk)
+    pipe.incr(marker)
+    pipe.expire(marker, BUILD_TTL_S)
     pipe.execute()
-    if count:
+    try:
+        q = (select(LeaderboardTotal.subject_id, LeaderboardTotal.points)
+             .where(LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+                    LeaderboardTotal.period_key == period_key)
+             .execution_options(yield_per=20000))
+        tmp = f"{key}:rebuild"
+        r.delete(tmp)
+        count = 0
+        chunk: dict[str, int] = {}
+        pipe = r.pipeline(transaction=False)
+        for sid, pts in session.execute(q):
+            chunk[member(sid)] = int(pts)
+            count += 1
+            if len(chunk) >= 5000:
+                pipe.zadd(tmp, chunk)
+                chunk = {}
+                if len(pipe) >= 20:
+                    pipe.execute()
+        if chunk:
+            pipe.zadd(tmp, chunk)
+        pipe.execute()
+        if not count:
+            return 0
         r.rename(tmp, key)
         if expire_at is not None:
             r.expireat(key, expire_ts(expire_at))
-    return count
+        if not _settle(session, r, key, contest_id, scope, period_key):
+            r.delete(key)
+            return 0
+        return count
+    finally:
+        _lower(r, marker)
+
+
+TAKE = """
+local members = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return members
+"""
+
+
+def _settle(session: Session, r: Any, key: str, contest_id: int, scope: Scope, period_key: str) -> bool:
+    """Give every member touched during the rebuild its exact SQL total; False if it never calmed down."""
+    from scoring.models import LeaderboardTotal
+
+    take = r.register_script(TAKE)
+    for _ in range(FIX_ROUNDS):
+        members = take(keys=[f"{key}:touched"])
+        if not members:
+            return True
+        ids = [subject(m) for m in members]
+        with session.get_bind().connect() as conn:  # a fresh snapshot: commits since the copy are seen
+            exact = dict(conn.execute(select(LeaderboardTotal.subject_id, LeaderboardTotal.points).where(
+                LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+                LeaderboardTotal.period_key == period_key, LeaderboardTotal.subject_id.in_(ids))).all())
+        pipe = r.pipeline(transaction=False)
+        for sid in ids:
+            if sid in exact:
+                pipe.zadd(key, {member(sid): int(exact[sid])})
+            else:
+                pipe.zrem(key, member(sid))
+        pipe.execute()
+    return False
+
+
+LOWER = """
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
+def _lower(r: Any, marker: str) -> None:
+    try:
+        r.register_script(LOWER)(keys=[marker])
+    except Exception:  # the marker expires on its own
+        log.exception("could not lower the rebuild marker %s", marker)
 
 
 def drop_contest(r: Any, pfx: str, contest_id: int) -> None:

@@ -104,3 +104,54 @@ def test_rescore_drops_redis_boards_and_they_come_back_identical(session: Any, u
     session.commit()
     assert contest_keys(r) == []
     assert triples(leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ).rows) == before
+
+
+class _Interleaved:
+    """The real Redis client, with something run just before (or after) the rebuild's RENAME: the moment
+    another request's commit can slip in while a board is being copied from SQL."""
+
+    def __init__(self, r: Any, before: Any = None, after: Any = None) -> None:
+        self._r, self._before, self._after = r, before, after
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._r, name)
+
+    def rename(self, src: str, dst: str) -> Any:
+        if self._before:
+            self._before()
+        done = self._r.rename(src, dst)
+        if self._after:
+            self._after()
+        return done
+
+
+def test_a_commit_during_a_rebuild_is_neither_lost_nor_counted_twice(session: Any, users: list[Any],
+                                                                     app: Any) -> None:
+    from sqlalchemy.orm import Session
+
+    r = app.extensions["vcc_redis"]
+    key = redis_boards.board_key(redis_boards.prefix(), 1, Scope.USER, "all")
+    ledger.score(session, rules(), Subject(users[0].id), "activity:1", facts("walking_brisk", 30))
+    ledger.score(session, rules(), Subject(users[1].id), "activity:2", facts("walking_brisk", 10))
+    session.commit()
+
+    def commit_elsewhere(user: Any, source: str, minutes: int) -> None:
+        with Session(bind=session.get_bind()) as other:
+            ledger.score(other, rules(), Subject(user.id), source, facts("walking_brisk", minutes))
+            other.commit()  # its increment is sent now, while the board is missing (lost before this fix)
+
+    late = _Interleaved(r, before=lambda: commit_elsewhere(users[0], "activity:3", 20))
+    assert redis_boards.rebuild(session, late, key, 1, Scope.USER, "all") == 2
+    assert r.zscore(key, redis_boards.member(users[0].id)) == 50
+
+    # an increment whose commit the copy already holds, arriving after the RENAME, is not added twice
+    ledger.score(session, rules(), Subject(users[1].id), "activity:4", facts("walking_brisk", 5))
+    delayed = session.info.pop(redis_boards.PENDING)["ops"]  # held back, as a slow after-commit send would be
+    session.commit()
+    r.delete(key)
+    echo = _Interleaved(r, after=lambda: redis_boards._send(r, delayed, []))
+    assert redis_boards.rebuild(session, echo, key, 1, Scope.USER, "all") == 2
+    assert r.zscore(key, redis_boards.member(users[1].id)) == 15
+    assert not r.exists(f"{key}:building") and not r.exists(f"{key}:touched")
+    assert triples(leaderboards.board(session, 1, Scope.USER, Period.ALL, tz=TZ).rows) == [
+        (1, users[0].id, 50), (2, users[1].id, 15)]
