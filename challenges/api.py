@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from challenges import exports  # noqa: F401  (connects the export sections)
 from challenges.activities_api import blueprints as activity_blueprints
 from challenges.challenges_api import blueprints as challenge_blueprints
 

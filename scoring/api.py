@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from scoring import hooks  # noqa: F401  (connects the user-deleted reaction)
+from scoring import exports, hooks  # noqa: F401  (connect the user-deleted reaction and the export sections)
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.models import BadgeAward
 from scoring.openbadges import credential

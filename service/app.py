@@ -137,10 +137,10 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.api import blueprints as challenge_blueprints
     from notifications.api import blueprints as notification_blueprints
     from scoring.api import blueprints as scoring_blueprints
-    from service import accounts_api, auth_api, health
+    from service import accounts_api, auth_api, exports_api, health
 
     app.register_blueprint(health.bp)
-    for blp in (*auth_api.blueprints, *accounts_api.blueprints, *scoring_blueprints,
+    for blp in (*auth_api.blueprints, *accounts_api.blueprints, *exports_api.blueprints, *scoring_blueprints,
                 *challenge_blueprints, *notification_blueprints):
         api.register_blueprint(blp)
     try:
