@@ -76,6 +76,7 @@ class Settings:
     public_base_url: str
     fcm_url: str | None = None
     login_ratelimit: str = "10 per minute"
+    export_ratelimit: str = "5 per hour"
     firebase_cert_url: str | None = None
     trusted_proxies: int = 0
     redis_prefix: str = "vcc"
@@ -123,6 +124,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_prefix=env.get("REDIS_KEY_PREFIX", "vcc"),
         tunables={key: _int(env, key, 0) for key in TUNABLE_KEYS if env.get(key)},
         login_ratelimit=env.get("LOGIN_RATELIMIT", "10 per minute"),
+        export_ratelimit=env.get("EXPORT_RATELIMIT", "5 per hour"),
         firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
     )

@@ -17,14 +17,12 @@ from service.db import db
 from service.extensions import limiter
 from service.schemas import BaseSchema
 
-DEFAULT_LIMIT = "5 per hour"
-
 blp = Blueprint("export", __name__, url_prefix="/api/v1/me/export",
                 description="Download everything the service holds about me (GDPR access and portability).")
 
 
 def _export_limit() -> str:
-    return str(current_app.config.get("EXPORT_RATELIMIT", DEFAULT_LIMIT))
+    return str(current_app.extensions["vcc_settings"].export_ratelimit)
 
 
 def _per_person() -> str:
