@@ -28,6 +28,8 @@ from challenges.activity_schemas import (
     ActivityUpdateSchema,
     BatchResultSchema,
     BatchSchema,
+    DecisionResultsSchema,
+    DecisionsSchema,
     ImportFormSchema,
     ReviewDecisionSchema,
     ReviewItemSchema,
@@ -224,6 +226,19 @@ class ActivityReject(MethodView):
         db.session.commit()
         db.session.refresh(activity)
         return present([activity])[0]
+
+
+@review_blp.route("/<int:challenge_id>/review-queue/decisions")
+class ReviewDecisions(MethodView):
+    @auth_required
+    @idempotent("activities.review.decisions")
+    @review_blp.arguments(DecisionsSchema)
+    @review_blp.response(200, DecisionResultsSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Approve or reject up to 200 flagged activities at once; each decision is answered on its own"""
+        results = review.decide_many(db.session, current_user(), challenge_id, data["decisions"])
+        _commit()
+        return {"counts": dict(Counter(r["result"] for r in results)), "results": results}
 
 
 @review_blp.route("/<int:challenge_id>/review-queue")

@@ -160,6 +160,32 @@ class ReviewDecisionSchema(BaseSchema):
     note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
+class DecisionSchema(BaseSchema):
+    activity_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    note = fields.String(load_default=None, validate=validate.Length(max=500),
+                         metadata={"description": "reason shown with a rejection"})
+
+
+class DecisionsSchema(BaseSchema):
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True,
+                            validate=validate.Length(min=1, max=200),
+                            metadata={"description": "1 to 200 decisions on activities of this challenge"})
+
+
+class DecisionResultSchema(BaseSchema):
+    activity_id = fields.Integer()
+    result = fields.String(metadata={"description": "approved, rejected or not-decided"})
+    status = fields.String(allow_none=True, metadata={"description": "the activity's status afterwards"})
+    code = fields.String(allow_none=True, metadata={"description": "why it was not decided (problem type)"})
+    detail = fields.String(allow_none=True)
+
+
+class DecisionResultsSchema(BaseSchema):
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    results = fields.List(fields.Nested(DecisionResultSchema))
+
+
 class ReviewItemSchema(BaseSchema):
     activity = fields.Nested(ActivitySchema)
     user_id = fields.Integer()

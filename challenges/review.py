@@ -18,7 +18,7 @@ from challenges.access import is_organiser, managed_challenge
 from challenges.activity_models import Activity, ActivityEntry, ActivityIn, ActivityStatus, EntryStatus
 from challenges.models import Challenge
 from service.clock import utcnow
-from service.errors import Conflict, Forbidden, NotFound
+from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.models import User
 from service.pagination import cursor_fields, keyset_page
 
@@ -100,3 +100,34 @@ def reject(session: Session, reviewer: User, activity_id: int, *, challenge_id: 
         entry.reason = f"rejected by an organiser: {note}" if note else f"rejected by an organiser ({entry.reason})"
     session.flush()
     return activity
+
+
+MAX_DECISIONS = 200
+DONE = {"approve": "approved", "reject": "rejected"}
+
+
+def decide_many(session: Session, reviewer: User, challenge_id: int, decisions: list[dict[str, Any]],
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """Approve or reject many flagged activities of one challenge; each decision is answered on its own.
+
+    Every decision runs in its own savepoint, so one that cannot be made (not flagged any more, not in this
+    challenge) leaves the others standing. The reviewer must organise the challenge (checked once, first).
+    """
+    managed_challenge(session, challenge_id, reviewer)
+    now = now or utcnow()
+    results = []
+    for d in decisions:
+        activity_id, decision = d["activity_id"], d["decision"]
+        try:
+            with session.begin_nested():
+                if decision == "approve":
+                    activity = approve(session, reviewer, activity_id, challenge_id=challenge_id, now=now)
+                else:
+                    activity = reject(session, reviewer, activity_id, challenge_id=challenge_id, note=d.get("note"),
+                                      now=now)
+            results.append({"activity_id": activity_id, "result": DONE[decision], "status": activity.status.value,
+                            "code": None, "detail": None})
+        except DomainError as exc:
+            results.append({"activity_id": activity_id, "result": "not-decided", "status": None,
+                            "code": exc.code, "detail": str(exc)})
+    return results

@@ -93,3 +93,45 @@ def test_approval_in_one_challenge_leaves_the_other_organisations_challenge_flag
                        headers=auth_headers(app, boss))
     assert resp.status_code == 200
     assert points(session, work.id, pat.id) == 80_000
+
+
+def test_many_decisions_at_once_each_answered_on_its_own(app, client, session):
+    from tests.challenges.activity_helpers import walk
+
+    w = make_world(app, session, participants=3)
+    ann, ben, cleo = w.users
+    fast_ann, fast_ben, fast_cleo = (_too_fast(client, w, u) for u in (ann, ben, cleo))
+    fine = post(client, w, ann, walk(ago(hours=8), 20)).json
+    url = f"/api/v1/challenges/{w.challenge.id}/review-queue/decisions"
+    body = {"decisions": [{"activity_id": fast_ann["id"], "decision": "approve"},
+                          {"activity_id": fast_ben["id"], "decision": "reject", "note": "a car ride"},
+                          {"activity_id": fine["id"], "decision": "approve"},
+                          {"activity_id": 999_999, "decision": "approve"}]}
+    resp = client.post(url, json=body, headers={**w.h(w.organiser), "Idempotency-Key": "review-monday"})
+    assert resp.status_code == 200, resp.json
+    results = resp.json["results"]
+    assert [(r["activity_id"], r["result"], r["status"]) for r in results[:2]] == [
+        (fast_ann["id"], "approved", "accepted"), (fast_ben["id"], "rejected", "flagged")]
+    assert results[2]["result"] == "not-decided" and results[2]["code"] == "not-flagged"
+    assert results[3]["result"] == "not-decided" and results[3]["code"] == "activity-not-found"
+    assert resp.json["counts"] == {"approved": 1, "rejected": 1, "not-decided": 2}
+    assert points(session, w.challenge.id, ann.id) == 60 + 20 and points(session, w.challenge.id, ben.id) == 0
+    queue = client.get(f"/api/v1/challenges/{w.challenge.id}/review-queue", headers=w.h(w.organiser)).json
+    assert [i["activity"]["id"] for i in queue["items"]] == [fast_cleo["id"]]
+    retry = client.post(url, json=body, headers={**w.h(w.organiser), "Idempotency-Key": "review-monday"})
+    assert retry.json == resp.json and points(session, w.challenge.id, ann.id) == 80  # replayed, not redone
+
+
+def test_many_decisions_need_the_organiser_and_a_sane_list(app, client, session):
+    w = make_world(app, session)
+    act = _too_fast(client, w, w.users[0])
+    url = f"/api/v1/challenges/{w.challenge.id}/review-queue/decisions"
+    one = {"decisions": [{"activity_id": act["id"], "decision": "approve"}]}
+    assert client.post(url, json=one, headers=w.h(w.users[0])).status_code == 403
+    assert client.post(url, json={"decisions": []}, headers=w.h(w.organiser)).status_code == 422
+    bad = client.post(url, json={"decisions": [{"activity_id": act["id"], "decision": "maybe"}]},
+                      headers=w.h(w.organiser))
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    too_many = {"decisions": [{"activity_id": act["id"], "decision": "reject"}] * 201}
+    assert client.post(url, json=too_many, headers=w.h(w.organiser)).status_code == 422
+    assert points(session, w.challenge.id) == 0
