@@ -95,5 +95,7 @@ def check_dashboard(live_url: str) -> None:
             assert "Could not load" not in summary[panel], summary[panel]
         assert summary["reportTables"] >= 1
         assert summary["csvName"].endswith("-report.csv")  # the Download CSV button saved the report
+        assert summary["reviewBefore"] >= 1  # the demo's implausible rides await review in the cycling month
+        assert summary["reviewAfter"] == summary["reviewBefore"] - 1  # approving one takes it off the queue
         assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
     assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0

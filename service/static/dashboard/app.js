@@ -112,6 +112,38 @@ async function showChallenge(challenge) {
   const report = await api("/api/v1/challenges/" + challenge.id + "/report");
   if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));
   else unavailable($("report"), report);
+  await showReview(challenge);
+}
+
+// Flagged activity of this challenge, oldest first, each with Approve / Reject (decided in this challenge only).
+async function showReview(challenge) {
+  const box = $("review");
+  const queue = await api("/api/v1/challenges/" + challenge.id + "/review-queue?limit=50");
+  if (!queue.ok) { unavailable(box, queue); return; }
+  const rows = items(queue.body);
+  if (!rows.length) { box.replaceChildren(el("p", "Nothing to review.", { class: "muted" })); return; }
+  const list = el("ul");
+  rows.forEach((row) => {
+    const a = row.activity || {};
+    const figures = [a.type, a.started_at, a.duration_s ? Math.round(a.duration_s / 60) + " min" : null,
+      a.distance_m ? (a.distance_m / 1000).toFixed(1) + " km" : null, a.steps ? a.steps + " steps" : null];
+    const li = el("li", (row.display_name || "participant") + ": " + figures.filter(Boolean).join(", "));
+    li.appendChild(el("span", " — " + (row.reason || ""), { class: "muted" }));
+    ["approve", "reject"].forEach((decision) => {
+      const button = el("button", decision === "approve" ? "Approve" : "Reject", { type: "button" });
+      button.onclick = async () => {
+        const done = await api("/api/v1/activities/" + a.id + "/" + decision, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ challenge_id: challenge.id }),
+        });
+        say(done.ok ? "" : (done.body && done.body.detail) || "Could not " + decision + ".");
+        await showChallenge(challenge);
+      };
+      li.appendChild(button);
+    });
+    list.appendChild(li);
+  });
+  box.replaceChildren(list);
 }
 
 // The same (suppressed) report as a CSV file, fetched with the organiser's token and saved by the browser.
