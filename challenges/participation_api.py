@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from challenges import discovery, enrolment, teams
+from challenges import discovery, enrolment, teams, weekly
 from challenges.access import get_challenge, is_organiser, shown_to, visible_challenge
 from challenges.models import Challenge, Enrolment, Phase, Team
 from challenges.schemas import (
@@ -17,6 +17,8 @@ from challenges.schemas import (
     MyChallengesArgsSchema,
     TeamCreateSchema,
     TeamSchema,
+    WeeklySummarySchema,
+    WeeksArgsSchema,
 )
 from service.auth import auth_required, current_user, optional_user
 from service.errors import NotFound
@@ -28,7 +30,17 @@ enrolment_blp = Blueprint("challenge-enrolment", __name__, url_prefix="/api/v1/c
 teams_blp = Blueprint("challenge-teams", __name__, url_prefix="/api/v1/challenges",
                       description="Teams of a challenge, joined by team code.")
 mine_blp = Blueprint("my-challenges", __name__, url_prefix="/api/v1/me",
-                     description="The challenges I take part in (invite-only ones included).")
+                     description="The challenges I take part in (invite-only ones included) and my weeks.")
+
+
+@mine_blp.route("/weeks")
+class MyWeeks(MethodView):
+    @auth_required
+    @mine_blp.arguments(WeeksArgsSchema, location="query")
+    @mine_blp.response(200, WeeklySummarySchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """My active minutes, steps and distance per ISO week against the WHO 150 minutes, across all challenges"""
+        return weekly.weekly_summary(db.session, current_user(), args["weeks"])
 
 
 @mine_blp.route("/challenges")

@@ -188,6 +188,29 @@ class EnrolmentSchema(BaseSchema):
     active = fields.Boolean()
 
 
+class WeeksArgsSchema(BaseSchema):
+    weeks = fields.Integer(load_default=8, validate=validate.Range(min=1, max=53),
+                           metadata={"description": "how many ISO weeks, this one first (1-53)"})
+
+
+class WeekSchema(BaseSchema):
+    week = fields.String(metadata={"description": "ISO week, e.g. 2026-W48"})
+    starts_on = fields.Date(metadata={"description": "its Monday, in my time zone"})
+    active_minutes = fields.Float(metadata={"description": "moderate minutes + vigorous minutes x2 (WHO)"})
+    moderate_minutes = fields.Float()
+    vigorous_minutes = fields.Float()
+    steps = fields.Integer()
+    distance_m = fields.Float()
+    sessions = fields.Integer()
+    goal_met = fields.Boolean(metadata={"description": "active_minutes reached the weekly 150"})
+
+
+class WeeklySummarySchema(BaseSchema):
+    timezone = fields.String()
+    weekly_goal_minutes = fields.Integer()
+    weeks = fields.List(fields.Nested(WeekSchema))
+
+
 class MyChallengeSchema(BaseSchema):
     challenge = fields.Nested(ChallengeSchema)
     enrolment = fields.Nested(EnrolmentSchema)
