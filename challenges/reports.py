@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from challenges.models import Challenge, Enrolment, Team
+from challenges.models import Challenge, ChallengeFormat, Enrolment, Team
 from scoring.models import PointsEntry
 from service.models import Organisation
 
@@ -94,7 +94,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     def org(oid: int | None) -> _Group:
         return orgs.setdefault(oid, _Group(oid, org_names.get(oid, "no organisation") if oid else "no organisation"))
 
-    has_teams = bool(teams) or any(e.team_id is not None for e in enrolments) or any(s[1] for s in sums)
+    # in organisation-versus-organisation challenges the teams only register the organisations taking part
+    has_teams = challenge.format != ChallengeFormat.ORGANISATION and (
+        bool(teams) or any(e.team_id is not None for e in enrolments) or any(s[1] for s in sums))
     has_orgs = any(o is not None for o in org_ids)
     for user_id, team_id, org_id in enrolments:
         everyone.members.add(user_id)
@@ -111,7 +113,7 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             org(org_id).points[user_id] += pts
         days.setdefault(day, _Group(day.isoformat(), day.isoformat())).points[user_id] += pts
     overall = _row(everyone, day_row=False, k=k)
-    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k)
+    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k) if has_teams else []
     by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()], k)
     by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
     if overall["suppressed"]:

@@ -145,9 +145,11 @@ def test_organisation_rows_are_reported_per_organisation(session: Any, cast: Cas
             enrol(session, challenge, person)
             walk(session, person, 10, key=f"{org.id}-{i}", days_ago=0)
     session.commit()
-    rows = _by_name(report(session, challenge)["by_organisation"])
+    body = report(session, challenge)
+    rows = _by_name(body["by_organisation"])
     assert rows["Espoo"]["suppressed"]
     assert rows["Tampere"]["suppressed"]  # complementary: the total minus Tampere would reveal Espoo
+    assert body["by_team"] == []  # the teams only register the organisations: no second, empty breakdown
 
 
 @given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=8), st.integers(min_value=2, max_value=10))
