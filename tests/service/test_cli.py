@@ -94,6 +94,7 @@ def check_dashboard(live_url: str) -> None:
         for panel in ("standings", "report"):
             assert "Could not load" not in summary[panel], summary[panel]
         assert summary["reportTables"] >= 1
+        assert summary["standingsRows"] >= 3  # the cycling month's board of organisations (header + cities)
         assert summary["csvName"].endswith("-report.csv")  # the Download CSV button saved the report
         assert summary["reviewBefore"] >= 1  # the demo's implausible rides await review in the cycling month
         assert summary["reviewAfter"] == summary["reviewBefore"] - 1  # approving one takes it off the queue

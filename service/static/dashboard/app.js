@@ -105,7 +105,9 @@ function reportView(body) {
 async function showChallenge(challenge) {
   $("detail-panel").hidden = false;
   $("challenge-title").textContent = challenge.title || challenge.name || "Challenge " + challenge.id;
-  const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=team");
+  // the board that fits the format: organisations in city-versus-city, teams in team challenges, else people
+  const scope = challenge.format === "organisation" ? "organisation" : challenge.format === "team" ? "team" : "user";
+  const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=" + scope);
   if (standings.ok) {
     $("standings").replaceChildren(table(items(standings.body), ["rank", "name", "team_name", "value", "points", "total"]));
   } else unavailable($("standings"), standings);

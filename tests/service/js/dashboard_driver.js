@@ -79,6 +79,7 @@ async function until(what, test, ms = 15000) {
     summary.challengeTitle = $("challenge-title").textContent;
     summary.standings = $("standings").textContent;
     summary.standingsTables = $("standings").all("table").length;
+    summary.standingsRows = $("standings").all("tr").length;
     summary.report = $("report").textContent;
     summary.reportTables = $("report").all("table").length;
     await until("review queue", () => $("review").children.length > 0);
