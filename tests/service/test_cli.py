@@ -80,7 +80,7 @@ def test_seed_demo_creates_a_city_whose_organiser_can_log_in(app: Flask, session
 
 def check_dashboard(live_url: str) -> None:
     """Sign in (a wrong password shows the API's message), list organisations, challenges, a challenge's
-    team standings and report, sign out."""
+    standings and report (and its CSV), approve a flagged ride, sign out."""
     run = subprocess.run([str(NODE), str(DRIVER), str(APP_JS), live_url, DEMO_ORGANISER_EMAIL, DEMO_PASSWORD],
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
