@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -81,12 +81,29 @@ class LocationQr(MethodView):
     @locations_blp.response(200, QrTokenSchema)
     def get(self, challenge_id: int, location_id: int) -> dict[str, Any]:
         """The location's current QR token, for a screen at the spot (organisers)"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
-        location = locations.get_location(db.session, challenge, location_id)
-        now, window = utcnow(), qr_window_s()
-        secret = current_app.extensions["vcc_settings"].secret_key
-        return {"location_id": location.id, "token": qr.token_for(location, now, secret, window),
-                "expires_at": qr.expires_at(now, window), "window_seconds": window}
+        return _current_qr(challenge_id, location_id)
+
+
+def _current_qr(challenge_id: int, location_id: int) -> dict[str, Any]:
+    challenge = managed_challenge(db.session, challenge_id, current_user())
+    location = locations.get_location(db.session, challenge, location_id)
+    now, window = utcnow(), qr_window_s()
+    secret = current_app.extensions["vcc_settings"].secret_key
+    return {"location_id": location.id, "token": qr.token_for(location, now, secret, window),
+            "expires_at": qr.expires_at(now, window), "window_seconds": window}
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>/qr.svg")
+class LocationQrImage(MethodView):
+    @auth_required
+    @locations_blp.doc(responses={"200": {
+        "description": "the current QR code as SVG, for a screen at the spot (refresh before X-QR-Expires-At)",
+        "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+    def get(self, challenge_id: int, location_id: int) -> Response:
+        """The location's current QR code as an image, for a screen at the spot (organisers)"""
+        current = _current_qr(challenge_id, location_id)
+        return Response(qr.svg_for(current["token"]), 200, mimetype="image/svg+xml", headers={
+            "Cache-Control": "no-store", "X-QR-Expires-At": current["expires_at"].isoformat()})
 
 
 @checkins_blp.route("/<int:challenge_id>/checkins")

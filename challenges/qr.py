@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from datetime import UTC, datetime
+
+import segno
 
 from challenges.models import Location
 
@@ -50,3 +53,11 @@ def verify(location: Location, token: str, now: datetime, app_secret: str, windo
     if window not in (current, current - 1):
         return False
     return hmac.compare_digest(parts[2], _sign(location, window, app_secret))
+
+
+def svg_for(token: str) -> str:
+    """The token as a QR code (SVG, scales to any screen or print size; error correction M survives a
+    scratched or glared display)."""
+    out = io.BytesIO()
+    segno.make(token, error="m").save(out, kind="svg", scale=8, border=4, xmldecl=False, title="check-in code")
+    return out.getvalue().decode()

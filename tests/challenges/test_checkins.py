@@ -125,6 +125,24 @@ def test_geofence_refuses_a_check_in_outside_the_radius(app: Flask, client: Flas
     assert 95 <= resp.json["distance_m"] <= 105
 
 
+def test_the_screen_at_the_spot_gets_the_current_code_as_an_svg_qr(app: Flask, client: FlaskClient, cast: Cast,
+                                                                   park: SimpleNamespace) -> None:
+    import segno
+
+    with time_machine.travel("2026-05-10T09:00:00Z", tick=False):
+        location = _add_location(app, client, cast, park)
+        url = f"{park.url}/locations/{location['id']}/qr"
+        token = client.get(url, headers=cast.headers(app, "organiser")).json["token"]
+        image = client.get(f"{url}.svg", headers=cast.headers(app, "organiser"))
+        assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+        assert image.headers["Cache-Control"] == "no-store"
+        assert image.headers["X-QR-Expires-At"].startswith("2026-05-10T09:05:00")
+        svg = image.get_data(as_text=True)
+        assert svg.startswith("<svg") and qr.svg_for(token) == svg
+        assert qr.svg_for(token) != qr.svg_for(token + "x") and segno.make(token, error="m").version <= 4
+        assert client.get(f"{url}.svg", headers=cast.headers(app, "member")).status_code == 403
+
+
 def test_qr_check_in_accepts_the_current_and_previous_code_only(app: Flask, client: FlaskClient, cast: Cast,
                                                                 park: SimpleNamespace) -> None:
     with time_machine.travel("2026-05-10T09:00:00Z", tick=False):

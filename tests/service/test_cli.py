@@ -99,4 +99,6 @@ def check_dashboard(live_url: str) -> None:
         assert summary["reviewBefore"] >= 1  # the demo's implausible rides await review in the cycling month
         assert summary["reviewAfter"] == summary["reviewBefore"] - 1  # approving one takes it off the queue
         assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
+    assert summary["codeSvg"] == "<svg" and summary["codeTitle"]  # a park's rotating check-in code, shown
+    assert summary["codeClosed"] is True
     assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0

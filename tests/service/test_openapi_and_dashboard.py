@@ -94,7 +94,7 @@ def test_dashboard_page_and_assets(client: FlaskClient) -> None:
     with client.get("/dashboard/static/app.js") as resp:
         script = resp.get_data(as_text=True)
     for endpoint in ("/api/v1/auth/token", "/api/v1/organisations", "/api/v1/challenges?organisation_id=",
-                     "/leaderboards?scope=team", "/report"):
+                     "/leaderboards?scope=", "/report", "/report.csv", "/review-queue", "/qr.svg"):
         assert endpoint in script
     assert "innerHTML" not in script  # text only: names typed by users cannot inject markup
     with client.get("/join/abc123") as join:

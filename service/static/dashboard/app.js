@@ -115,6 +115,46 @@ async function showChallenge(challenge) {
   if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));
   else unavailable($("report"), report);
   await showReview(challenge);
+  await showCodes(challenge);
+}
+
+// Locations of a check-in challenge, each with a full-screen rotating QR code for a screen at the spot.
+async function showCodes(challenge) {
+  const box = $("codes");
+  const places = await api("/api/v1/challenges/" + challenge.id + "/locations");
+  if (!places.ok) { unavailable(box, places); return; }
+  const rows = items(places.body);
+  if (!rows.length) { box.replaceChildren(el("p", "No check-in locations.", { class: "muted" })); return; }
+  const list = el("ul");
+  rows.forEach((place) => {
+    const li = el("li", place.name + " ");
+    const button = el("button", "Show code", { type: "button" });
+    button.onclick = () => showCode(challenge, place);
+    li.appendChild(button);
+    list.appendChild(li);
+  });
+  box.replaceChildren(list);
+}
+
+let codeTimer = null;
+
+async function showCode(challenge, place) {
+  $("code-panel").hidden = false;
+  $("code-title").textContent = place.name;
+  const path = "/api/v1/challenges/" + challenge.id + "/locations/" + place.id + "/qr.svg";
+  const refresh = async () => {
+    let resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
+    if (resp.status === 401 && (await refreshTokens())) {
+      resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
+    }
+    if (!resp.ok) { $("code-image").replaceChildren(el("p", "Could not load the code (HTTP " + resp.status + ").")); return; }
+    const img = el("img", null, { alt: "check-in code for " + place.name, src: URL.createObjectURL(await resp.blob()) });
+    $("code-image").replaceChildren(img);
+  };
+  if (codeTimer) clearInterval(codeTimer);
+  await refresh();
+  codeTimer = setInterval(refresh, 30000);  // well inside the rotation window
+  $("code-close").onclick = () => { clearInterval(codeTimer); codeTimer = null; $("code-panel").hidden = true; };
 }
 
 // Flagged activity of this challenge, oldest first, each with Approve / Reject (decided in this challenge only).
@@ -237,7 +277,7 @@ function render() {
   $("logout").hidden = !signedIn;
   ["orgs-panel"].forEach((id) => { $(id).hidden = !signedIn; });
   if (!signedIn) {
-    ["challenges-panel", "detail-panel", "join-panel"].forEach((id) => { $(id).hidden = true; });
+    ["challenges-panel", "detail-panel", "join-panel", "code-panel"].forEach((id) => { $(id).hidden = true; });
     $("who").textContent = "";
     return;
   }

@@ -45,6 +45,7 @@ El.prototype.click = async function click() {
 El.prototype.remove = function remove() {};
 const context = vm.createContext({ document, window, FormData: FakeFormData, console, JSON, Object, Array,
   String, Boolean, encodeURIComponent, decodeURIComponent, Promise, setTimeout, URL: FakeURL,
+  setInterval: () => 0, clearInterval: () => {},
   fetch: (url, opts) => fetch(base + url, opts) });
 
 async function until(what, test, ms = 15000) {
@@ -97,6 +98,18 @@ async function until(what, test, ms = 15000) {
       summary.csvName = saved[0].download;
       summary.csvHeader = (await saved[0].blob.text()).split("\r\n")[0];
     }
+  }
+  const park = $("challenges").all("button").find((b) => /outdoor gyms/i.test(b.textContent));
+  if (park) {
+    await park.fire("click");
+    await until("check-in codes", () => $("codes").all("button").length > 0);
+    await $("codes").all("button")[0].fire("click");
+    await until("code image", () => $("code-image").all("img").length > 0);
+    const img = $("code-image").all("img")[0];
+    summary.codeTitle = $("code-title").textContent;
+    summary.codeSvg = (await blobs.get(img.attrs.src).text()).slice(0, 4);
+    await $("code-close").fire("click");
+    summary.codeClosed = $("code-panel").hidden;
   }
   await $("logout").fire("click");
   summary.loginVisibleAfterLogout = !$("login-panel").hidden;
