@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, String, UniqueConstraint, any_, literal, select, union_all
+from sqlalchemy import ARRAY, ForeignKey, String, UniqueConstraint, and_, any_, exists, literal, select, true, union_all
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from challenges import bulk_rows, dedupe
@@ -55,6 +55,8 @@ class DistanceSample(Base):
     ended_at: Mapped[datetime]
     distance_m: Mapped[float]
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    added: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """False when the workout's own HealthKit ``totalDistance`` already held it (remembered, not added)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -69,6 +71,9 @@ class Placement:
     home: int | None = None
     activity_id: int | None = None
     reason: str | None = None
+    adds: bool = True
+    """False for a HealthKit sample inside a workout that came with its ``totalDistance``, which already holds
+    it: the sample is remembered (a re-send stays a duplicate) but not added a second time."""
 
 
 OUTSIDE = ("distance-outside-session: the sample lies within no exercise session of this batch and no counting "
@@ -81,6 +86,8 @@ def place(session: Session, user_id: int, items: Sequence[ActivityIn | Distance 
     homes = batch_homes(items)
     if not homes:
         return []
+    with_total = {j for j, it in enumerate(items) if isinstance(it, ActivityIn) and owns_distance(it.source,
+                                                                                                  it.distance_m)}
     samples = {i: it for i, it in enumerate(items) if isinstance(it, Distance)}
     merged, sessions = _lookup(session, user_id, list(samples.values()),
                                [samples[i] for i, home in homes.items() if home is None])
@@ -97,6 +104,10 @@ def place(session: Session, user_id: int, items: Sequence[ActivityIn | Distance 
                                  reason=f"already received: merged into activity {merged[key]}"))
             continue
         home = homes[i]
+        if home is not None and home in with_total:
+            out.append(Placement(i, sample, "merged", home=home, adds=False, reason=(
+                f"included: the workout of item {home} of this batch came with its totalDistance")))
+            continue
         if home is not None:
             target = items[home]
             assert isinstance(target, ActivityIn)
@@ -104,20 +115,31 @@ def place(session: Session, user_id: int, items: Sequence[ActivityIn | Distance 
             out.append(Placement(i, sample, "merged", home=home,
                                  reason=f"merged into the exercise session of item {home} of this batch"))
             continue
-        stored = next((aid for aid, source, start, end in sessions
+        stored = next(((aid, total) for aid, source, start, end, total in sessions
                        if source == sample.source and lies_within(sample, start, end)), None)
         if stored is None:
             out.append(Placement(i, sample, "rejected", reason=OUTSIDE.format(source=sample.source.value)))
+        elif stored[1]:
+            out.append(Placement(i, sample, "merged", activity_id=stored[0], adds=False, reason=(
+                f"included: activity {stored[0]}, the workout it lies within, came with its totalDistance")))
         else:
-            out.append(Placement(i, sample, "merged", activity_id=stored,
-                                 reason=f"merged into activity {stored}, the exercise session it lies within"))
+            out.append(Placement(i, sample, "merged", activity_id=stored[0],
+                                 reason=f"merged into activity {stored[0]}, the exercise session it lies within"))
     return out
 
 
+def owns_distance(source: ActivitySource, distance_m: float | None) -> bool:
+    """A HealthKit workout's ``totalDistance`` already sums its distance samples (Health Connect sessions have
+    no distance of their own: theirs is only the sum of their records)."""
+    return source == ActivitySource.HEALTHKIT and distance_m is not None
+
+
 def _lookup(session: Session, user_id: int, samples: list[Distance], homeless: list[Distance]
-            ) -> tuple[dict[tuple[ActivitySource, str], int], list[tuple[int, ActivitySource, datetime, datetime]]]:
+            ) -> tuple[dict[tuple[ActivitySource, str], int],
+                       list[tuple[int, ActivitySource, datetime, datetime, bool]]]:
     """In one statement: the samples merged before (-> the activity they went into) and, when some samples
-    have no home in their batch, the user's live sessions of their sources around them (oldest first)."""
+    have no home in their batch, the user's live sessions of their sources around them (oldest first), each
+    with whether its distance is a HealthKit ``totalDistance`` (a distance no sample was added to)."""
     postgres = is_postgres(session)
     parts = []
     for source in sorted({s.source for s in samples}):
@@ -126,26 +148,28 @@ def _lookup(session: Session, user_id: int, samples: list[Distance], homeless: l
                else DistanceSample.external_id.in_(ids))
         parts.append(select(literal("sample").label("what"), DistanceSample.activity_id.label("id"),
                             DistanceSample.source, DistanceSample.external_id, DistanceSample.started_at,
-                            DistanceSample.ended_at)
+                            DistanceSample.ended_at, literal(False).label("has_total"))
                      .where(DistanceSample.user_id == user_id, DistanceSample.source == source, ext))
     if homeless:
         lo = min(s.started_at for s in homeless) - SLACK
         hi = max(s.ended_at for s in homeless) + SLACK
+        own_total = and_(Activity.source == ActivitySource.HEALTHKIT, Activity.distance_m.is_not(None),
+                         ~exists().where(DistanceSample.activity_id == Activity.id, DistanceSample.added))
         parts.append(select(literal("session").label("what"), Activity.id, Activity.source, Activity.external_id,
-                            Activity.started_at, Activity.ended_at)
+                            Activity.started_at, Activity.ended_at, own_total.label("has_total"))
                      .where(Activity.user_id == user_id, Activity.kind == ActivityKind.SESSION,
                             Activity.source.in_(sorted({s.source for s in homeless})),
                             Activity.status.in_(dedupe.LIVE), Activity.deleted_at.is_(None),
                             Activity.started_at <= hi, Activity.ended_at >= lo))
     merged: dict[tuple[ActivitySource, str], int] = {}
-    sessions: list[tuple[int, ActivitySource, datetime, datetime]] = []
+    sessions: list[tuple[int, ActivitySource, datetime, datetime, bool]] = []
     statement = parts[0] if len(parts) == 1 else union_all(*parts)
     for r in session.execute(statement):
         source = ActivitySource(r.source)
         if r.what == "sample":
             merged[(source, r.external_id)] = r.id
         else:
-            sessions.append((r.id, source, r.started_at, r.ended_at))
+            sessions.append((r.id, source, r.started_at, r.ended_at, bool(r.has_total)))
     sessions.sort(key=lambda s: (s[2], s[0]))
     return merged, sessions
 
@@ -154,6 +178,6 @@ def record(session: Session, user_id: int, placements: Sequence[Placement], now:
     """Remember the merged samples (one statement), so a re-send of any of them is a duplicate."""
     rows = [{"user_id": user_id, "source": p.sample.source, "external_id": p.sample.external_id,
              "source_ref": p.sample.source_ref, "started_at": p.sample.started_at, "ended_at": p.sample.ended_at,
-             "distance_m": p.sample.metres, "activity_id": p.activity_id, "created_at": now}
+             "distance_m": p.sample.metres, "activity_id": p.activity_id, "added": p.adds, "created_at": now}
             for p in placements if p.status == "merged"]
     bulk_rows.write(session, DistanceSample.__table__, rows)  # type: ignore[arg-type]

@@ -125,6 +125,13 @@ def _settle_distances(session: Session, user: User, placements: list[distance_sa
     for p in placements:
         if p.status != "merged":
             continue
+        if not p.adds:  # already in the workout's totalDistance: remembered, not added
+            home = results[p.home] if p.home is not None else None
+            p.activity_id = p.activity_id or (home.activity_id if home else None)
+            if p.activity_id is None:
+                p.status = "rejected"
+                p.reason = f"session-not-stored: its workout (item {p.home}) was not stored ({home and home.reason})"
+            continue
         if p.home is not None:
             home = results[p.home]
             if home.row is not None:  # stored now, judged and scored with the sample's distance in it

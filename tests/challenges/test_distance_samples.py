@@ -225,3 +225,32 @@ def test_placing_samples_costs_one_query_and_a_batch_without_samples_none(app, s
         stop()
     assert len(seen) == 1 and no_samples == []
     assert [p.status for p in placed].count("rejected") == 300 and placed[-1].status == "merged"
+
+
+def test_a_healthkit_workout_with_its_total_distance_does_not_get_its_samples_added_again(app, client, session):
+    """totalDistance is the sum of the workout's samples: they are remembered, never added on top (in the same
+    batch or later); a workout without one still gets its distance from the samples."""
+    w = make_world(app, session, metric="distance_m")
+    pat = w.users[0]
+    start = ago(hours=5)
+    with_total = {**hk_workout("w-total", start), "totalDistance": 5000}
+    first = _batch(client, w, pat, "healthkit", [with_total, hk_distance("d-1", start, 15, 2500),
+                                                 hk_distance("d-2", start + timedelta(minutes=15), 15, 2500)])
+    assert [r["status"] for r in first] == ["created", "merged", "merged"]
+    assert all("totalDistance" in r["reason"] for r in first[1:])
+    assert {r["activity_id"] for r in first[1:]} == {first[0]["activity_id"]}
+    workout = session.get(Activity, first[0]["activity_id"])
+    assert workout.distance_m == 5000 and points(session, w.challenge.id, pat.id) == 5000
+
+    late = _batch(client, w, pat, "healthkit", [hk_distance("d-3", start + timedelta(minutes=20), 5, 800)])
+    assert late[0]["status"] == "merged" and "totalDistance" in late[0]["reason"]
+    session.expire_all()
+    assert session.get(Activity, workout.id).distance_m == 5000 and points(session, w.challenge.id, pat.id) == 5000
+    again = _batch(client, w, pat, "healthkit", [hk_distance("d-1", start, 15, 2500)])
+    assert again[0]["status"] == "duplicate"
+
+    later = ago(hours=2)
+    bare = _batch(client, w, pat, "healthkit", [hk_workout("w-bare", later),
+                                                hk_distance("d-4", later, 30, 4200)])
+    assert session.get(Activity, bare[0]["activity_id"]).distance_m == 4200
+    assert points(session, w.challenge.id, pat.id) == 5000 + 4200
