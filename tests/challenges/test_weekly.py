@@ -65,3 +65,61 @@ def test_weeks_need_a_sign_in_and_a_sane_count(app: Flask, client: FlaskClient, 
     assert client.get("/api/v1/me/weeks?weeks=0", headers=w.h(w.users[0])).status_code == 422
     assert client.get("/api/v1/me/weeks?weeks=54", headers=w.h(w.users[0])).status_code == 422
     assert len(client.get("/api/v1/me/weeks", headers=w.h(w.users[0])).json["weeks"]) == 8
+
+
+def test_every_minute_lands_in_exactly_one_week_whatever_the_time_zone(session: Any) -> None:
+    """Property: for any set of accepted sessions and any zone, the weeks' active minutes add up to the sum of
+    the activities' own (WHO-weighted) minutes that started since the first week began, and none is counted
+    in a week it did not start in (local calendar)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from challenges.activity_models import Activity, ActivityKind, ActivitySource, ActivityStatus
+    from challenges.weekly import weekly_summary
+    from scoring import rules
+    from scoring.periods import week_start
+    from scoring.types import ActivityFacts, Metric, ScoringRules
+    from tests.challenges.factories import quick_user
+
+    activities = st.lists(st.tuples(st.integers(min_value=-60 * 24 * 30, max_value=0),  # minutes before now
+                                    st.sampled_from(["walking", "running", "cycling", "yoga", "swimming_slow"]),
+                                    st.integers(min_value=60, max_value=3 * 3600)), max_size=12)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(zone=st.sampled_from(["Europe/Helsinki", "America/Los_Angeles", "Asia/Kolkata", "UTC"]), acts=activities)
+    def check(zone: str, acts: list[tuple[int, str, int]]) -> None:
+        user = quick_user(session, timezone=zone)
+        for i, (offset, code, seconds) in enumerate(acts):
+            start = NOW + timedelta(minutes=offset) - timedelta(seconds=seconds)
+            session.add(Activity(user_id=user.id, type_code=code, kind=ActivityKind.SESSION, started_at=start,
+                                 ended_at=start + timedelta(seconds=seconds), duration_s=seconds,
+                                 source=ActivitySource.MANUAL, external_id=f"p{i}", fingerprint=f"f{i}",
+                                 richness=0, status=ActivityStatus.ACCEPTED))
+        session.flush()
+        body = weekly_summary(session, user, weeks=6, now=NOW)
+        local = ZoneInfo(zone)
+        first = week_start(NOW.astimezone(local).date()) - timedelta(weeks=5)
+        who = ScoringRules(contest_id=0, metric=Metric.ACTIVE_MINUTES, timezone=zone, vigorous_counts_double=True)
+        expected: dict[str, float] = {}
+        for offset, code, seconds in acts:
+            start = NOW + timedelta(minutes=offset) - timedelta(seconds=seconds)
+            monday = week_start(start.astimezone(local).date())
+            if monday < first:
+                continue
+            value, _ = rules.explain(who, ActivityFacts(type_code=code, started_at=start, duration_s=seconds))
+            key = f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
+            expected[key] = expected.get(key, 0.0) + value
+        got = {w["week"]: w["active_minutes"] for w in body["weeks"] if w["active_minutes"]}
+        assert got.keys() == {k for k, v in expected.items() if round(v, 1)}
+        for key, value in got.items():
+            assert abs(value - expected[key]) < 0.11
+        assert sum(w["sessions"] for w in body["weeks"]) == sum(
+            1 for offset, _, seconds in acts
+            if week_start((NOW + timedelta(minutes=offset) - timedelta(seconds=seconds)).astimezone(local).date())
+            >= first)
+        session.rollback()
+
+    check()
