@@ -28,13 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, String, UniqueConstraint, and_, any_, exists, literal, select, true, union_all
+from sqlalchemy import ForeignKey, String, UniqueConstraint, and_, exists, literal, select, true, union_all
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from challenges import bulk_rows, dedupe
 from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivitySource
 from challenges.health_mappings import SLACK, Distance, batch_homes, lies_within
-from scoring.dialect import is_postgres
+from scoring.dialect import one_of
 from service.clock import utcnow
 from service.db import Base
 from service.models import str_enum
@@ -140,12 +140,10 @@ def _lookup(session: Session, user_id: int, samples: list[Distance], homeless: l
     """In one statement: the samples merged before (-> the activity they went into) and, when some samples
     have no home in their batch, the user's live sessions of their sources around them (oldest first), each
     with whether its distance is a HealthKit ``totalDistance`` (a distance no sample was added to)."""
-    postgres = is_postgres(session)
     parts = []
     for source in sorted({s.source for s in samples}):
         ids = [s.external_id for s in samples if s.source == source]
-        ext = (DistanceSample.external_id == any_(literal(ids, ARRAY(String))) if postgres
-               else DistanceSample.external_id.in_(ids))
+        ext = one_of(session, DistanceSample.external_id, ids)
         parts.append(select(literal("sample").label("what"), DistanceSample.activity_id.label("id"),
                             DistanceSample.source, DistanceSample.external_id, DistanceSample.started_at,
                             DistanceSample.ended_at, literal(False).label("has_total"))

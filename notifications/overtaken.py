@@ -47,6 +47,7 @@ from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate
 from notifications.preferences import zone
 from scoring import board_sql
+from scoring.dialect import one_of
 from scoring.models import LeaderboardTotal as LT
 from scoring.models import PointsEntry
 from scoring.periods import period_key
@@ -138,7 +139,7 @@ def board_totals(session: Session, contest_id: int, scope: Scope, subjects: list
     for start in range(0, len(subjects), CHUNK):
         out.update((int(s), int(p)) for s, p in session.execute(select(LT.subject_id, LT.points).where(
             LT.contest_id == contest_id, LT.scope == scope, LT.period_key == ALL_KEY,
-            LT.subject_id.in_(subjects[start:start + CHUNK]))))
+            one_of(session, LT.subject_id, subjects[start:start + CHUNK]))))
     return out
 
 
@@ -206,7 +207,7 @@ def _audience(session: Session, challenge_id: int, scope: Scope, subjects: list[
     for start in range(0, len(subjects), CHUNK):
         yield from session.execute(
             select(Enrolment.user_id, column, User.timezone).join(User, User.id == Enrolment.user_id)
-            .where(Enrolment.challenge_id == challenge_id, column.in_(subjects[start:start + CHUNK]),
+            .where(Enrolment.challenge_id == challenge_id, one_of(session, column, subjects[start:start + CHUNK]),
                    Enrolment.left_at.is_(None), User.deleted_at.is_(None)))  # type: ignore[misc]
 
 
