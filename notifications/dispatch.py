@@ -39,6 +39,7 @@ from notifications.planner import REPLACEABLE, TTL, user_prefs
 from notifications.preferences import Prefs, local_day_start, next_allowed
 from notifications.sender import Push, PushResult, Sender
 from notifications.templates import render
+from scoring.dialect import one_of
 from service.clock import utcnow
 
 CLAIM_BATCH = 500
@@ -84,11 +85,12 @@ def recover_stale_claims(session: Session, now: datetime) -> int:
     ids = list(session.scalars(query))
     if ids:
         session.execute(update(DeliveryAttempt)
-                        .where(DeliveryAttempt.nudge_id.in_(ids), DeliveryAttempt.outcome == AttemptOutcome.PENDING)
+                        .where(one_of(session, DeliveryAttempt.nudge_id, ids),
+                               DeliveryAttempt.outcome == AttemptOutcome.PENDING)
                         .values(outcome=AttemptOutcome.UNKNOWN, finished_at=now,
                                 error="dispatcher stopped before the outcome was recorded")
                         .execution_options(synchronize_session=False))
-        session.execute(update(Nudge).where(Nudge.id.in_(ids), Nudge.status == NudgeStatus.SENDING)
+        session.execute(update(Nudge).where(one_of(session, Nudge.id, ids), Nudge.status == NudgeStatus.SENDING)
                         .values(status=NudgeStatus.PLANNED, claimed_by=None, claim_expires_at=None, due_at=now)
                         .execution_options(synchronize_session=False))
     session.commit()
@@ -102,7 +104,7 @@ def claim(session: Session, holder: str, now: datetime, limit: int = CLAIM_BATCH
            .order_by(Nudge.due_at, Nudge.id).limit(limit))
     if dialect(session) == "postgresql":
         ids = list(session.scalars(due.with_for_update(skip_locked=True)))
-        where = Nudge.id.in_(ids)
+        where = one_of(session, Nudge.id, ids)
     else:  # SQLite: one statement, and SQLite runs one writer at a time, so the claim is atomic
         where = Nudge.id.in_(due.scalar_subquery())
     session.execute(update(Nudge).where(where, Nudge.status == NudgeStatus.PLANNED)
@@ -118,7 +120,7 @@ def _sent_today(session: Session, prefs: dict[int, Prefs], now: datetime) -> dic
     ids = list(prefs)
     for start in range(0, len(ids), 1000):
         rows = session.execute(select(Nudge.user_id, Nudge.kind, Nudge.sent_at).where(
-            Nudge.user_id.in_(ids[start:start + 1000]), Nudge.status == NudgeStatus.SENT,
+            one_of(session, Nudge.user_id, ids[start:start + 1000]), Nudge.status == NudgeStatus.SENT,
             Nudge.sent_at >= now - timedelta(hours=27)))
         for uid, kind, sent_at in rows:
             if sent_at >= local_day_start(now, prefs[uid].timezone):
@@ -155,14 +157,14 @@ def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, 
     prefs = user_prefs(session, {n.user_id for n in nudges})
     counts = _sent_today(session, prefs, now)
     devices: dict[int, list[DeviceToken]] = defaultdict(list)
-    for device in session.scalars(select(DeviceToken).where(DeviceToken.user_id.in_(list(prefs)),
+    for device in session.scalars(select(DeviceToken).where(one_of(session, DeviceToken.user_id, list(prefs)),
                                                             DeviceToken.invalid_since.is_(None),
                                                             DeviceToken.last_seen_at > now - TOKEN_LIFETIME)):
         devices[device.user_id].append(device)
     done: dict[int, set[int | None]] = defaultdict(set)
     for nudge_id, device_id in session.execute(
             select(DeliveryAttempt.nudge_id, DeliveryAttempt.device_id).where(
-                DeliveryAttempt.nudge_id.in_([n.id for n in nudges]),
+                one_of(session, DeliveryAttempt.nudge_id, [n.id for n in nudges]),
                 DeliveryAttempt.outcome.in_(DONE_FOR_DEVICE))):
         done[nudge_id].add(device_id)
     planned: list[tuple[Nudge, DeviceToken, DeliveryAttempt]] = []
@@ -214,7 +216,7 @@ def _prepare(session: Session, token: str, now: datetime, stats: DispatchStats, 
 def _record(session: Session, token: str, results: list[PushResult], sender_name: str, now: datetime,
             stats: DispatchStats) -> None:
     by_key = {r.key: r for r in results}
-    attempts = list(session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.id.in_(list(by_key)))))
+    attempts = list(session.scalars(select(DeliveryAttempt).where(one_of(session, DeliveryAttempt.id, list(by_key)))))
     nudges = {n.id: n for n in session.scalars(select(Nudge).where(Nudge.claimed_by == token))}
     invalid_devices: dict[int, str] = {}
     retry_after: dict[int, float] = defaultdict(float)
@@ -230,11 +232,12 @@ def _record(session: Session, token: str, results: list[PushResult], sender_name
             needs_retry.add(attempt.nudge_id)
             retry_after[attempt.nudge_id] = max(retry_after[attempt.nudge_id], result.retry_after_s or 0)
     if invalid_devices:
-        for device in session.scalars(select(DeviceToken).where(DeviceToken.id.in_(list(invalid_devices)))):
+        invalid = one_of(session, DeviceToken.id, list(invalid_devices))
+        for device in session.scalars(select(DeviceToken).where(invalid)):
             device.invalid_since, device.invalid_reason = now, invalid_devices[device.id]
     session.flush()
     took = set(session.scalars(select(DeliveryAttempt.nudge_id).where(
-        DeliveryAttempt.nudge_id.in_(list(nudges)), DeliveryAttempt.outcome.in_(TOOK_IT))))
+        one_of(session, DeliveryAttempt.nudge_id, list(nudges)), DeliveryAttempt.outcome.in_(TOOK_IT))))
     for nudge in nudges.values():
         if nudge.status != NudgeStatus.SENDING:
             continue

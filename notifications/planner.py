@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from notifications.models import Nudge, NudgeKind, NudgeStatus
 from notifications.preferences import Prefs, load_prefs, next_allowed
-from scoring.dialect import bulk_insert
+from scoring.dialect import bulk_insert, one_of
 from service.clock import utcnow
 from service.models import User
 
@@ -65,7 +65,8 @@ def user_prefs(session: Session, user_ids: Iterable[int]) -> dict[int, Prefs]:
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         rows += [tuple(r) for r in session.execute(  # type: ignore[misc]
-            select(User.id, User.timezone, User.locale).where(User.id.in_(chunk), User.deleted_at.is_(None)))]
+            select(User.id, User.timezone, User.locale).where(one_of(session, User.id, chunk),
+                                                              User.deleted_at.is_(None)))]
     return load_prefs(session, rows)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.models import NotificationPreference, NotificationSettings, NudgeKind
+from scoring.dialect import one_of
 from service.clock import utcnow
 
 DEFAULT_QUIET_START = 21 * 60
@@ -60,12 +61,13 @@ def load_prefs(session: Session, users: Iterable[tuple[int, str, str]]) -> dict[
     ids = list(result)
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        for row in session.scalars(select(NotificationSettings).where(NotificationSettings.user_id.in_(chunk))):
+        mine = one_of(session, NotificationSettings.user_id, chunk)
+        for row in session.scalars(select(NotificationSettings).where(mine)):
             prefs = result[row.user_id]
             prefs.opted_out, prefs.daily_cap = row.opted_out, row.daily_cap
             prefs.quiet_start, prefs.quiet_end = row.quiet_start_minute, row.quiet_end_minute
         for pref in session.scalars(select(NotificationPreference)
-                                    .where(NotificationPreference.user_id.in_(chunk))):
+                                    .where(one_of(session, NotificationPreference.user_id, chunk))):
             prefs = result[pref.user_id]
             if not pref.enabled:
                 prefs.disabled.add(pref.kind)

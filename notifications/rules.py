@@ -23,6 +23,7 @@ from notifications.overtaken import board_totals, ledger_window, overtaken_candi
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
 from scoring import board_sql, streaks
+from scoring.dialect import one_of
 from scoring.models import BadgeAward, PointsEntry
 from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
@@ -89,7 +90,8 @@ def _day_points(session: Session, challenge_id: int, user_ids: list[int], since:
     for start in range(0, len(user_ids), 1000):
         rows = session.execute(
             select(PointsEntry.user_id, PointsEntry.local_day, func.sum(PointsEntry.points))
-            .where(PointsEntry.contest_id == challenge_id, PointsEntry.user_id.in_(user_ids[start:start + 1000]),
+            .where(PointsEntry.contest_id == challenge_id,
+                   one_of(session, PointsEntry.user_id, user_ids[start:start + 1000]),
                    PointsEntry.local_day >= since)
             .group_by(PointsEntry.user_id, PointsEntry.local_day))
         for uid, day, points in rows:
