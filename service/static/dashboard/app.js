@@ -45,17 +45,24 @@ function signOutLocally() {
   render();
 }
 
-// GET/POST with the bearer token; refreshes once on 401. Returns {ok, status, body}.
-async function api(path, options, retried) {
+// A request with the bearer token, refreshed once on 401; the raw response, or null on a network error.
+async function authed(path, options, retried) {
   const opts = Object.assign({ headers: {} }, options || {});
   opts.headers = Object.assign({ Authorization: "Bearer " + store.getItem("access_token") }, opts.headers);
   let resp;
   try {
     resp = await fetch(path, opts);
   } catch (err) {
-    return { ok: false, status: 0, body: { detail: "network error" } };
+    return null;
   }
-  if (resp.status === 401 && !retried && (await refreshTokens())) return api(path, options, true);
+  if (resp.status === 401 && !retried && (await refreshTokens())) return authed(path, options, true);
+  return resp;
+}
+
+// GET/POST of JSON through authed(). Returns {ok, status, body}.
+async function api(path, options) {
+  const resp = await authed(path, options);
+  if (!resp) return { ok: false, status: 0, body: { detail: "network error" } };
   let body = null;
   try { body = await resp.json(); } catch (err) { body = null; }
   return { ok: resp.ok, status: resp.status, body };
@@ -143,11 +150,11 @@ async function showCode(challenge, place) {
   $("code-title").textContent = place.name;
   const path = "/api/v1/challenges/" + challenge.id + "/locations/" + place.id + "/qr.svg";
   const refresh = async () => {
-    let resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
-    if (resp.status === 401 && (await refreshTokens())) {
-      resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
+    const resp = await authed(path);
+    if (!resp || !resp.ok) {
+      $("code-image").replaceChildren(el("p", "Could not load the code (HTTP " + (resp ? resp.status : 0) + ")."));
+      return;
     }
-    if (!resp.ok) { $("code-image").replaceChildren(el("p", "Could not load the code (HTTP " + resp.status + ").")); return; }
     const img = el("img", null, { alt: "check-in code for " + place.name, src: URL.createObjectURL(await resp.blob()) });
     $("code-image").replaceChildren(img);
   };
@@ -193,11 +200,8 @@ function csvButton(challengeId) {
   const button = el("button", "Download CSV", { type: "button" });
   button.onclick = async () => {
     const path = "/api/v1/challenges/" + challengeId + "/report.csv";
-    let resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
-    if (resp.status === 401 && (await refreshTokens())) {
-      resp = await fetch(path, { headers: { Authorization: "Bearer " + store.getItem("access_token") } });
-    }
-    if (!resp.ok) { say("Could not download the report (HTTP " + resp.status + ")."); return; }
+    const resp = await authed(path);
+    if (!resp || !resp.ok) { say("Could not download the report (HTTP " + (resp ? resp.status : 0) + ")."); return; }
     const link = el("a", "", { href: URL.createObjectURL(await resp.blob()),
       download: "challenge-" + challengeId + "-report.csv" });
     document.body.appendChild(link);
