@@ -25,6 +25,7 @@ from service.app import create_app as create_service
 from service.auth import auth_required, current_user
 from service.extensions import db
 from service.models import User
+from service.runtime import freeze_startup_heap
 
 EXTRA_STATEMENTS = (0, 4)
 _SCHEMA = ActivityCreateSchema()
@@ -53,7 +54,9 @@ def _view(k: int):  # type: ignore[no-untyped-def]
 
 
 def create_app() -> Flask:
+    """Served like ``wsgi.py`` serves the service (start-up heap frozen), plus the floor routes."""
     app = create_service()
     for k in EXTRA_STATEMENTS:
         app.add_url_rule(f"/bench/floor/{k}", view_func=_view(k), methods=["POST"])
+    freeze_startup_heap(app.extensions["vcc_settings"].gc_freeze)
     return app

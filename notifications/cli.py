@@ -25,6 +25,7 @@ def scheduler_command(once: tuple[str, ...]) -> None:
     from notifications.scheduler import build_scheduler, quiet_apscheduler_logs, register_jobs
     from notifications.sender import get_sender
     from service.db import db
+    from service.runtime import freeze_startup_heap
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     jobs.bind_app(app)
@@ -37,6 +38,7 @@ def scheduler_command(once: tuple[str, ...]) -> None:
         return
     quiet_apscheduler_logs(app.extensions["vcc_settings"].log_level)
     scheduler = build_scheduler(db.engine)
+    freeze_startup_heap(app.extensions["vcc_settings"].gc_freeze)
     ids = register_jobs(scheduler)
     click.echo(f"scheduler running jobs: {', '.join(ids)} (UTC); Ctrl+C to stop")
 

@@ -80,6 +80,7 @@ class Settings:
     firebase_cert_url: str | None = None
     trusted_proxies: int = 0
     redis_prefix: str = "vcc"
+    gc_freeze: bool = True
     tunables: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -127,4 +128,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         export_ratelimit=env.get("EXPORT_RATELIMIT", "5 per hour"),
         firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+        gc_freeze=_bool(env.get("GC_FREEZE"), True),
     )
