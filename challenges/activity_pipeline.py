@@ -258,8 +258,9 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool
     status, reason = ActivityStatus(verdict.status), verdict.reason
     supersedes: list[Row] = []
     kept: Row | None = None
+    ended_at = item.ended_at
     if status != ActivityStatus.REJECTED:
-        resolution = dedupe.resolve(item, pool.rivals(item))
+        resolution = dedupe.resolve(item, pool.rivals(item, ended_at))
         if not resolution.keep_new:
             kept = resolution.kept  # type: ignore[assignment]
             status = ActivityStatus.SUPERSEDED
@@ -273,12 +274,12 @@ def judge_and_resolve(user_id: int, item: ActivityIn, fp: str, pool: dedupe.Pool
     if item.kind == ActivityKind.STEPS and status in dedupe.LIVE:
         day_steps[day] = day_steps.get(day, 0) + (item.steps or 0) - sum(r.steps or 0 for r in supersedes)
     values = {"user_id": user_id, "type_code": item.type_code, "kind": item.kind, "started_at": item.started_at,
-              "ended_at": item.ended_at, "duration_s": item.duration_s, "moving_time_s": item.moving_time_s,
+              "ended_at": ended_at, "duration_s": item.duration_s, "moving_time_s": item.moving_time_s,
               "distance_m": item.distance_m, "steps": item.steps, "source": item.source,
               "external_id": item.external_id, "source_ref": item.source_ref, "source_sha256": item.source_sha256,
               "fingerprint": fp, "richness": item.richness, "status": status, "reason": reason,
               "created_at": now, "updated_at": now, "superseded_by_id": kept.id if kept else None}
-    return Row(None, user_id, item.type_code, item.kind, item.started_at, item.ended_at, item.duration_s,
+    return Row(None, user_id, item.type_code, item.kind, item.started_at, ended_at, item.duration_s,
                item.distance_m, item.steps, status, reason, item.richness, None, item.source, item.external_id,
                values, supersedes, kept if kept is not None and kept.id is None else None, item.moving_time_s)
 

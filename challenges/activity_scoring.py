@@ -55,13 +55,23 @@ class Countable(Protocol):
 
 @dataclass
 class Enrolled:
+    """A challenge the user takes part in, with what counting reads of it copied out of the ORM object once
+    (a batch asks for them per activity: plain attributes, not instrumented ones)."""
+
     challenge: Challenge
     rules: ScoringRules
     subject: Subject
     limits: ChallengeLimits | None = field(init=False)
+    metric: Metric = field(init=False)
+    starts_at: datetime = field(init=False)
+    ends_at: datetime = field(init=False)  # the effective end: an early end counts
+    grace: timedelta = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limits = plausibility.challenge_limits(self.challenge.plausibility)
+        c = self.challenge
+        self.limits = plausibility.challenge_limits(c.plausibility)
+        self.metric, self.starts_at, self.ends_at = c.metric, c.starts_at, effective_end(c)
+        self.grace = timedelta(days=c.grace_days)
 
 
 _ENROLLED = (select(Challenge, Enrolment).join(Enrolment, Enrolment.challenge_id == Challenge.id)
@@ -81,23 +91,23 @@ def enrolled(session: Session, user_ids: Iterable[int]) -> dict[int, list[Enroll
 
 
 def relevant(act: Countable, e: Enrolled) -> bool:
-    c = e.challenge
+    metric = e.metric
     if act.kind == ActivityKind.STEPS:
-        if c.metric != Metric.STEPS:
+        if metric != Metric.STEPS:
             return False
-    elif c.metric == Metric.STEPS or c.metric == Metric.CHECKINS:
+    elif metric == Metric.STEPS or metric == Metric.CHECKINS:
         return False
     if e.rules.allowed_types is not None and act.type_code not in e.rules.allowed_types:
         return False
-    return act.ended_at > c.starts_at and act.started_at < effective_end(c)
+    return act.ended_at > e.starts_at and act.started_at < e.ends_at
 
 
-def placement(act: Countable, c: Challenge, now: datetime, limits: ChallengeLimits | None = None,
-              day_steps_before: int = 0) -> tuple[EntryStatus, str | None]:
-    """Counted or flagged in this challenge, and why; ``limits`` are the challenge's own plausibility limits
-    and ``day_steps_before`` the participant's other live steps of the activity's day in its time zone."""
+def placement(act: Countable, e: Enrolled, now: datetime, day_steps_before: int = 0) -> tuple[EntryStatus, str | None]:
+    """Counted or flagged in this challenge, and why; the challenge's own plausibility limits apply, and
+    ``day_steps_before`` is the participant's other live steps of the activity's day in its time zone."""
     if act.status == ActivityStatus.FLAGGED:
         return EntryStatus.FLAGGED, act.reason
+    limits = e.limits
     if limits is not None:
         breaches = plausibility.challenge_flags(
             limits, type_code=act.type_code, kind=act.kind, duration_s=act.duration_s,
@@ -105,11 +115,11 @@ def placement(act: Countable, c: Challenge, now: datetime, limits: ChallengeLimi
             day_steps_before=day_steps_before)
         if breaches:
             return EntryStatus.FLAGGED, "; ".join(breaches)
-    if act.started_at < c.starts_at:
+    if act.started_at < e.starts_at:
         return EntryStatus.FLAGGED, "outside-window: the activity began before the challenge started"
-    deadline = min(act.ended_at, effective_end(c)) + timedelta(days=c.grace_days)
+    deadline = min(act.ended_at, e.ends_at) + e.grace
     if now > deadline:
-        return EntryStatus.FLAGGED, (f"late-sync: received more than {c.grace_days} days after the activity "
+        return EntryStatus.FLAGGED, (f"late-sync: received more than {e.grace.days} days after the activity "
                                      "(the challenge's grace period)")
     return EntryStatus.COUNTED, None
 
@@ -156,7 +166,7 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
             if not relevant(act, e):
                 continue
             before = day_steps.before(act, e.challenge.timezone) if day_steps and e.limits else 0
-            status, reason = placement(act, e.challenge, now, e.limits, before)
+            status, reason = placement(act, e, now, before)
             row = {"activity_id": act.id, "challenge_id": e.challenge.id, "status": status, "reason": reason,
                    "created_at": now}
             rows.append(row)

@@ -33,10 +33,10 @@ MIN_SHARED_FRACTION = 0.5
 
 def fingerprint(user_id: int, item: ActivityIn) -> str:
     start = item.started_at.replace(second=0, microsecond=0).isoformat()
-    dist = "" if item.distance_m is None else str(round(item.distance_m / 10))
-    parts = (str(user_id), item.kind.value, item.type_code, start, str(round(item.duration_s / 60)), dist,
-             "" if item.steps is None else str(item.steps))
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    dist = "" if item.distance_m is None else round(item.distance_m / 10)
+    steps = "" if item.steps is None else item.steps
+    text = f"{user_id}|{item.kind.value}|{item.type_code}|{start}|{round(item.duration_s / 60)}|{dist}|{steps}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def shared_seconds(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> float:
@@ -76,9 +76,10 @@ def resolve(item: ActivityIn, rivals: Sequence[Activity]) -> Resolution:
     return Resolution(True, list(rivals))
 
 
-def rivals_of(item: ActivityIn, pool: Iterable[Activity]) -> list[Activity]:
-    """The live records in ``pool`` that overlap ``item`` (same kind)."""
-    start, end = item.started_at, item.ended_at
+def rivals_of(item: ActivityIn, pool: Iterable[Activity], end: datetime | None = None) -> list[Activity]:
+    """The live records in ``pool`` that overlap ``item`` (same kind); ``end`` is ``item.ended_at`` when the
+    caller has it already."""
+    start, end = item.started_at, end or item.ended_at
     return [a for a in pool
             if a.kind == item.kind and a.status in LIVE and a.deleted_at is None
             and overlaps(start, end, a.started_at, a.ended_at)]
@@ -112,12 +113,13 @@ class Pool:
         for rows in self._rows.values():
             yield from rows
 
-    def rivals(self, item: ActivityIn) -> list[Activity]:
+    def rivals(self, item: ActivityIn, end: datetime | None = None) -> list[Activity]:
         starts = self._starts.get(item.kind)
         if not starts:
             return []
+        end = end or item.ended_at
         rows = self._rows[item.kind]
         lo = bisect.bisect_left(starts, item.started_at - self._longest[item.kind])
-        hi = bisect.bisect_left(starts, item.ended_at)
-        return rivals_of(item, rows[lo:hi])
+        hi = bisect.bisect_left(starts, end)
+        return rivals_of(item, rows[lo:hi], end)
 
