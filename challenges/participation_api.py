@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges import discovery, enrolment, teams, weekly
-from challenges.access import get_challenge, is_organiser, shown_to, visible_challenge
+from challenges.access import get_challenge, is_organiser, managed_challenge, shown_to, visible_challenge
 from challenges.models import Challenge, Enrolment, Phase, Team
 from challenges.schemas import (
     EnrolmentCreateSchema,
@@ -16,7 +16,9 @@ from challenges.schemas import (
     MyChallengePageSchema,
     MyChallengesArgsSchema,
     TeamCreateSchema,
+    TeamMemberPageSchema,
     TeamSchema,
+    TeamUpdateSchema,
     WeeklySummarySchema,
     WeeksArgsSchema,
 )
@@ -24,6 +26,7 @@ from service.auth import auth_required, current_user, optional_user
 from service.errors import NotFound
 from service.extensions import db
 from service.idempotency import idempotent
+from service.schemas import PaginationArgsSchema
 
 enrolment_blp = Blueprint("challenge-enrolment", __name__, url_prefix="/api/v1/challenges",
                           description="Joining and leaving a challenge.")
@@ -125,6 +128,77 @@ class Teams(MethodView):
         if not organiser:
             enrolment.join(db.session, challenge, user, team_code=team.code)
         return _decorate([team], challenge, organiser, user.id, None)[0]
+
+
+def _team_view(challenge: Challenge, team: Team) -> Team:
+    user = optional_user()
+    mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
+    return _decorate([team], challenge, is_organiser(db.session, user, challenge.organisation_id),
+                     user.id if user else None, mine.team_id if mine and mine.active else None)[0]
+
+
+@teams_blp.route("/<int:challenge_id>/teams/<int:team_id>")
+class TeamResource(MethodView):
+    @teams_blp.response(200, TeamSchema)
+    def get(self, challenge_id: int, team_id: int) -> Team:
+        """One team with its member count (its code only for organisers and the team's own people)"""
+        challenge = visible_challenge(db.session, challenge_id, optional_user())
+        return _team_view(challenge, teams.get_team(db.session, challenge, team_id))
+
+    @auth_required
+    @idempotent("challenges.teams.update")
+    @teams_blp.arguments(TeamUpdateSchema)
+    @teams_blp.response(200, TeamSchema)
+    def patch(self, data: dict[str, Any], challenge_id: int, team_id: int) -> Team:
+        """Rename a team or give it a new code (organisers, and the creator of a participant-made team)"""
+        challenge = visible_challenge(db.session, challenge_id, current_user())
+        team = teams.update_team(db.session, challenge, teams.get_team(db.session, challenge, team_id),
+                                 current_user(), name=data.get("name"), new_team_code=data["new_code"])
+        db.session.commit()
+        return _team_view(challenge, team)
+
+    @auth_required
+    @teams_blp.response(204)
+    def delete(self, challenge_id: int, team_id: int) -> None:
+        """Delete a team that is empty and never scored (organisers)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        teams.delete_team(db.session, challenge, teams.get_team(db.session, challenge, team_id))
+        db.session.commit()
+
+
+@teams_blp.route("/<int:challenge_id>/teams/<int:team_id>/members")
+class TeamMembers(MethodView):
+    @auth_required
+    @teams_blp.arguments(PaginationArgsSchema, location="query")
+    @teams_blp.response(200, TeamMemberPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int, team_id: int) -> dict[str, Any]:
+        """Who is in the team, in joining order, with their points (the team's members and organisers)"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        items, next_cursor = teams.members(db.session, challenge, teams.get_team(db.session, challenge, team_id),
+                                           user, **args)
+        return {"items": items, "next": next_cursor}
+
+
+@teams_blp.route("/<int:challenge_id>/teams/<int:team_id>/members/<int:user_id>")
+class TeamMember(MethodView):
+    @auth_required
+    @teams_blp.response(200, EnrolmentSchema)
+    def put(self, challenge_id: int, team_id: int, user_id: int) -> Enrolment:
+        """Put an enrolled participant into this team (organisers; the size cap holds)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        placed = teams.assign_member(db.session, challenge, teams.get_team(db.session, challenge, team_id), user_id)
+        db.session.commit()
+        return placed
+
+    @auth_required
+    @teams_blp.response(200, EnrolmentSchema)
+    def delete(self, challenge_id: int, team_id: int, user_id: int) -> Enrolment:
+        """Take a participant out of this team; they stay enrolled, without a team (organisers)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        removed = teams.remove_member(db.session, challenge, teams.get_team(db.session, challenge, team_id), user_id)
+        db.session.commit()
+        return removed
 
 
 blueprints: list[Blueprint] = [enrolment_blp, teams_blp, mine_blp]

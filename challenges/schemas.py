@@ -226,6 +226,26 @@ class TeamCreateSchema(BaseSchema):
     organisation_id = fields.Integer(load_default=None)
 
 
+class TeamUpdateSchema(BaseSchema):
+    name = fields.String(validate=validate.Length(min=1, max=80))
+    new_code = fields.Boolean(load_default=False, metadata={
+        "description": "give the team a fresh code; the old one stops working (members stay)"})
+
+
+class TeamMemberSchema(BaseSchema):
+    user_id = fields.Integer(allow_none=True, metadata={"description": "null for a hidden teammate"})
+    name = fields.String(metadata={"description": "display name, or the leaderboards' alias of a hidden member"})
+    is_alias = fields.Boolean()
+    is_me = fields.Boolean()
+    joined_at = fields.DateTime()
+    points = fields.Integer(metadata={"description": "the member's points in the whole challenge"})
+
+
+class TeamMemberPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(TeamMemberSchema))
+    next = fields.String(allow_none=True)
+
+
 class TeamSchema(BaseSchema):
     id = fields.Integer()
     challenge_id = fields.Integer()

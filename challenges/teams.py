@@ -1,18 +1,34 @@
 """Teams: created by organisers (or by participants when the challenge allows it), capped in size,
 joined by a short code. In organisation-format challenges a team row with ``organisation_id`` registers a
-participating organisation (a city in city-versus-city)."""
+participating organisation (a city in city-versus-city).
+
+Managing them: organisers (and the creator of a participant-made team) rename a team or give it a new code
+when the old one leaked; organisers delete a team that never scored and has nobody in it, and put an
+enrolled participant into a team or take them out of it (an HR manager fixing a department). Points scored
+before a move stay with the team they were scored for, as when leaving.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from challenges.access import is_organiser
 from challenges.lifecycle import new_code
 from challenges.models import Challenge, ChallengeFormat, Enrolment, Phase, Team
+from scoring.dialect import one_of
+from scoring.leaderboards import alias_for
+from scoring.models import LeaderboardTotal
+from scoring.totals import ALL_KEY
+from scoring.types import Scope
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Organisation, User
+from service.pagination import cursor_fields, keyset_page
 
 
 def member_counts(session: Session, challenge: Challenge) -> dict[int, int]:
@@ -83,3 +99,167 @@ def ensure_room(session: Session, challenge: Challenge, team: Team) -> None:
     if members >= challenge.team_size_cap:
         raise Conflict(f"Team {team.name!r} is full ({challenge.team_size_cap} members).", code="team-full",
                        team_size_cap=challenge.team_size_cap)
+
+
+def get_team(session: Session, challenge: Challenge, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None or team.challenge_id != challenge.id:
+        raise NotFound(f"No team {team_id} in this challenge.", code="team-not-found")
+    return team
+
+
+def may_manage(session: Session, user: User | None, challenge: Challenge, team: Team) -> bool:
+    """Organisers manage every team; a participant the team they created, while participants may make teams."""
+    if user is None:
+        return False
+    if is_organiser(session, user, challenge.organisation_id):
+        return True
+    return team.created_by_id == user.id and challenge.participants_create_teams
+
+
+def _not_ended(challenge: Challenge) -> None:
+    if challenge.phase() == Phase.ENDED:
+        raise Conflict("The challenge has ended; its teams are final.", code="challenge-ended")
+
+
+def update_team(session: Session, challenge: Challenge, team: Team, user: User, *, name: str | None = None,
+                new_team_code: bool = False) -> Team:
+    """Rename a team and/or give it a fresh code (the old code stops working; members stay)."""
+    if not may_manage(session, user, challenge, team):
+        raise Forbidden("Only the challenge's organisers and the team's creator change a team.",
+                        code="team-managers-only")
+    _not_ended(challenge)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise Invalid("A team name cannot be blank.", code="invalid-input", errors={"name": ["blank"]})
+        if name != team.name and session.scalar(select(Team.id).where(
+                Team.challenge_id == challenge.id, Team.name == name, Team.id != team.id)):
+            raise Conflict(f"A team called {name!r} already exists in this challenge.", code="team-name-taken")
+        team.name = name
+    if new_team_code:
+        team.code = new_code(8)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # a concurrent rename took the name first
+        raise Conflict(f"A team called {name!r} already exists in this challenge.", code="team-name-taken") from exc
+    return team
+
+
+def _board_subject(challenge: Challenge, team: Team) -> tuple[Scope, int] | None:
+    """The board line a team's points live on: its own, or its organisation's in organisation format."""
+    if challenge.format == ChallengeFormat.ORGANISATION:
+        return None if team.organisation_id is None else (Scope.ORGANISATION, team.organisation_id)
+    return Scope.TEAM, team.id
+
+
+def delete_team(session: Session, challenge: Challenge, team: Team) -> None:
+    """Delete a team nobody is in and that never scored (organisers; the caller checks the role). A team with
+    history is refused: its points are part of the results, so rename it instead."""
+    members = member_counts(session, challenge).get(team.id, 0)
+    if members:
+        raise Conflict(f"Team {team.name!r} has {members} active member(s); move or remove them first.",
+                       code="team-not-empty", members=members)
+    line = _board_subject(challenge, team)
+    if line is not None and session.scalar(select(LeaderboardTotal.points).where(
+            LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.scope == line[0],
+            LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == line[1])) is not None:
+        raise Conflict(f"Team {team.name!r} has scored in this challenge, so it stays in the results; rename it "
+                       "instead.", code="team-has-points")
+    # former members keep their enrolment, without a team (SQLite does not apply ON DELETE SET NULL by itself)
+    session.execute(update(Enrolment).where(Enrolment.team_id == team.id).values(team_id=None))
+    session.delete(team)
+    session.flush()
+
+
+def _team_format(challenge: Challenge) -> None:
+    if challenge.format != ChallengeFormat.TEAM:
+        raise Conflict("Only team-format challenges place people in teams; in organisation format a "
+                       "participant's team is their organisation.", code="no-teams")
+
+
+def _active_enrolment(session: Session, challenge: Challenge, user_id: int) -> Enrolment:
+    found = session.scalar(select(Enrolment).where(Enrolment.challenge_id == challenge.id,
+                                                   Enrolment.user_id == user_id, Enrolment.left_at.is_(None)))
+    if found is None:
+        raise NotFound(f"User {user_id} is not taking part in this challenge.", code="not-enrolled")
+    return found
+
+
+def assign_member(session: Session, challenge: Challenge, team: Team, user_id: int) -> Enrolment:
+    """Put an enrolled participant into ``team`` (organisers; the caller checks the role). The team's size cap
+    holds; doing it twice changes nothing."""
+    _team_format(challenge)
+    _not_ended(challenge)
+    enrolment = _active_enrolment(session, challenge, user_id)
+    if enrolment.team_id != team.id:
+        ensure_room(session, challenge, team)
+        enrolment.team_id, enrolment.organisation_id = team.id, team.organisation_id
+        session.flush()
+    return enrolment
+
+
+def remove_member(session: Session, challenge: Challenge, team: Team, user_id: int) -> Enrolment:
+    """Take a participant out of ``team`` (organisers); they stay enrolled, without a team, until they join one."""
+    _team_format(challenge)
+    _not_ended(challenge)
+    enrolment = _active_enrolment(session, challenge, user_id)
+    if enrolment.team_id != team.id:
+        raise NotFound(f"User {user_id} is not in team {team.name!r}.", code="not-in-team")
+    enrolment.team_id, enrolment.organisation_id = None, None
+    session.flush()
+    return enrolment
+
+
+@dataclass
+class Member:
+    """A team member as a roster shows them; ``user_id`` is None for a hidden member shown to a teammate."""
+
+    user_id: int | None
+    name: str
+    is_alias: bool
+    is_me: bool
+    joined_at: datetime
+    points: int
+
+
+def _in_team(challenge: Challenge, team: Team) -> Any:
+    if challenge.format == ChallengeFormat.ORGANISATION:
+        return Enrolment.organisation_id == team.organisation_id
+    return Enrolment.team_id == team.id
+
+
+def members(session: Session, challenge: Challenge, team: Team, viewer: User, *, limit: int = 50,
+            cursor: str | None = None) -> tuple[list[Member], str | None]:
+    """The team's active members in joining order with their points in the challenge, for the challenge's
+    organisers and the team's own members. Someone hidden from leaderboards is shown to teammates under the
+    same alias the boards use; organisers, who place people in teams, see who they are."""
+    organiser = is_organiser(session, viewer, challenge.organisation_id)
+    if not organiser and session.scalar(select(Enrolment.id).where(
+            Enrolment.challenge_id == challenge.id, Enrolment.user_id == viewer.id, Enrolment.left_at.is_(None),
+            _in_team(challenge, team))) is None:
+        raise Forbidden("Only the team's members and the challenge's organisers see who is in a team.",
+                        code="team-members-only")
+    after = cursor_fields(cursor, id=int)
+    query = (select(Enrolment.id, Enrolment.user_id, Enrolment.joined_at, User.display_name,
+                    User.hide_from_leaderboards)
+             .join(User, User.id == Enrolment.user_id)
+             .where(Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None), _in_team(challenge, team),
+                    User.deleted_at.is_(None))
+             .order_by(Enrolment.id).limit(limit + 1))
+    if after is not None:
+        query = query.where(Enrolment.id > after["id"])
+    rows = session.execute(query).all()
+    page, next_cursor = keyset_page(rows, limit, lambda r: {"id": r.id})
+    points = dict(session.execute(select(LeaderboardTotal.subject_id, LeaderboardTotal.points).where(
+        LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.scope == Scope.USER,
+        LeaderboardTotal.period_key == ALL_KEY,
+        one_of(session, LeaderboardTotal.subject_id, [r.user_id for r in page]))).all()) if page else {}
+    out = []
+    for r in page:
+        me = r.user_id == viewer.id
+        hidden = bool(r.hide_from_leaderboards) and not organiser and not me
+        out.append(Member(None if hidden else r.user_id, alias_for(r.user_id) if hidden else r.display_name,
+                          hidden, me, r.joined_at, int(points.get(r.user_id, 0))))
+    return out, next_cursor
