@@ -10,7 +10,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from challenges import discovery, lifecycle
+from challenges import discovery, editions, lifecycle
 from challenges.access import (
     ORGANISER_ROLES,
     managed_challenge,
@@ -22,6 +22,7 @@ from challenges.participation_api import blueprints as participation_blueprints
 from challenges.places_api import blueprints as place_blueprints
 from challenges.schemas import (
     ChallengeByIdArgsSchema,
+    ChallengeCopySchema,
     ChallengeCreateSchema,
     ChallengePageSchema,
     ChallengeQueryArgsSchema,
@@ -88,6 +89,30 @@ class ChallengeById(MethodView):
         lifecycle.update_challenge(db.session, challenge, data)
         db.session.commit()
         return for_viewer(challenge)
+
+    @auth_required
+    @blp.response(204)
+    def delete(self, challenge_id: int) -> None:
+        """Delete a draft (never published) with its teams and locations; a published one is ended instead"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        lifecycle.delete_draft(db.session, challenge)
+        db.session.commit()
+
+
+@blp.route("/<int:challenge_id>/copy")
+class ChallengeCopy(MethodView):
+    @auth_required
+    @idempotent("challenges.copy")
+    @blp.arguments(ChallengeCopySchema)
+    @blp.response(201, ChallengeSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> Challenge:
+        """Run a challenge again: a new draft with its rules, new dates, and its teams and locations"""
+        user = current_user()
+        source = managed_challenge(db.session, challenge_id, user)
+        copy = editions.copy_challenge(db.session, source, user, starts_at=data["starts_at"],
+                                       ends_at=data["ends_at"], title=data.get("title"), teams=data["teams"],
+                                       places=data["locations"])
+        return for_viewer(copy)
 
 
 @blp.route("/<int:challenge_id>/publish")

@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from challenges import plausibility
-from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Phase, Visibility
+from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment, Phase, Visibility
 from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import Metric, ScoringRules
@@ -157,3 +159,26 @@ def end_challenge(session: Session, challenge: Challenge, now: datetime | None =
     challenge.updated_at = now
     session.flush()
     return challenge
+
+
+challenge_deleting = Namespace().signal("challenge-deleting")
+"""Sent with the session and ``challenge_id`` before a draft is deleted, so packages that keep rows about a
+challenge (notifications: announcements, nudges) remove theirs; ``challenges`` never imports them. Needed
+because SQLite, the embedded default, does not apply ``ON DELETE CASCADE``."""
+
+
+def delete_draft(session: Session, challenge: Challenge) -> None:
+    """Delete a challenge that was never published, with its teams and locations (a mistake, a test run).
+
+    A published challenge is part of its participants' history (points, badges, reports): it is ended,
+    never deleted.
+    """
+    if challenge.status != ChallengeStatus.DRAFT:
+        raise Conflict(f"Only a draft can be deleted; this challenge is {challenge.status.value} and part of its "
+                       "participants' history: end it instead.", code="not-a-draft")
+    challenge_deleting.send(session, challenge_id=challenge.id)
+    session.execute(delete(Enrolment).where(Enrolment.challenge_id == challenge.id))
+    for child in (*challenge.teams, *challenge.locations):  # loaded, so the ORM cascade deletes them
+        session.delete(child)
+    session.delete(challenge)
+    session.flush()

@@ -113,6 +113,18 @@ class ChallengeCreateSchema(_ChallengeFields):
                               metadata={"description": LOCAL_TIME_HELP})
 
 
+class ChallengeCopySchema(BaseSchema):
+    title = fields.String(validate=validate.Length(min=1, max=160),
+                          metadata={"description": "default: the source's title"})
+    starts_at = fields.DateTime(format="iso", required=True, validate=within_supported_years,
+                                metadata={"description": LOCAL_TIME_HELP})
+    ends_at = fields.DateTime(format="iso", required=True, validate=within_supported_years,
+                              metadata={"description": LOCAL_TIME_HELP})
+    teams = fields.Boolean(load_default=True, metadata={"description": "copy the teams (with fresh codes)"})
+    locations = fields.Boolean(load_default=True, metadata={
+        "description": "copy the active check-in locations (with fresh QR secrets)"})
+
+
 class ChallengeUpdateSchema(_ChallengeFields):
     """Every field optional; rule fields are locked once the challenge runs (409 rules-locked)."""
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from challenges.lifecycle import challenge_deleting
 from challenges.models import Challenge
-from notifications.models import Announcement
+from notifications.models import Announcement, DeliveryAttempt, Nudge
 from service.clock import utcnow
 from service.errors import Invalid
 from service.models import User
@@ -35,3 +37,15 @@ def create_announcement(session: Session, challenge: Challenge, author: User, *,
 def list_announcements(session: Session, challenge_id: int) -> list[Announcement]:
     return list(session.scalars(select(Announcement).where(Announcement.challenge_id == challenge_id)
                                 .order_by(Announcement.scheduled_at.desc(), Announcement.id.desc())))
+
+
+@challenge_deleting.connect
+def _forget_challenge(session: Session, challenge_id: int, **_: Any) -> None:
+    """A deleted draft takes its announcements and every nudge about it along (SQLite applies no cascades)."""
+    about = select(Nudge.id).where(or_(Nudge.challenge_id == challenge_id, Nudge.announcement_id.in_(
+        select(Announcement.id).where(Announcement.challenge_id == challenge_id))))
+    nudge_ids = list(session.scalars(about))
+    if nudge_ids:
+        session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.nudge_id.in_(nudge_ids)))
+        session.execute(delete(Nudge).where(Nudge.id.in_(nudge_ids)))
+    session.execute(delete(Announcement).where(Announcement.challenge_id == challenge_id))
