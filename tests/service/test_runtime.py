@@ -18,7 +18,8 @@ def test_freezing_moves_every_live_object_out_of_the_collected_generations() -> 
     before = gc.get_freeze_count()
     try:
         frozen = freeze_startup_heap()
-        assert frozen == gc.get_freeze_count() > before
+        assert frozen > before + 1000
+        assert gc.get_freeze_count() > before  # (frozen objects that die since leave the count)
         assert sum(gc.get_count()) < frozen  # what is left to walk is only what was made since
     finally:
         gc.unfreeze()
