@@ -99,6 +99,9 @@ def check_dashboard(live_url: str) -> None:
         assert summary["reviewBefore"] >= 1  # the demo's implausible rides await review in the cycling month
         assert summary["reviewAfter"] == summary["reviewBefore"] - 1  # approving one takes it off the queue
         assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
+    assert "Copied as a draft starting" in summary["copyMessage"]  # "Run again next year" made a draft copy
+    assert summary["copyListed"] and "draft" in summary["copyListed"]
+    assert summary["afterDelete"] == "Draft deleted."
     assert summary["codeSvg"] == "<svg" and summary["codeTitle"]  # a park's rotating check-in code, shown
     assert summary["codeClosed"] is True
     assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0

@@ -109,9 +109,43 @@ function reportView(body) {
   return wrap;
 }
 
+// "2026-05-01T00:00:00+03:00" -> "2027-05-01T00:00:00": the same wall-clock time a year on (29 Feb -> 28 Feb).
+function nextYear(local) {
+  const wall = String(local).slice(0, 19).replace("-02-29T", "-02-28T");
+  return String(Number(wall.slice(0, 4)) + 1) + wall.slice(4);
+}
+
+// Run again next year (a copy as a new draft) for every challenge; delete for a draft.
+function actions(challenge) {
+  const box = el("div");
+  const again = el("button", "Run again next year", { type: "button" });
+  again.onclick = async () => {
+    const done = await api("/api/v1/challenges/" + challenge.id + "/copy", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ starts_at: nextYear(challenge.starts_at), ends_at: nextYear(challenge.ends_at) }),
+    });
+    if (!done.ok) { say("Could not copy: " + ((done.body && done.body.detail) || "HTTP " + done.status)); return; }
+    say("Copied as a draft starting " + done.body.starts_at + "; edit it, then publish it.");
+    if (currentOrg) await showOrganisation(currentOrg);
+  };
+  box.appendChild(again);
+  if ((challenge.phase || challenge.status) === "draft") {
+    const drop = el("button", "Delete draft", { type: "button" });
+    drop.onclick = async () => {
+      const resp = await authed("/api/v1/challenges/" + challenge.id, { method: "DELETE" });
+      if (!resp || resp.status !== 204) { say("Could not delete the draft (HTTP " + (resp ? resp.status : 0) + ")."); return; }
+      say("Draft deleted.");
+      if (currentOrg) await showOrganisation(currentOrg);
+    };
+    box.appendChild(drop);
+  }
+  return box;
+}
+
 async function showChallenge(challenge) {
   $("detail-panel").hidden = false;
   $("challenge-title").textContent = challenge.title || challenge.name || "Challenge " + challenge.id;
+  $("actions").replaceChildren(actions(challenge));
   // the board that fits the format: organisations in city-versus-city, teams in team challenges, else people
   const scope = challenge.format === "organisation" ? "organisation" : challenge.format === "team" ? "team" : "user";
   const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=" + scope);
@@ -211,7 +245,10 @@ function csvButton(challengeId) {
   return button;
 }
 
+let currentOrg = null;
+
 async function showOrganisation(org) {
+  currentOrg = org;
   $("challenges-panel").hidden = false;
   $("detail-panel").hidden = true;
   $("org-name").textContent = "— " + org.name;

@@ -99,6 +99,25 @@ async function until(what, test, ms = 15000) {
       summary.csvHeader = (await saved[0].blob.text()).split("\r\n")[0];
     }
   }
+  const first = $("challenges").all("button")[0];
+  if (first) {  // run a challenge again next year, find the copy as a draft, and delete that draft
+    const title = first.textContent;
+    const before = $("challenges").all("li").length;
+    await first.fire("click");
+    await until("actions", () => $("actions").all("button").length > 0);
+    await $("actions").all("button").find((b) => b.textContent === "Run again next year").fire("click");
+    await until("copy listed", () => $("challenges").all("li").length === before + 1);
+    summary.copyMessage = $("message").textContent;
+    const draft = $("challenges").all("li").find((li) => /draft/.test(li.textContent) && li.textContent.includes(title));
+    summary.copyListed = draft ? draft.textContent : null;
+    if (draft) {
+      await draft.all("button")[0].fire("click");
+      await until("draft actions", () => $("actions").all("button").some((b) => b.textContent === "Delete draft"));
+      await $("actions").all("button").find((b) => b.textContent === "Delete draft").fire("click");
+      await until("draft gone", () => $("challenges").all("li").length === before);
+      summary.afterDelete = $("message").textContent;
+    }
+  }
   const park = $("challenges").all("button").find((b) => /outdoor gyms/i.test(b.textContent));
   if (park) {
     await park.fire("click");
