@@ -1,4 +1,8 @@
-"""Organiser reports: aggregates per team, organisation and day that never expose a person.
+"""Organiser reports: aggregates per team, organisation, day, activity type and check-in location that never
+expose a person.
+
+The activity types say what people did (a city's mobility office wants the cycled kilometres apart from
+the walked ones); the locations say which spots are used (``total`` there counts check-ins, not points).
 
 Activity is health data (GDPR Art. 9) and employers should see aggregates only (EDPB 05/2020), so:
 - a team or organisation row is suppressed when fewer than ``min_group_size`` people are in it (its members
@@ -23,7 +27,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from challenges.models import Challenge, ChallengeFormat, Enrolment, Team
+from challenges.models import Challenge, ChallengeFormat, CheckIn, Enrolment, Location, Team
+from scoring.catalogue import ACTIVITY_TYPES, CHECKIN
 from scoring.models import PointsEntry
 from service.models import Organisation
 
@@ -76,9 +81,15 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
                                  .where(Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None))).all()
     sums = session.execute(
         select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
-               func.sum(PointsEntry.points))
+               PointsEntry.type_code, func.sum(PointsEntry.points))
         .where(PointsEntry.contest_id == challenge.id)
-        .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day)).all()
+        .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
+                  PointsEntry.type_code)).all()
+    visits = session.execute(select(CheckIn.location_id, CheckIn.user_id, func.count(CheckIn.id))
+                             .where(CheckIn.challenge_id == challenge.id)
+                             .group_by(CheckIn.location_id, CheckIn.user_id)).all()
+    places = {loc: _Group(loc, name) for loc, name in session.execute(
+        select(Location.id, Location.name).where(Location.challenge_id == challenge.id).order_by(Location.id))}
     team_names = dict(session.execute(select(Team.id, Team.name).where(Team.challenge_id == challenge.id)).all())
     org_ids = {e.organisation_id for e in enrolments} | {s[2] for s in sums}
     org_names = dict(session.execute(select(Organisation.id, Organisation.name)
@@ -87,6 +98,7 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     teams: dict[int | None, _Group] = {t: _Group(t, n) for t, n in team_names.items()}
     orgs: dict[int | None, _Group] = {}
     days: dict[date, _Group] = {}
+    kinds: dict[str | None, _Group] = {}
 
     def team(tid: int | None) -> _Group:
         return teams.setdefault(tid, _Group(tid, team_names.get(tid, "no team") if tid else "no team"))
@@ -104,8 +116,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             team(team_id).members.add(user_id)
         if has_orgs:
             org(org_id).members.add(user_id)
-    for user_id, team_id, org_id, day, pts in sums:
+    for user_id, team_id, org_id, day, type_code, pts in sums:
         pts = int(pts or 0)
+        kinds.setdefault(type_code, _Group(type_code or "other", _type_name(type_code))).points[user_id] += pts
         everyone.points[user_id] += pts
         if has_teams:
             team(team_id).points[user_id] += pts
@@ -116,11 +129,24 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k) if has_teams else []
     by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()], k)
     by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
+    by_type = _suppress([_row(kinds[t], day_row=False, k=k) for t in sorted(kinds, key=lambda t: t or "")], k)
+    for location_id, user_id, count in visits:
+        places.setdefault(location_id, _Group(location_id, f"location {location_id}")).points[user_id] += count
+    by_location = _suppress([_row(g, day_row=False, k=k) for g in places.values()], k)
+    sections = {"by_team": by_team, "by_organisation": by_org, "by_day": by_day, "by_type": by_type,
+                "by_location": by_location}
     if overall["suppressed"]:
-        overall, by_team, by_org, by_day = _hide(overall), [_hide(r) for r in by_team], \
-            [_hide(r) for r in by_org], [_hide(r) for r in by_day]
+        overall = _hide(overall)
+        sections = {name: [_hide(r) for r in rows] for name, rows in sections.items()}
     return {"challenge_id": challenge.id, "metric": challenge.metric.value, "min_group_size": k,
-            "totals": overall, "by_team": by_team, "by_organisation": by_org, "by_day": by_day}
+            "totals": overall, **sections}
+
+
+def _type_name(code: str | None) -> str:
+    if code == CHECKIN.code:
+        return CHECKIN.name
+    known = ACTIVITY_TYPES.get(code or "")
+    return known.name if known else (code or "other")
 
 
 CSV_COLUMNS = ("section", "key", "name", "participants", "active_participants", "total", "suppressed")
@@ -137,7 +163,8 @@ def as_csv(report_: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     sections = [("all", [report_["totals"]]), ("team", report_["by_team"]),
-                ("organisation", report_["by_organisation"]), ("day", report_["by_day"])]
+                ("organisation", report_["by_organisation"]), ("day", report_["by_day"]),
+                ("type", report_["by_type"]), ("location", report_["by_location"])]
     for section, rows in sections:
         for row in rows:
             writer.writerow([section, _cell(row["key"]), _cell(row["name"]), _cell(row["participants"]),

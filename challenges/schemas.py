@@ -406,7 +406,8 @@ class ReportRowSchema(BaseSchema):
     name = fields.String()
     participants = fields.Integer(allow_none=True)
     active_participants = fields.Integer(allow_none=True)
-    total = fields.Integer(allow_none=True, metadata={"description": "points, i.e. whole metric units"})
+    total = fields.Integer(allow_none=True, metadata={
+        "description": "points, i.e. whole metric units; in by_location the number of check-ins"})
     suppressed = fields.Boolean()
 
 
@@ -418,3 +419,6 @@ class ReportSchema(BaseSchema):
     by_team = fields.List(fields.Nested(ReportRowSchema))
     by_organisation = fields.List(fields.Nested(ReportRowSchema))
     by_day = fields.List(fields.Nested(ReportRowSchema))
+    by_type = fields.List(fields.Nested(ReportRowSchema), metadata={"description": "per activity type reported"})
+    by_location = fields.List(fields.Nested(ReportRowSchema), metadata={
+        "description": "per check-in location: visitors and check-ins"})

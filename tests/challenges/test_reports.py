@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,9 +12,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
-from challenges.models import ChallengeFormat
+from challenges.checkins import CheckInProof, check_in
+from challenges.enrolment import active_enrolments, subject_for
+from challenges.lifecycle import rules_for
+from challenges.locations import create_location
+from challenges.models import ChallengeFormat, CheckIn
 from challenges.reports import report
+from scoring import ledger
+from scoring.types import ActivityFacts, Metric
+from service.clock import utcnow
 from tests.challenges.conftest import Cast
 from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
 from tests.challenges.test_standings import midday_soon, walk
@@ -169,3 +178,50 @@ def test_hidden_rows_are_never_alone_nor_together_smaller_than_the_minimum(sizes
         assert len(hidden) >= 2 and sum(hidden) >= k
     for r in rows:
         assert r["suppressed"] == (r["total"] is None)
+
+
+def test_the_report_breaks_points_down_by_activity_type_and_hides_rare_ones(session: Any, cast: Cast,
+                                                                           company: SimpleNamespace) -> None:
+    people = [quick_user(session) for _ in range(7)]
+    at = utcnow() - timedelta(hours=3)
+    for i, person in enumerate(people):
+        enrol(session, company.challenge, person, team_code=company.teams["Sales"].code)
+        for challenge, enrolment in active_enrolments(session, person.id, at):
+            kind = "cycling" if i < 5 else "running"  # five cyclists, two runners
+            ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment), f"{kind}{i}",
+                         ActivityFacts(type_code=kind, started_at=at, duration_s=20 * 60))
+    session.commit()
+    rows = {r["key"]: r for r in report(session, company.challenge)["by_type"]}
+    assert rows["walking_brisk"]["participants"] == 15 and rows["walking_brisk"]["total"] == 300
+    assert rows["cycling"]["suppressed"] and rows["running"]["suppressed"]  # 2 runners, then the next smallest
+    assert sum(r["total"] for r in rows.values() if not r["suppressed"]) == 300
+    assert rows["walking_brisk"]["name"] == "Walking, 3.5-3.9 mph, level, brisk"
+
+
+def test_the_report_counts_visitors_and_check_ins_per_location(session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, metric=Metric.CHECKINS)
+    spots = {name: create_location(session, challenge, {"name": name, "lat": 61.5 + i / 100, "lon": 23.7})
+             for i, name in enumerate(("Pier gym", "Hill stairs", "Quiet corner", "Unused bench"))}
+    visitors = {"Pier gym": 6, "Hill stairs": 5, "Quiet corner": 2}
+    now = utcnow()
+    people = [quick_user(session) for _ in range(6)]
+    for person in people:
+        enrol(session, challenge, person)
+    for name, count in visitors.items():
+        spot = spots[name]
+        for person in people[:count]:
+            for days_ago in ((1, 0) if name == "Pier gym" else (0,)):  # the pier's people came twice
+                check_in(session, challenge, person, spot.id, CheckInProof(lat=spot.lat, lon=spot.lon),
+                         now=now - timedelta(days=days_ago, hours=1), app_secret="s")
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(CheckIn)) == 6 * 2 + 5 + 2
+    rows = {r["name"]: r for r in report(session, challenge)["by_location"]}
+    assert list(rows) == ["Pier gym", "Hill stairs", "Quiet corner", "Unused bench"]
+    assert rows["Pier gym"] == {"key": spots["Pier gym"].id, "name": "Pier gym", "participants": 6,
+                                "active_participants": 6, "total": 12, "suppressed": False}
+    assert rows["Quiet corner"]["suppressed"] and rows["Quiet corner"]["total"] is None
+    # complementary cells, smallest first, until the hidden ones hold at least 5 people together
+    assert rows["Unused bench"]["suppressed"] and rows["Hill stairs"]["suppressed"]
+    shown = report(session, challenge, min_group_size=2)["by_location"]
+    assert [(r["name"], r["participants"], r["total"]) for r in shown] == [
+        ("Pier gym", 6, 12), ("Hill stairs", 5, 5), ("Quiet corner", 2, 2), ("Unused bench", 0, 0)]
