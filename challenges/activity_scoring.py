@@ -62,6 +62,7 @@ class Enrolled:
     rules: ScoringRules
     subject: Subject
     limits: ChallengeLimits | None = field(init=False)
+    challenge_id: int = field(init=False)
     metric: Metric = field(init=False)
     starts_at: datetime = field(init=False)
     ends_at: datetime = field(init=False)  # the effective end: an early end counts
@@ -70,7 +71,7 @@ class Enrolled:
     def __post_init__(self) -> None:
         c = self.challenge
         self.limits = plausibility.challenge_limits(c.plausibility)
-        self.metric, self.starts_at, self.ends_at = c.metric, c.starts_at, effective_end(c)
+        self.challenge_id, self.metric, self.starts_at, self.ends_at = c.id, c.metric, c.starts_at, effective_end(c)
         self.grace = timedelta(days=c.grace_days)
 
 
@@ -167,12 +168,12 @@ def count(session: Session, acts: Sequence[Countable], now: datetime,
                 continue
             before = day_steps.before(act, e.challenge.timezone) if day_steps and e.limits else 0
             status, reason = placement(act, e, now, before)
-            row = {"activity_id": act.id, "challenge_id": e.challenge.id, "status": status, "reason": reason,
+            row = {"activity_id": act.id, "challenge_id": e.challenge_id, "status": status, "reason": reason,
                    "created_at": now}
             rows.append(row)
             result.entries[act.id].append(row)
             if status == EntryStatus.COUNTED:
-                bucket = to_score.setdefault(e.challenge.id, (e, []))[1]
+                bucket = to_score.setdefault(e.challenge_id, (e, []))[1]
                 bucket.append((e.subject, f"activity:{act.id}", facts_of(act, weights.get(act.user_id))))
         if day_steps:
             day_steps.add(act)

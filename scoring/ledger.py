@@ -42,6 +42,9 @@ class _SourceState:
     live: Any = None  # the live activity entry's row
 
 
+_FRESH = _SourceState()
+
+
 def _states(session: Session, contest_id: int, source_keys: Iterable[str]) -> dict[str, _SourceState]:
     """Generation (number of reversals) and the live activity entry of each source."""
     keys = list(dict.fromkeys(source_keys))
@@ -114,8 +117,8 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
     cap = rules.cap_points(rules_)
     if cap is not None:
         lock_keys(session, [f"lb:{contest}:{s.user_id}" for s, _, _ in items])
-    states = ({k: _SourceState() for _, k, _ in items} if fresh
-              else _states(session, contest, (k for _, k, _ in items)))
+    # fresh sources have no state: they all share one empty one (never written to on this path)
+    states = {} if fresh else _states(session, contest, (k for _, k, _ in items))
     prepared = []
     for subject, key, facts in items:
         value, rule = rules.explain(rules_, facts)
@@ -125,7 +128,7 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
     rows: list[dict] = []
     planned: dict[str, dict] = {}
     for subject, key, facts, value, rule, day in prepared:
-        st = states[key]
+        st = states.get(key, _FRESH)
         if st.live is not None or key in planned:
             continue
         uncapped = rules.to_points(value)
@@ -173,10 +176,10 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
             results.append(ScoreResult(contest, key, row["entry_key"], key not in reported, row["points"],
                                        row["uncapped_points"], row["metric_value"], row["local_day"], row["rule"]))
             reported.add(key)
-        elif states[key].live is not None:
+        elif states.get(key, _FRESH).live is not None:
             results.append(_result(rules_, states[key].live, False))
         else:
-            gen = states[key].generation
+            gen = states.get(key, _FRESH).generation
             results.append(ScoreResult(contest, key, f"act:{key}:{gen}", False, 0, 0, 0.0,
                                        row["local_day"] if row else date.min, "not stored"))
     return results

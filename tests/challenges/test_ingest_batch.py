@@ -89,6 +89,9 @@ def test_an_unknown_format_or_missing_items_is_a_422(app, client, session):
     assert _batch(client, w, w.users[0], [], fmt="garmin-xml").status_code == 422
     resp = client.post("/api/v1/activities/batch", json={"format": "vcc"}, headers=w.h(w.users[0]))
     assert resp.status_code == 422 and "items" in resp.json["detail"]
+    for not_a_list in ("walks", {"0": {}}, 7, None):
+        resp = client.post("/api/v1/activities/batch", json={"items": not_a_list}, headers=w.h(w.users[0]))
+        assert resp.status_code == 422 and "items" in resp.json["errors"], (not_a_list, resp.json)
 
 
 def test_health_connect_records_map_to_sessions_and_step_records(app, client, session):
