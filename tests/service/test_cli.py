@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from challenges.demo import HR_EMAIL
 from service.cli import create_admin, seed_demo
 from service.demo import DEMO_CITY_SLUG, DEMO_ORGANISER_EMAIL, DEMO_PASSWORD
 from service.models import Membership, Organisation, Role, User
@@ -99,9 +100,18 @@ def check_dashboard(live_url: str) -> None:
         assert summary["reviewBefore"] >= 1  # the demo's implausible rides await review in the cycling month
         assert summary["reviewAfter"] == summary["reviewBefore"] - 1  # approving one takes it off the queue
         assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
+    assert summary["rosterRows"] >= 2  # a city's roster in the cycling month: a header row and its cyclists
+    assert "points" in summary["rosterText"] and "newCodeMessage" not in summary  # cities have no join code
     assert "Copied as a draft starting" in summary["copyMessage"]  # "Run again next year" made a draft copy
     assert summary["copyListed"] and "draft" in summary["copyListed"]
     assert summary["afterDelete"] == "Draft deleted."
     assert summary["codeSvg"] == "<svg" and summary["codeTitle"]  # a park's rotating check-in code, shown
     assert summary["codeClosed"] is True
     assert summary["loginVisibleAfterLogout"] is True and summary["tokensAfterLogout"] == 0
+    hr = subprocess.run([str(NODE), str(DRIVER), str(APP_JS), live_url, HR_EMAIL, DEMO_PASSWORD],
+                        capture_output=True, text=True, timeout=60, check=False)
+    assert hr.returncode == 0, hr.stdout + hr.stderr
+    acme = json.loads(hr.stdout.strip().splitlines()[-1])
+    assert "step" in acme["challengeTitle"].lower()  # Acme's department challenge
+    assert acme["rosterRows"] >= 2 and "points" in acme["rosterText"]  # a department's people with points
+    assert "has a new code" in acme["newCodeMessage"] and "no longer works" in acme["newCodeMessage"]

@@ -155,8 +155,51 @@ async function showChallenge(challenge) {
   const report = await api("/api/v1/challenges/" + challenge.id + "/report");
   if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));
   else unavailable($("report"), report);
+  await showTeams(challenge);
   await showReview(challenge);
   await showCodes(challenge);
+}
+
+// Teams (departments, cities) with their member counts; each roster on demand, and a fresh join code
+// for a team-format team whose code leaked (the old one stops working).
+async function showTeams(challenge) {
+  const box = $("teams");
+  if (challenge.format !== "team" && challenge.format !== "organisation") {
+    box.replaceChildren(el("p", "This challenge has no teams.", { class: "muted" }));
+    return;
+  }
+  const base = "/api/v1/challenges/" + challenge.id + "/teams";
+  const result = await api(base);
+  if (!result.ok) { unavailable(box, result); return; }
+  const teams = items(result.body);
+  if (!teams.length) { box.replaceChildren(el("p", "No teams yet.", { class: "muted" })); return; }
+  const list = el("ul");
+  teams.forEach((t) => {
+    const li = el("li", t.name + ": " + t.members + " member(s)" + (t.code ? ", code " + t.code : ""));
+    const roster = el("div");
+    const who = el("button", "Members", { type: "button" });
+    who.onclick = async () => {
+      const page = await api(base + "/" + t.id + "/members?limit=500");
+      if (!page.ok) { unavailable(roster, page); return; }
+      roster.replaceChildren(table(items(page.body).map((m) => ({ name: m.name, points: m.points, joined: m.joined_at }))));
+    };
+    li.appendChild(who);
+    if (challenge.format === "team") {
+      const fresh = el("button", "New code", { type: "button" });
+      fresh.onclick = async () => {
+        const done = await api(base + "/" + t.id, {
+          method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ new_code: true }),
+        });
+        if (!done.ok) { say("Could not change the code: " + ((done.body && done.body.detail) || "HTTP " + done.status)); return; }
+        say("Team " + done.body.name + " has a new code: " + done.body.code + "; the old one no longer works.");
+        await showTeams(challenge);
+      };
+      li.appendChild(fresh);
+    }
+    li.appendChild(roster);
+    list.appendChild(li);
+  });
+  box.replaceChildren(list);
 }
 
 // Locations of a check-in challenge, each with a full-screen rotating QR code for a screen at the spot.

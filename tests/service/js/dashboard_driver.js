@@ -99,6 +99,19 @@ async function until(what, test, ms = 15000) {
       summary.csvHeader = (await saved[0].blob.text()).split("\r\n")[0];
     }
   }
+  const team = $("teams").all("li")[0];
+  if (team) {  // the open challenge's first team (a city, a department): its roster, and a new code if it has one
+    await team.all("button").find((b) => b.textContent === "Members").fire("click");
+    await until("roster", () => team.all("tr").length > 0);
+    summary.rosterRows = team.all("tr").length;
+    summary.rosterText = team.textContent;
+    const fresh = team.all("button").find((b) => b.textContent === "New code");
+    if (fresh) {
+      await fresh.fire("click");
+      await until("new code", () => /new code/.test($("message").textContent));
+      summary.newCodeMessage = $("message").textContent;
+    }
+  }
   const first = $("challenges").all("button")[0];
   if (first) {  // run a challenge again next year, find the copy as a draft, and delete that draft
     const title = first.textContent;
