@@ -250,7 +250,9 @@ class TeamMemberSchema(BaseSchema):
     is_alias = fields.Boolean()
     is_me = fields.Boolean()
     joined_at = fields.DateTime()
-    points = fields.Integer(metadata={"description": "the member's points in the whole challenge"})
+    points = fields.Integer(allow_none=True, metadata={
+        "description": "the member's points in the whole challenge; null for a member hidden from leaderboards, "
+                       "shown to an organiser"})
 
 
 class TeamMemberPageSchema(BaseSchema):

@@ -214,14 +214,15 @@ def remove_member(session: Session, challenge: Challenge, team: Team, user_id: i
 
 @dataclass
 class Member:
-    """A team member as a roster shows them; ``user_id`` is None for a hidden member shown to a teammate."""
+    """A team member as a roster shows them: ``user_id`` is None for a hidden member shown to a teammate, and
+    ``points`` None for a hidden member shown to an organiser."""
 
     user_id: int | None
     name: str
     is_alias: bool
     is_me: bool
     joined_at: datetime
-    points: int
+    points: int | None
 
 
 def _in_team(challenge: Challenge, team: Team) -> Any:
@@ -233,8 +234,11 @@ def _in_team(challenge: Challenge, team: Team) -> Any:
 def members(session: Session, challenge: Challenge, team: Team, viewer: User, *, limit: int = 50,
             cursor: str | None = None) -> tuple[list[Member], str | None]:
     """The team's active members in joining order with their points in the challenge, for the challenge's
-    organisers and the team's own members. Someone hidden from leaderboards is shown to teammates under the
-    same alias the boards use; organisers, who place people in teams, see who they are."""
+    organisers and the team's own members.
+
+    Someone hidden from leaderboards keeps their figures apart from their name for everyone else: teammates
+    see the alias the boards use with the points, organisers (who place people in teams, and may be their
+    employer) see who they are without the points."""
     organiser = is_organiser(session, viewer, challenge.organisation_id)
     if not organiser and session.scalar(select(Enrolment.id).where(
             Enrolment.challenge_id == challenge.id, Enrolment.user_id == viewer.id, Enrolment.left_at.is_(None),
@@ -259,7 +263,12 @@ def members(session: Session, challenge: Challenge, team: Team, viewer: User, *,
     out = []
     for r in page:
         me = r.user_id == viewer.id
-        hidden = bool(r.hide_from_leaderboards) and not organiser and not me
-        out.append(Member(None if hidden else r.user_id, alias_for(r.user_id) if hidden else r.display_name,
-                          hidden, me, r.joined_at, int(points.get(r.user_id, 0))))
+        hidden = bool(r.hide_from_leaderboards) and not me
+        scored = int(points.get(r.user_id, 0))
+        if hidden and organiser:
+            out.append(Member(r.user_id, r.display_name, False, me, r.joined_at, None))
+        elif hidden:
+            out.append(Member(None, alias_for(r.user_id), True, me, r.joined_at, scored))
+        else:
+            out.append(Member(r.user_id, r.display_name, False, me, r.joined_at, scored))
     return out, next_cursor

@@ -145,7 +145,7 @@ def test_an_organiser_places_a_participant_in_a_team_and_takes_them_out(app: Fla
     assert member.status_code == 403
 
 
-def test_the_roster_shows_members_with_their_points_and_hides_who_asked_to_be_hidden(
+def test_the_roster_shows_members_with_their_points_and_never_a_hidden_members_name_with_figures(
         app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
     challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
     team, rival = make_team(session, challenge, cast.organiser, "Blue"), make_team(session, challenge,
@@ -169,8 +169,9 @@ def test_the_roster_shows_members_with_their_points_and_hides_who_asked_to_be_hi
         (ann.id, "Ann", False, False, 60), (None, alias, True, False, 30), (ben.id, "Ben", False, True, 0)]
     assert seen.json["next"] is None
     by_organiser = client.get(url, headers=cast.headers(app, "organiser")).json["items"]
-    assert [(m["user_id"], m["name"]) for m in by_organiser] == [(ann.id, "Ann"), (hidden.id, "Secret"),
-                                                                  (ben.id, "Ben")]
+    # organisers see who is in the team, but a hidden member's figures stay apart from their name
+    assert [(m["user_id"], m["name"], m["points"]) for m in by_organiser] == [
+        (ann.id, "Ann", 60), (hidden.id, "Secret", None), (ben.id, "Ben", 0)]
     first = client.get(url + "?limit=2", headers=auth_headers(app, hidden)).json
     assert [m["name"] for m in first["items"]] == ["Ann", "Secret"] and first["items"][1]["is_me"]
     rest = client.get(url + f"?limit=2&cursor={first['next']}", headers=auth_headers(app, hidden)).json
