@@ -118,7 +118,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             org(org_id).members.add(user_id)
     for user_id, team_id, org_id, day, type_code, pts in sums:
         pts = int(pts or 0)
-        kinds.setdefault(type_code, _Group(type_code or "other", _type_name(type_code))).points[user_id] += pts
+        if type_code not in kinds:
+            kinds[type_code] = _Group(type_code or "other", _type_name(type_code))
+        kinds[type_code].points[user_id] += pts
         everyone.points[user_id] += pts
         if has_teams:
             team(team_id).points[user_id] += pts
@@ -131,7 +133,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
     by_type = _suppress([_row(kinds[t], day_row=False, k=k) for t in sorted(kinds, key=lambda t: t or "")], k)
     for location_id, user_id, count in visits:
-        places.setdefault(location_id, _Group(location_id, f"location {location_id}")).points[user_id] += count
+        if location_id not in places:
+            places[location_id] = _Group(location_id, f"location {location_id}")
+        places[location_id].points[user_id] += count
     by_location = _suppress([_row(g, day_row=False, k=k) for g in places.values()], k)
     sections = {"by_team": by_team, "by_organisation": by_org, "by_day": by_day, "by_type": by_type,
                 "by_location": by_location}

@@ -143,7 +143,8 @@ def update_team(session: Session, challenge: Challenge, team: Team, user: User, 
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:  # a concurrent rename took the name first
-        raise Conflict(f"A team called {name!r} already exists in this challenge.", code="team-name-taken") from exc
+        raise Conflict(f"A team called {team.name!r} already exists in this challenge.",
+                       code="team-name-taken") from exc
     return team
 
 
@@ -167,8 +168,9 @@ def delete_team(session: Session, challenge: Challenge, team: Team) -> None:
             LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == line[1])) is not None:
         raise Conflict(f"Team {team.name!r} has scored in this challenge, so it stays in the results; rename it "
                        "instead.", code="team-has-points")
-    # former members keep their enrolment, without a team (SQLite does not apply ON DELETE SET NULL by itself)
-    session.execute(update(Enrolment).where(Enrolment.team_id == team.id).values(team_id=None))
+    # former members keep their enrolment, without the team nor the organisation it stood for (SQLite does not
+    # apply ON DELETE SET NULL by itself)
+    session.execute(update(Enrolment).where(Enrolment.team_id == team.id).values(team_id=None, organisation_id=None))
     session.delete(team)
     session.flush()
 

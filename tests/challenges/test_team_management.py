@@ -102,14 +102,14 @@ def test_a_team_is_deleted_only_when_empty_and_without_points(app: Flask, client
 def test_deleting_a_team_a_participant_left_keeps_their_enrolment_without_a_team(
         app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
     challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
-    team = make_team(session, challenge, cast.organiser, "Short-lived")
+    team = make_team(session, challenge, cast.organiser, "Short-lived", organisation_id=cast.org.id)
     person = quick_user(session)
-    enrol(session, challenge, person, team_code=team.code)
+    assert enrol(session, challenge, person, team_code=team.code).organisation_id == cast.org.id
     session.commit()
     client.delete(f"/api/v1/challenges/{challenge.id}/enrolment", headers=auth_headers(app, person))
     assert client.delete(_team_url(challenge.id, team.id), headers=cast.headers(app, "organiser")).status_code == 204
     back = client.post(f"/api/v1/challenges/{challenge.id}/enrolment", json={}, headers=auth_headers(app, person))
-    assert back.status_code == 201 and back.json["team_id"] is None
+    assert back.status_code == 201 and back.json["team_id"] is None and back.json["organisation_id"] is None
 
 
 def test_an_organiser_places_a_participant_in_a_team_and_takes_them_out(app: Flask, client: FlaskClient,
