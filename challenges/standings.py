@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from challenges.enrolment import effective_end, find_enrolment
 from challenges.models import Challenge, ChallengeFormat, Team
 from scoring import leaderboards, ledger, streaks, totals
-from scoring.models import LeaderboardTotal
 from scoring.periods import current_key, period_key
 from scoring.types import BoardRow, Period, Scope
 from service.clock import utcnow
@@ -105,9 +104,7 @@ def _fraction(value: int, goal: float | None) -> float | None:
 def _group_total(session: Session, challenge: Challenge, scope: Scope, subject_id: int | None) -> int:
     if subject_id is None:
         return 0
-    return int(session.scalar(select(LeaderboardTotal.points).where(
-        LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.scope == scope,
-        LeaderboardTotal.period_key == "all", LeaderboardTotal.subject_id == subject_id)) or 0)
+    return totals.line_points(session, challenge.id, scope, subject_id) or 0
 
 
 def progress(session: Session, challenge: Challenge, user: User, now: datetime | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from challenges.models import Challenge, ChallengeFormat, Enrolment, Phase, Team
 from scoring.dialect import one_of
 from scoring.leaderboards import alias_for
 from scoring.models import LeaderboardTotal
-from scoring.totals import ALL_KEY
+from scoring.totals import ALL_KEY, line_points
 from scoring.types import Scope
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Organisation, User
@@ -163,9 +163,7 @@ def delete_team(session: Session, challenge: Challenge, team: Team) -> None:
         raise Conflict(f"Team {team.name!r} has {members} active member(s); move or remove them first.",
                        code="team-not-empty", members=members)
     line = _board_subject(challenge, team)
-    if line is not None and session.scalar(select(LeaderboardTotal.points).where(
-            LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.scope == line[0],
-            LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == line[1])) is not None:
+    if line is not None and line_points(session, challenge.id, *line) is not None:
         raise Conflict(f"Team {team.name!r} has scored in this challenge, so it stays in the results; rename it "
                        "instead.", code="team-has-points")
     # former members keep their enrolment, without the team nor the organisation it stood for (SQLite does not

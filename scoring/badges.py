@@ -31,7 +31,7 @@ from scoring import leaderboards, streaks, totals
 from scoring.badge_catalogue import BUILTIN
 from scoring.dialect import insert_for
 from scoring.ledger import day_points
-from scoring.models import BadgeAward, BadgeDefinition, EntryKind, LeaderboardTotal, PointsEntry
+from scoring.models import BadgeAward, BadgeDefinition, EntryKind, PointsEntry
 from scoring.periods import local_day, period_of, week_start
 from scoring.types import Period, Scope
 from service.clock import utcnow
@@ -139,10 +139,8 @@ def _collective(session: Session, contest_id: int, user_id: int, crit: dict, ctx
             .order_by(PointsEntry.id.desc()).limit(1)).scalar()
         if team_id is None:
             return False, None
-        total = session.execute(select(LeaderboardTotal.points).where(
-            LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.TEAM,
-            LeaderboardTotal.period_key == "all", LeaderboardTotal.subject_id == team_id)).scalar() or 0
-        return int(total) >= int(goal), {"team_id": team_id, "total": int(total), "goal": int(goal)}
+        total = totals.line_points(session, contest_id, Scope.TEAM, team_id) or 0
+        return total >= int(goal), {"team_id": team_id, "total": total, "goal": int(goal)}
     if "_contest_total" not in ctx:  # the same for every user: one read of the contest line per evaluation
         ctx["_contest_total"] = totals.contest_total(session, contest_id)
     total = ctx["_contest_total"]

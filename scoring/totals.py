@@ -172,8 +172,14 @@ def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | 
     return len(rows)
 
 
+def line_points(session: Session, contest_id: int, scope: Scope, subject_id: int) -> int | None:
+    """A subject's whole-contest points from its board line; None when it has no line (it never scored)."""
+    points = session.scalar(select(LeaderboardTotal.points).where(
+        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
+        LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == subject_id))
+    return None if points is None else int(points)
+
+
 def contest_total(session: Session, contest_id: int) -> int:
     """The whole contest's points (every participant's, deleted users' included), from its contest line."""
-    return int(session.scalar(select(LeaderboardTotal.points).where(
-        LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == Scope.CONTEST,
-        LeaderboardTotal.period_key == ALL_KEY, LeaderboardTotal.subject_id == CONTEST_SUBJECT)) or 0)
+    return line_points(session, contest_id, Scope.CONTEST, CONTEST_SUBJECT) or 0
