@@ -103,17 +103,21 @@ def _decorate(found: list[Team], challenge: Challenge, organiser: bool, user_id:
     return found
 
 
+def _for_viewer(found: list[Team], challenge: Challenge) -> list[Team]:
+    """``_decorate`` for the signed-in viewer, if any: organiser, creator or member of each team."""
+    user = optional_user()
+    mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
+    return _decorate(found, challenge, is_organiser(db.session, user, challenge.organisation_id),
+                     user.id if user else None, mine.team_id if mine and mine.active else None)
+
+
 @teams_blp.route("/<int:challenge_id>/teams")
 class Teams(MethodView):
     @teams_blp.response(200, TeamSchema(many=True))
     def get(self, challenge_id: int) -> list[Team]:
         """Teams with their member counts (codes only for organisers and the team's own people)"""
-        user = optional_user()
-        challenge = visible_challenge(db.session, challenge_id, user)
-        mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
-        return _decorate(teams.list_teams(db.session, challenge), challenge,
-                         is_organiser(db.session, user, challenge.organisation_id),
-                         user.id if user else None, mine.team_id if mine and mine.active else None)
+        challenge = visible_challenge(db.session, challenge_id, optional_user())
+        return _for_viewer(teams.list_teams(db.session, challenge), challenge)
 
     @auth_required
     @idempotent("challenges.teams.create")
@@ -130,20 +134,13 @@ class Teams(MethodView):
         return _decorate([team], challenge, organiser, user.id, None)[0]
 
 
-def _team_view(challenge: Challenge, team: Team) -> Team:
-    user = optional_user()
-    mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
-    return _decorate([team], challenge, is_organiser(db.session, user, challenge.organisation_id),
-                     user.id if user else None, mine.team_id if mine and mine.active else None)[0]
-
-
 @teams_blp.route("/<int:challenge_id>/teams/<int:team_id>")
 class TeamResource(MethodView):
     @teams_blp.response(200, TeamSchema)
     def get(self, challenge_id: int, team_id: int) -> Team:
         """One team with its member count (its code only for organisers and the team's own people)"""
         challenge = visible_challenge(db.session, challenge_id, optional_user())
-        return _team_view(challenge, teams.get_team(db.session, challenge, team_id))
+        return _for_viewer([teams.get_team(db.session, challenge, team_id)], challenge)[0]
 
     @auth_required
     @idempotent("challenges.teams.update")
@@ -155,7 +152,7 @@ class TeamResource(MethodView):
         team = teams.update_team(db.session, challenge, teams.get_team(db.session, challenge, team_id),
                                  current_user(), name=data.get("name"), new_team_code=data["new_code"])
         db.session.commit()
-        return _team_view(challenge, team)
+        return _for_viewer([team], challenge)[0]
 
     @auth_required
     @teams_blp.response(204)
