@@ -122,7 +122,7 @@ def write_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -
             copy.write_row(values)
 
 
-_PG_NAMES = {"float": "double precision", "json": "json", "jsonb": "jsonb"}
+_PG_NAMES = {"float": "double precision"}  # SQLAlchemy's FLOAT; every other compiled name psycopg knows as is
 
 
 @lru_cache(maxsize=64)

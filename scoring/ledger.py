@@ -172,15 +172,15 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
     reported: set[str] = set()
     for _, key, _ in items:
         row = planned.get(key)
+        st = states.get(key, _FRESH)
         if row is not None and row["entry_key"] in inserted:
             results.append(ScoreResult(contest, key, row["entry_key"], key not in reported, row["points"],
                                        row["uncapped_points"], row["metric_value"], row["local_day"], row["rule"]))
             reported.add(key)
-        elif states.get(key, _FRESH).live is not None:
-            results.append(_result(rules_, states[key].live, False))
+        elif st.live is not None:
+            results.append(_result(rules_, st.live, False))
         else:
-            gen = states.get(key, _FRESH).generation
-            results.append(ScoreResult(contest, key, f"act:{key}:{gen}", False, 0, 0, 0.0,
+            results.append(ScoreResult(contest, key, f"act:{key}:{st.generation}", False, 0, 0, 0.0,
                                        row["local_day"] if row else date.min, "not stored"))
     return results
 
