@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -50,6 +50,25 @@ class _Group:
 
     def total(self) -> int:
         return sum(self.points.values())
+
+
+class _Groups(dict[Any, _Group]):
+    """Groups by key, each made on first use from ``label(key)`` -> (row key, name)."""
+
+    def __init__(self, label: Callable[[Any], tuple[Any, str]]) -> None:
+        super().__init__()
+        self._label = label
+
+    def __missing__(self, key: Any) -> _Group:
+        group = self[key] = _Group(*self._label(key))
+        return group
+
+    def listed(self, keys: Iterable[Any]) -> _Groups:
+        """Make the groups of ``keys`` now, so they are listed even with nobody in them."""
+        for key in keys:
+            if key not in self:
+                self.__missing__(key)
+        return self
 
 
 def _row(group: _Group, *, day_row: bool, k: int) -> dict[str, Any]:
@@ -88,23 +107,18 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     visits = session.execute(select(CheckIn.location_id, CheckIn.user_id, func.count(CheckIn.id))
                              .where(CheckIn.challenge_id == challenge.id)
                              .group_by(CheckIn.location_id, CheckIn.user_id)).all()
-    places = {loc: _Group(loc, name) for loc, name in session.execute(
-        select(Location.id, Location.name).where(Location.challenge_id == challenge.id).order_by(Location.id))}
+    place_names = dict(session.execute(select(Location.id, Location.name)
+                                       .where(Location.challenge_id == challenge.id).order_by(Location.id)).all())
     team_names = dict(session.execute(select(Team.id, Team.name).where(Team.challenge_id == challenge.id)).all())
     org_ids = {e.organisation_id for e in enrolments} | {s[2] for s in sums}
     org_names = dict(session.execute(select(Organisation.id, Organisation.name)
                                      .where(Organisation.id.in_([o for o in org_ids if o is not None]))).all())
     everyone = _Group("all", "all participants")
-    teams: dict[int | None, _Group] = {t: _Group(t, n) for t, n in team_names.items()}
-    orgs: dict[int | None, _Group] = {}
-    days: dict[date, _Group] = {}
-    kinds: dict[str | None, _Group] = {}
-
-    def team(tid: int | None) -> _Group:
-        return teams.setdefault(tid, _Group(tid, team_names.get(tid, "no team") if tid else "no team"))
-
-    def org(oid: int | None) -> _Group:
-        return orgs.setdefault(oid, _Group(oid, org_names.get(oid, "no organisation") if oid else "no organisation"))
+    teams = _Groups(lambda t: (t, team_names.get(t, "no team") if t else "no team")).listed(team_names)
+    orgs = _Groups(lambda o: (o, org_names.get(o, "no organisation") if o else "no organisation"))
+    days = _Groups(lambda d: (d.isoformat(), d.isoformat()))
+    kinds = _Groups(lambda t: (t or "other", _type_name(t)))
+    places = _Groups(lambda loc: (loc, place_names.get(loc, f"location {loc}"))).listed(place_names)
 
     # in organisation-versus-organisation challenges the teams only register the organisations taking part
     has_teams = challenge.format != ChallengeFormat.ORGANISATION and (
@@ -113,28 +127,24 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
     for user_id, team_id, org_id in enrolments:
         everyone.members.add(user_id)
         if has_teams:
-            team(team_id).members.add(user_id)
+            teams[team_id].members.add(user_id)
         if has_orgs:
-            org(org_id).members.add(user_id)
+            orgs[org_id].members.add(user_id)
     for user_id, team_id, org_id, day, type_code, pts in sums:
         pts = int(pts or 0)
-        if type_code not in kinds:
-            kinds[type_code] = _Group(type_code or "other", _type_name(type_code))
         kinds[type_code].points[user_id] += pts
         everyone.points[user_id] += pts
         if has_teams:
-            team(team_id).points[user_id] += pts
+            teams[team_id].points[user_id] += pts
         if has_orgs:
-            org(org_id).points[user_id] += pts
-        days.setdefault(day, _Group(day.isoformat(), day.isoformat())).points[user_id] += pts
+            orgs[org_id].points[user_id] += pts
+        days[day].points[user_id] += pts
     overall = _row(everyone, day_row=False, k=k)
     by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k) if has_teams else []
     by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()], k)
     by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
     by_type = _suppress([_row(kinds[t], day_row=False, k=k) for t in sorted(kinds, key=lambda t: t or "")], k)
     for location_id, user_id, count in visits:
-        if location_id not in places:
-            places[location_id] = _Group(location_id, f"location {location_id}")
         places[location_id].points[user_id] += count
     by_location = _suppress([_row(g, day_row=False, k=k) for g in places.values()], k)
     sections = {"by_team": by_team, "by_organisation": by_org, "by_day": by_day, "by_type": by_type,
