@@ -68,11 +68,26 @@ async function api(path, options) {
   return { ok: resp.ok, status: resp.status, body };
 }
 
+// The problem+json detail of an api() result, or the fallback.
+function detail(result, fallback) {
+  return (result.body && result.body.detail) || fallback;
+}
+
 function unavailable(container, result) {
   container.replaceChildren(el("p", result.status === 404
     ? "Not available on this server yet."
-    : "Could not load (" + (result.body && result.body.detail ? result.body.detail : "HTTP " + result.status) + ").",
+    : "Could not load (" + detail(result, "HTTP " + result.status) + ").",
   { class: "muted" }));
+}
+
+// A panel listing the items of an api() result, one <li> each from itemOf; or why not, or that there are none.
+function listPanel(box, result, empty, itemOf) {
+  if (!result.ok) { unavailable(box, result); return; }
+  const rows = items(result.body);
+  if (!rows.length) { box.replaceChildren(el("p", empty, { class: "muted" })); return; }
+  const list = el("ul");
+  rows.forEach((row) => list.appendChild(itemOf(row)));
+  box.replaceChildren(list);
 }
 
 // A table from a list of flat objects; nested values are shown as JSON.
@@ -124,7 +139,7 @@ function actions(challenge) {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ starts_at: nextYear(challenge.starts_at), ends_at: nextYear(challenge.ends_at) }),
     });
-    if (!done.ok) { say("Could not copy: " + ((done.body && done.body.detail) || "HTTP " + done.status)); return; }
+    if (!done.ok) { say("Could not copy: " + detail(done, "HTTP " + done.status)); return; }
     say("Copied as a draft starting " + done.body.starts_at + "; edit it, then publish it.");
     if (currentOrg) await showOrganisation(currentOrg);
   };
@@ -169,12 +184,7 @@ async function showTeams(challenge) {
     return;
   }
   const base = "/api/v1/challenges/" + challenge.id + "/teams";
-  const result = await api(base);
-  if (!result.ok) { unavailable(box, result); return; }
-  const teams = items(result.body);
-  if (!teams.length) { box.replaceChildren(el("p", "No teams yet.", { class: "muted" })); return; }
-  const list = el("ul");
-  teams.forEach((t) => {
+  listPanel(box, await api(base), "No teams yet.", (t) => {
     const li = el("li", t.name + ": " + t.members + " member(s)" + (t.code ? ", code " + t.code : ""));
     const roster = el("div");
     const who = el("button", "Members", { type: "button" });
@@ -190,34 +200,27 @@ async function showTeams(challenge) {
         const done = await api(base + "/" + t.id, {
           method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ new_code: true }),
         });
-        if (!done.ok) { say("Could not change the code: " + ((done.body && done.body.detail) || "HTTP " + done.status)); return; }
+        if (!done.ok) { say("Could not change the code: " + detail(done, "HTTP " + done.status)); return; }
         say("Team " + done.body.name + " has a new code: " + done.body.code + "; the old one no longer works.");
         await showTeams(challenge);
       };
       li.appendChild(fresh);
     }
     li.appendChild(roster);
-    list.appendChild(li);
+    return li;
   });
-  box.replaceChildren(list);
 }
 
 // Locations of a check-in challenge, each with a full-screen rotating QR code for a screen at the spot.
 async function showCodes(challenge) {
   const box = $("codes");
-  const places = await api("/api/v1/challenges/" + challenge.id + "/locations");
-  if (!places.ok) { unavailable(box, places); return; }
-  const rows = items(places.body);
-  if (!rows.length) { box.replaceChildren(el("p", "No check-in locations.", { class: "muted" })); return; }
-  const list = el("ul");
-  rows.forEach((place) => {
+  listPanel(box, await api("/api/v1/challenges/" + challenge.id + "/locations"), "No check-in locations.", (place) => {
     const li = el("li", place.name + " ");
     const button = el("button", "Show code", { type: "button" });
     button.onclick = () => showCode(challenge, place);
     li.appendChild(button);
-    list.appendChild(li);
+    return li;
   });
-  box.replaceChildren(list);
 }
 
 let codeTimer = null;
@@ -245,11 +248,7 @@ async function showCode(challenge, place) {
 async function showReview(challenge) {
   const box = $("review");
   const queue = await api("/api/v1/challenges/" + challenge.id + "/review-queue?limit=50");
-  if (!queue.ok) { unavailable(box, queue); return; }
-  const rows = items(queue.body);
-  if (!rows.length) { box.replaceChildren(el("p", "Nothing to review.", { class: "muted" })); return; }
-  const list = el("ul");
-  rows.forEach((row) => {
+  listPanel(box, queue, "Nothing to review.", (row) => {
     const a = row.activity || {};
     const figures = [a.type, a.started_at, a.duration_s ? Math.round(a.duration_s / 60) + " min" : null,
       a.distance_m ? (a.distance_m / 1000).toFixed(1) + " km" : null, a.steps ? a.steps + " steps" : null];
@@ -262,14 +261,13 @@ async function showReview(challenge) {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ challenge_id: challenge.id }),
         });
-        say(done.ok ? "" : (done.body && done.body.detail) || "Could not " + decision + ".");
+        say(done.ok ? "" : detail(done, "Could not " + decision + "."));
         await showChallenge(challenge);
       };
       li.appendChild(button);
     });
-    list.appendChild(li);
+    return li;
   });
-  box.replaceChildren(list);
 }
 
 // The same (suppressed) report as a CSV file, fetched with the organiser's token and saved by the browser.
@@ -343,14 +341,14 @@ async function showJoin(code) {
   $("join-panel").hidden = false;
   const preview = await api("/api/v1/invitations/" + encodeURIComponent(code));
   if (!preview.ok) {
-    $("join-text").textContent = preview.body && preview.body.detail ? preview.body.detail : "This invitation cannot be used.";
+    $("join-text").textContent = detail(preview, "This invitation cannot be used.");
     $("join-accept").hidden = true;
     return;
   }
   $("join-text").textContent = "Join " + preview.body.organisation_name + " as " + preview.body.role + "?";
   $("join-accept").onclick = async () => {
     const result = await api("/api/v1/invitations/" + encodeURIComponent(code) + "/accept", { method: "POST" });
-    say(result.ok ? "" : (result.body && result.body.detail) || "Could not accept the invitation.");
+    say(result.ok ? "" : detail(result, "Could not accept the invitation."));
     if (result.ok) { window.history.replaceState(null, "", "/dashboard"); $("join-panel").hidden = true; loadOrganisations(); }
   };
 }
