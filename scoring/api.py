@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from scoring import exports, hooks  # noqa: F401  (connect the user-deleted reaction and the export sections)
 from scoring.catalogue import ACTIVITY_TYPES
+from scoring.errors import SigningUnavailable
 from scoring.models import BadgeAward
-from scoring.openbadges import credential
+from scoring.openbadges import JWT_MIME, credential, signed
 from scoring.openbadges_api import blueprints as openbadges_blueprints
 from scoring.schemas import ActivityTypeSchema, BadgeAwardPageSchema, CredentialSchema
+from service import signing_keys
 from service.auth import auth_required, current_user
 from service.db import db
 from service.errors import NotFound
@@ -52,18 +54,38 @@ class MyBadges(MethodView):
         return {"items": items, "next": next_cursor}
 
 
+def _own_award_credential(award_id: int) -> dict[str, Any]:
+    user = current_user()
+    award = db.session.get(BadgeAward, award_id)
+    if award is None or award.user_id != user.id:
+        raise NotFound("No such badge award.", code="badge-award-not-found")
+    settings = current_app.extensions["vcc_settings"]
+    return credential(award, user, settings.public_base_url, current_app.config["SECRET_KEY"])
+
+
 @blp.route("/badge-awards/<int:award_id>/credential")
 class AwardCredential(MethodView):
     @auth_required
     @blp.response(200, CredentialSchema)
     def get(self, award_id: int) -> dict[str, Any]:
-        """Export one of my badge awards as an Open Badges 3.0 OpenBadgeCredential (unsigned)"""
-        user = current_user()
-        award = db.session.get(BadgeAward, award_id)
-        if award is None or award.user_id != user.id:
-            raise NotFound("No such badge award.", code="badge-award-not-found")
-        settings = current_app.extensions["vcc_settings"]
-        return credential(award, user, settings.public_base_url, current_app.config["SECRET_KEY"])
+        """Export one of my badge awards as an Open Badges 3.0 OpenBadgeCredential (JSON, without a proof)"""
+        return _own_award_credential(award_id)
+
+
+@blp.route("/badge-awards/<int:award_id>/credential.jwt")
+class AwardCredentialJwt(MethodView):
+    @auth_required
+    @blp.doc(responses={"200": {"description": "The credential as a Compact JWS (VC-JWT)", "content": {
+        JWT_MIME: {"schema": {"type": "string"}}}}})
+    def get(self, award_id: int) -> Response:
+        """Export one of my badge awards as a signed, verifiable Open Badges 3.0 credential (VC-JWT)"""
+        doc = _own_award_credential(award_id)
+        keys = signing_keys.app_keys(current_app)  # type: ignore[arg-type]
+        if keys is None:
+            raise SigningUnavailable("This deployment has no Open Badges signing key (OPENBADGES_SIGNING_KEY), so "
+                                     f"it cannot sign credentials; the unsigned document is at {doc['id']}.")
+        token = signed(doc, keys, current_app.extensions["vcc_settings"].public_base_url)
+        return Response(token, 200, mimetype=JWT_MIME, headers={"Cache-Control": "private, no-store"})
 
 
 blueprints: list[Blueprint] = [blp, *openbadges_blueprints]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from service.errors import Unprocessable
+from service.errors import Unavailable, Unprocessable
 
 
 class UnknownActivityType(Unprocessable):
     code = "unknown-activity-type"
+
+
+class SigningUnavailable(Unavailable):
+    code = "credential-signing-unavailable"
+    title = "Credentials cannot be signed here"

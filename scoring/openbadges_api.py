@@ -1,7 +1,9 @@
-"""Public Open Badges documents that credentials point at: the issuer Profile and each Achievement.
+"""Public Open Badges documents that credentials point at: the issuer Profile, each Achievement and the
+issuer's public keys.
 
 A verifier or a badge wallet dereferences ``issuer.id`` and ``achievement.id`` from an exported
-credential; these answer without sign-in because they describe the badge, not the person.
+credential, and a signed credential's ``kid`` to the key that checks it; these answer without sign-in
+because they describe the badge and the issuer, not the person.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from scoring.models import BadgeDefinition
-from scoring.openbadges import achievement_of, issuer_profile
+from scoring.openbadges import achievement_of, issuer_profile, jwk_document
+from service import signing_keys
 from service.db import db
 from service.errors import NotFound
 from service.schemas import BaseSchema
@@ -40,6 +43,26 @@ class AchievementSchema(BaseSchema):
     image = fields.Dict(metadata={"description": "id (URL) and type Image, when the badge has one"})
 
 
+class JwkSchema(BaseSchema):
+    kid = fields.String(metadata={"description": "this key's own URL, as signed credentials name it"})
+    kty = fields.String()
+    alg = fields.String()
+    use = fields.String()
+    n = fields.String()
+    e = fields.String()
+    crv = fields.String()
+    x = fields.String()
+    y = fields.String()
+
+
+class JwkSetSchema(BaseSchema):
+    keys = fields.List(fields.Nested(JwkSchema), metadata={
+        "description": "the current signing key first, then retired keys that older credentials were signed with"})
+
+
+KEY_CACHE = {"Cache-Control": "public, max-age=3600"}
+
+
 def _base_url() -> str:
     return str(current_app.extensions["vcc_settings"].public_base_url)
 
@@ -61,6 +84,28 @@ class AchievementByCode(MethodView):
         if badge is None:
             raise NotFound(f"No badge with code {code!r}.", code="badge-not-found")
         return achievement_of(badge, _base_url())
+
+
+@blp.route("/issuer/keys")
+class IssuerKeys(MethodView):
+    @blp.response(200, JwkSetSchema)
+    def get(self) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """The issuer's public keys (a JWK Set) that check signed credentials"""
+        keys = signing_keys.app_keys(current_app)  # type: ignore[arg-type]
+        published = keys.published if keys else ()
+        return {"keys": [jwk_document(_base_url(), k) for k in published]}, 200, KEY_CACHE
+
+
+@blp.route("/issuer/keys/<string:thumbprint>")
+class IssuerKey(MethodView):
+    @blp.response(200, JwkSchema)
+    def get(self, thumbprint: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """One public key of the issuer, by its RFC 7638 thumbprint (the ``kid`` of a signed credential)"""
+        keys = signing_keys.app_keys(current_app)  # type: ignore[arg-type]
+        key = keys.find(thumbprint) if keys else None
+        if key is None:
+            raise NotFound(f"The issuer has no key {thumbprint!r}.", code="issuer-key-not-found")
+        return jwk_document(_base_url(), key), 200, KEY_CACHE
 
 
 blueprints: list[Blueprint] = [blp]

@@ -35,8 +35,14 @@ class BadgeAwardSchema(BaseSchema):
     badge = fields.Nested(BadgeSchema)
     credential_url = fields.Method("_credential_url")
 
+    signed_credential_url = fields.Method("_signed_credential_url", metadata={
+        "description": "the same credential signed (VC-JWT), for a badge wallet or a verifier"})
+
     def _credential_url(self, award: object) -> str:
         return f"/api/v1/badge-awards/{award.id}/credential"  # type: ignore[attr-defined]
+
+    def _signed_credential_url(self, award: object) -> str:
+        return f"{self._credential_url(award)}.jwt"
 
 
 class BadgeAwardPageSchema(BaseSchema):

@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from werkzeug.routing import IntegerConverter
 
-from service import errors, idempotency, logs, openapi_docs
+from service import errors, idempotency, logs, openapi_docs, signing_keys
 from service.config import Settings, load_settings
 from service.errors import problem
 from service.extensions import api, db, limiter, migrate
@@ -68,7 +68,8 @@ _ENV_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIREBASE_CREDENTIALS", 
              "LOG_LEVEL", "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "CORS_ORIGINS", "VCC_ENV",
              "VCC_INSTANCE_PATH", "MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES", "RATELIMIT_DEFAULT",
              "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX",
-             "LOGIN_RATELIMIT", "EXPORT_RATELIMIT", "FIREBASE_CERT_URL", "TRUSTED_PROXIES", "GC_FREEZE"}
+             "LOGIN_RATELIMIT", "EXPORT_RATELIMIT", "FIREBASE_CERT_URL", "TRUSTED_PROXIES", "GC_FREEZE",
+             "OPENBADGES_SIGNING_KEY", "OPENBADGES_RETIRED_KEYS"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -99,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     openapi_docs.init_spec(api.spec)
     idempotency.init_spec(api.spec)
     _init_redis(app, settings)
+    signing_keys.init_app(app)
 
     api.register_converter(Int32Converter, integerconverter2paramschema)
     _strict_query_arguments()

@@ -81,6 +81,8 @@ class Settings:
     trusted_proxies: int = 0
     redis_prefix: str = "vcc"
     gc_freeze: bool = True
+    openbadges_signing_key: str | None = None
+    openbadges_retired_keys: str | None = None
     tunables: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -129,4 +131,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
         gc_freeze=_bool(env.get("GC_FREEZE"), True),
+        openbadges_signing_key=env.get("OPENBADGES_SIGNING_KEY") or None,
+        openbadges_retired_keys=env.get("OPENBADGES_RETIRED_KEYS") or None,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,31 @@ def app(database_url: str, redis_url: str | None, tmp_path_factory: pytest.TempP
         db.engine.dispose()
     if redis_url:
         _flush_redis(redis_url)
+
+
+@pytest.fixture
+def side_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build another app on the already-migrated test database; extra keys override the config.
+
+    Depends on ``app`` so the schema exists and rows are wiped after the test. Test-only routes go on
+    plain Flask blueprints so the OpenAPI document of the shared app is unaffected.
+    """
+    from service.app import create_app
+    from service.db import db
+
+    built: list[Flask] = []
+
+    def build(**extra: Any) -> Flask:
+        flask_app = create_app(make_test_config(database_url, None, tmp_path, **extra))
+        built.append(flask_app)
+        return flask_app
+
+    yield build
+    for flask_app in built:
+        with flask_app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 def _flush_redis(url: str) -> None:

@@ -33,3 +33,20 @@ def quick_user(session: Any, **attrs: Any) -> Any:
     session.add(user)
     session.flush()
     return user
+
+
+def award_first_move(session: Any, user: Any, contest_id: int = 1) -> int:
+    """A "First move" badge award of ``user`` in ``contest_id``, through the real ledger and badge evaluation."""
+    from sqlalchemy import select
+
+    from scoring import badges, ledger
+    from scoring.models import BadgeDefinition
+    from scoring.types import Subject
+
+    if session.scalar(select(BadgeDefinition).where(BadgeDefinition.code == "first")) is None:
+        session.add(BadgeDefinition(code="first", name="First move", description="Logged a first activity.",
+                                    criteria={"kind": "first_activity"}))
+    ledger.score(session, rules(contest_id), Subject(user.id), f"activity:{user.id}", facts())
+    award = badges.evaluate(session, contest_id, [user.id])[0]
+    session.commit()
+    return int(award.id)
