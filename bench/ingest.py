@@ -80,7 +80,8 @@ def seed(app: Any, users: int = USERS) -> tuple[list[str], datetime]:
         session.execute(insert(User), [
             {"email": f"i{tag}{i}@bench.vcc", "display_name": f"Bench {i}", "timezone": "Europe/Helsinki",
              "locale": "en", "password_hash": "x", "is_superuser": False, "hide_from_leaderboards": False,
-             "created_at": now} for i in range(users)])
+             "created_at": now, "health_data_consent_at": now, "health_data_consent_version": "bench"}
+            for i in range(users)])
         session.flush()
         people = list(session.scalars(select(User).where(User.email.like(f"i{tag}%")).order_by(User.id)))
         session.execute(insert(Enrolment), [{"challenge_id": challenge.id, "user_id": u.id, "joined_at": now}

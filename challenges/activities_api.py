@@ -38,6 +38,7 @@ from challenges.activity_schemas import (
 from challenges.bulk_rows import ConcurrentWrite
 from challenges.plausibility import Limits, limits_from
 from service.auth import auth_required, current_user
+from service.consent import consent_required
 from service.errors import TooLarge, Unprocessable
 from service.extensions import db
 from service.idempotency import HEADER, idempotent
@@ -112,6 +113,7 @@ class Activities(MethodView):
         return {"items": present(page), "next": next_cursor}
 
     @auth_required
+    @consent_required
     @idempotent("activities.create")
     @blp.arguments(ActivityCreateSchema)
     @blp.response(201, ActivitySchema)
@@ -126,6 +128,7 @@ class Activities(MethodView):
 @blp.route("/batch")
 class ActivityBatch(MethodView):
     @auth_required
+    @consent_required
     @idempotent("activities.batch")
     @blp.arguments(BatchSchema)
     @blp.response(200, BatchResultSchema)
@@ -152,6 +155,7 @@ IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 @blp.route("/import", endpoint="activities_import")
 class ActivityImport(MethodView):
     @auth_required
+    @consent_required
     @blp.doc(requestBody=IMPORT_BODY)
     @blp.response(201, ActivitySchema)
     def post(self) -> tuple[dict[str, Any], int]:
@@ -185,6 +189,7 @@ class ActivityById(MethodView):
         return present([ingest.own_activity(db.session, current_user(), activity_id)])[0]
 
     @auth_required
+    @consent_required
     @blp.arguments(ActivityUpdateSchema)
     @blp.response(200, ActivitySchema)
     def patch(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:

@@ -67,6 +67,7 @@ def _people(session: Session, count: int, rng: random.Random, shared: str) -> li
                 f"{first} {last}"
         rows.append({"email": email, "display_name": name, "timezone": "Europe/Helsinki", "locale": "en",
                      "password_hash": shared, "is_superuser": False, "created_at": now,
+                     "health_data_consent_at": now, "health_data_consent_version": "demo",
                      "hide_from_leaderboards": n >= len(KNOWN) and rng.random() < 0.06,
                      "weight_kg": round(rng.uniform(55, 95), 1)})
     session.execute(insert(User), rows)

@@ -26,12 +26,46 @@ class EmailField(fields.Email):
         return str(super()._deserialize(value, attr, data, **kwargs))
 
 
+NOTICE_VERSION = validate.Regexp(r"^[\w.:+-]{1,40}$",
+                                 error="Name the privacy notice version in 1-40 letters, digits or . _ : + -")
+
+
+class ConsentGrantSchema(BaseSchema):
+    notice_version = fields.String(required=True, validate=NOTICE_VERSION, metadata={
+        "description": "the version of the privacy notice the person was shown and agreed to",
+        "example": "2026-05"})
+
+
+class ConsentStateSchema(BaseSchema):
+    purpose = fields.String(metadata={"example": "health_data"})
+    granted = fields.Boolean()
+    granted_at = fields.AwareDateTime(format="iso", allow_none=True)
+    notice_version = fields.String(allow_none=True)
+    needed_for = fields.String()
+
+
+class ConsentRecordSchema(BaseSchema):
+    purpose = fields.String()
+    action = fields.String(metadata={"description": "granted or withdrawn"})
+    notice_version = fields.String(allow_none=True)
+    at = fields.AwareDateTime(format="iso")
+
+
+class ConsentsSchema(BaseSchema):
+    items = fields.List(fields.Nested(ConsentStateSchema), metadata={"description": "the current state per purpose"})
+    records = fields.List(fields.Nested(ConsentRecordSchema), metadata={"description": "every change, oldest first"})
+
+
 class RegisterSchema(BaseSchema):
     email = EmailField(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
     display_name = fields.String(required=True, validate=DISPLAY_NAME)
     timezone = TimeZoneField(load_default="UTC", metadata={"example": "Europe/Helsinki"})
     locale = fields.String(load_default="en", validate=LOCALE)
+    health_data_consent_version = fields.String(
+        load_default=None, validate=NOTICE_VERSION, metadata={
+            "description": "give consent to processing health data (needed to log activity) right away: the "
+                           "version of the privacy notice the app showed; same as PUT /api/v1/me/consents/health_data"})
 
 
 class TokenRequestSchema(BaseSchema):

@@ -12,6 +12,7 @@ from blinker import Namespace
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from service import consent
 from service.clock import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.models import Membership, Organisation, OrgKind, Role, User
@@ -155,6 +156,7 @@ def delete_user(session: Session, user: User) -> None:
     user.weight_kg = None
     user.hide_from_leaderboards = True
     user.is_superuser = False
+    consent.withdraw(session, user)
     revoke_all_for_user(session, user.id)
     session.execute(delete(Membership).where(Membership.user_id == user.id))
     session.flush()

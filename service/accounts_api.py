@@ -15,8 +15,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service import accounts, invitations
+from service import accounts, consent, invitations
 from service.account_schemas import (
+    ConsentGrantSchema,
+    ConsentsSchema,
+    ConsentStateSchema,
     InvitationCreateSchema,
     InvitationPageSchema,
     InvitationPreviewSchema,
@@ -98,6 +101,39 @@ class Me(MethodView):
         accounts.delete_user(db.session, current_user())
         db.session.commit()
         return Response(status=204)
+
+
+def _consents(user: User) -> dict[str, Any]:
+    return {"items": [consent.state(user)], "records": consent.records(db.session, user.id)}
+
+
+@me_blp.route("/consents")
+class MyConsents(MethodView):
+    @auth_required
+    @me_blp.response(200, ConsentsSchema)
+    def get(self) -> dict[str, Any]:
+        """My consents: whether processing my health data (needed to log activity) is allowed, and every change"""
+        return _consents(current_user())
+
+
+@me_blp.route("/consents/health_data")
+class HealthDataConsent(MethodView):
+    @auth_required
+    @me_blp.arguments(ConsentGrantSchema)
+    @me_blp.response(200, ConsentStateSchema)
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Consent to processing my health data (activity), against the privacy notice version the app showed"""
+        user = consent.grant(db.session, current_user(), data["notice_version"])
+        db.session.commit()
+        return consent.state(user)
+
+    @auth_required
+    @me_blp.response(200, ConsentStateSchema)
+    def delete(self) -> dict[str, Any]:
+        """Withdraw that consent: no new activity comes in; what was logged stays until I delete it"""
+        user = consent.withdraw(db.session, current_user())
+        db.session.commit()
+        return consent.state(user)
 
 
 @org_blp.route("")

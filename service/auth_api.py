@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from service import firebase_auth, tokens
+from service import consent, firebase_auth, tokens
 from service.account_schemas import LogoutSchema, RegisterSchema, TokenRequestSchema, TokenSchema, UserSchema
 from service.accounts import check_password, find_user_by_email, register_user
 from service.auth import issue_access_token
@@ -47,7 +47,10 @@ class Register(MethodView):
     def post(self, data: dict[str, Any]) -> User:
         """Create an account (email and password)"""
         try:
+            notice_version = data.pop("health_data_consent_version")
             user = register_user(db.session, **data)
+            if notice_version:
+                consent.grant(db.session, user, notice_version)
             db.session.commit()
         except IntegrityError as exc:  # lost a race with another sign-up for the same email
             db.session.rollback()

@@ -83,6 +83,7 @@ class Settings:
     gc_freeze: bool = True
     openbadges_signing_key: str | None = None
     openbadges_retired_keys: str | None = None
+    health_data_consent_required: bool = True
     tunables: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -133,4 +134,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gc_freeze=_bool(env.get("GC_FREEZE"), True),
         openbadges_signing_key=env.get("OPENBADGES_SIGNING_KEY") or None,
         openbadges_retired_keys=env.get("OPENBADGES_RETIRED_KEYS") or None,
+        health_data_consent_required=_bool(env.get("HEALTH_DATA_CONSENT_REQUIRED"), True),
     )

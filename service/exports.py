@@ -22,6 +22,7 @@ from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import consent
 from service.clock import utcnow
 from service.models import AuditNote, IdempotencyRecord, Invitation, Membership, Organisation, RefreshToken, User
 
@@ -48,7 +49,9 @@ def profile(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "timezone": user.timezone,
             "locale": user.locale, "weight_kg": user.weight_kg, "hide_from_leaderboards": user.hide_from_leaderboards,
             "has_password": bool(user.password_hash), "firebase_uid": user.firebase_uid,
-            "is_superuser": user.is_superuser, "created_at": user.created_at}
+            "is_superuser": user.is_superuser, "created_at": user.created_at,
+            "health_data_consent_at": user.health_data_consent_at,
+            "health_data_consent_version": user.health_data_consent_version}
 
 
 def platform_sections(session: Session, user: User) -> dict[str, Any]:
@@ -56,7 +59,7 @@ def platform_sections(session: Session, user: User) -> dict[str, Any]:
             "security_events": security_events(session, user.id),
             "invitations_created": invitations_created(session, user.id),
             "invitations_received": invitations_received(session, user.email),
-            "retry_records": retry_records(session, user.id)}
+            "retry_records": retry_records(session, user.id), "consents": consent.records(session, user.id)}
 
 
 def memberships(session: Session, user_id: int) -> list[dict[str, Any]]:

@@ -46,6 +46,9 @@ class ExportUserSchema(BaseSchema):
     firebase_uid = fields.String(required=True, allow_none=True)
     is_superuser = fields.Boolean(required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
+    health_data_consent_at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "when I consented to processing my health data (null: not given)"})
+    health_data_consent_version = fields.String(required=True, allow_none=True)
 
 
 class ExportSectionsSchema(BaseSchema):
@@ -57,6 +60,7 @@ class ExportSectionsSchema(BaseSchema):
     invitations_created = _rows("invitations I made (without code and invitee address)")
     invitations_received = _rows("invitations reserved for my email address (without code)")
     retry_records = _rows("stored first answers of my retried writes (key, endpoint, status)")
+    consents = _rows("every time I gave or withdrew a consent, with the privacy notice version")
     enrolments = _rows("challenges I joined or left, with title, organiser and team")
     activities = _rows("every activity as stored (source reference, status, reason, deleted ones too), "
                        "each with its entries per challenge")

@@ -1,4 +1,4 @@
-"""Accounts: users, organisations, memberships, invitations, refresh tokens, idempotency records."""
+"""Accounts: users, organisations, memberships, invitations, refresh tokens, consents, idempotency records."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class User(Base):
     weight_kg: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    health_data_consent_at: Mapped[datetime | None]
+    health_data_consent_version: Mapped[str | None] = mapped_column(String(40))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -130,6 +132,20 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     response_body: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentRecord(Base):
+    """Append-only: each grant and withdrawal of a consent, with the notice version the person was shown, so the
+    operator can show who consented to what and when (GDPR art. 7(1)); the user row holds the current state."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    notice_version: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -14,14 +15,18 @@ from service.models import Organisation, OrgKind, Role, User
 _seq = itertools.count(1)
 
 PASSWORD = "correct horse battery"
+CONSENTED = {"health_data_consent_at": datetime(2026, 1, 1, tzinfo=UTC), "health_data_consent_version": "test"}
 
 
 def make_user(session: Session, *, email: str | None = None, display_name: str | None = None,
               timezone: str = "Europe/Helsinki", locale: str = "en", password: str = PASSWORD,
               **attrs: Any) -> User:
+    """A registered person who has already consented to processing health data (as the app's onboarding asks);
+    pass ``health_data_consent_at=None`` for one who has not."""
     n = next(_seq)
     user = register_user(session, email=email or f"user{n}@example.org", password=password,
                          display_name=display_name or f"User {n}", timezone=timezone, locale=locale)
+    attrs = {**CONSENTED, **attrs}
     for key, value in attrs.items():
         setattr(user, key, value)
     session.flush()

@@ -29,11 +29,15 @@ def iso(at: datetime) -> str:
 
 
 class Person:
-    def __init__(self, client: FlaskClient, name: str) -> None:
+    def __init__(self, client: FlaskClient, name: str, consent: str | None = None) -> None:
+        """``consent``: the privacy notice version the app showed and the person agreed to at sign-up."""
         self.client = client
         email = f"{name.lower()}@example.org"
-        resp = client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery",
-                                                           "display_name": name, "timezone": "Europe/Helsinki"})
+        body = {"email": email, "password": "correct horse battery", "display_name": name,
+                "timezone": "Europe/Helsinki"}
+        if consent:
+            body["health_data_consent_version"] = consent
+        resp = client.post("/api/v1/auth/register", json=body)
         assert resp.status_code == 201, resp.json
         self.id = resp.json["id"]
         self.email = email
@@ -78,7 +82,8 @@ def test_team_challenge_journey(app, client, session):
         badges.ensure_definitions(session)
         session.commit()
 
-        ann, ben, cat = (Person(client, n) for n in ("Ann", "Ben", "Cat"))
+        ann, ben = (Person(client, n, consent="2026-05") for n in ("Ann", "Ben"))
+        cat = Person(client, "Cat")  # skipped the consent screen at sign-up
         for person, team in ((ann, north), (ben, north), (cat, south)):
             person.call("POST", f"/api/v1/challenges/{cid}/enrolment", 201, json={"team_code": team["code"]})
 
@@ -113,9 +118,14 @@ def test_team_challenge_journey(app, client, session):
              "endTime": iso(DAY2 + timedelta(hours=7, minutes=45)), "metadata": {"id": "hc-ride-1"}}]}).json
         assert hc["results"][0]["status"] == "duplicate" and hc["results"][0]["points"] == {}
 
-        # Cat: a walk, and a run no one can run (flagged, no points until reviewed)
-        cat.call("POST", "/api/v1/activities", 201, json={
-            "type": "walking", "started_at": iso(DAY2 + timedelta(hours=8)), "duration_s": 50 * 60})
+        # Cat: no activity before she consents to processing her health data; then a walk, and a run no one can
+        # run (flagged, no points until reviewed)
+        cat_walk = {"type": "walking", "started_at": iso(DAY2 + timedelta(hours=8)), "duration_s": 50 * 60}
+        refused = cat.call("POST", "/api/v1/activities", 403, json=cat_walk).json
+        assert refused["type"].endswith("/health-data-consent-required")
+        assert "/api/v1/me/consents/health_data" in refused["detail"]
+        cat.call("PUT", "/api/v1/me/consents/health_data", json={"notice_version": "2026-05"})
+        cat.call("POST", "/api/v1/activities", 201, json=cat_walk)
         fast = cat.call("POST", "/api/v1/activities", 201, json={
             "type": "running", "started_at": iso(DAY2 + timedelta(hours=9)), "duration_s": 20 * 60,
             "distance_m": 10_000}).json

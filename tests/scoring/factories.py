@@ -26,10 +26,11 @@ _n = itertools.count(1)
 def quick_user(session: Any, **attrs: Any) -> Any:
     """A user row without a password hash (argon2 costs ~0.1 s; scoring tests need many people, no logins)."""
     from service.models import User
+    from tests.factories import CONSENTED
 
     n = next(_n)
     user = User(email=f"scorer{n}-{id(session)}@example.org", display_name=f"Scorer {n}", timezone="Europe/Helsinki",
-                **attrs)
+                **{**CONSENTED, **attrs})
     session.add(user)
     session.flush()
     return user

@@ -68,7 +68,8 @@ def _everything(app: Flask, client: FlaskClient, session: Session) -> tuple[Pers
     """Pat (a member in a team challenge, with activities, points, a badge, a device and a delivered nudge)
     and Sam, a team mate with data of their own."""
     org, challenge, team = _team_challenge(app, session)
-    pat = make_user(session, email="pat@example.org", display_name="Pat Person")
+    pat = make_user(session, email="pat@example.org", display_name="Pat Person", health_data_consent_at=None,
+                    health_data_consent_version=None)
     sam = make_user(session, email="sam.secret@example.org", display_name="Sam Teammate")
     for who in (pat, sam):
         set_membership(session, user=who, organisation=org, role=Role.MEMBER)
@@ -83,6 +84,8 @@ def _everything(app: Flask, client: FlaskClient, session: Session) -> tuple[Pers
     person = Person(pat, {"Authorization": f"Bearer {tokens['access_token']}"}, challenge, start,
                     refresh_token=tokens["refresh_token"])
     h = person.headers
+    assert client.put("/api/v1/me/consents/health_data", json={"notice_version": "2026-05"},
+                      headers=h).status_code == 200
     person.activities["walk"] = post_activity(client, h, type="walking", started_at=start.isoformat(),
                                               duration_s=1800)["id"]
     person.activities["flagged"] = post_activity(
@@ -127,7 +130,11 @@ def test_the_export_holds_everything_about_me_with_the_right_values(app: Flask, 
     assert doc["user"] == {"id": pat.id, "email": "pat@example.org", "display_name": "Pat Person",
                            "timezone": "Europe/Helsinki", "locale": "en", "weight_kg": None,
                            "hide_from_leaderboards": False, "has_password": True, "firebase_uid": None,
-                           "is_superuser": False, "created_at": doc["user"]["created_at"]}
+                           "is_superuser": False, "created_at": doc["user"]["created_at"],
+                           "health_data_consent_at": doc["user"]["health_data_consent_at"],
+                           "health_data_consent_version": "2026-05"}
+    assert doc["sections"]["consents"] == [{"purpose": "health_data", "action": "granted", "notice_version": "2026-05",
+                                            "at": doc["user"]["health_data_consent_at"]}]
     assert datetime.fromisoformat(doc["user"]["created_at"]).tzinfo is not None
     s = doc["sections"]
     assert set(s) == set(ExportSectionsSchema().fields)  # the OpenAPI document names every section
