@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
@@ -29,7 +29,7 @@ from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
 from scoring.types import Scope
 from service.clock import utcnow
-from service.models import User
+from service.models import ConsentRecord, User
 
 INACTIVE_DAYS = 3
 DAYTIME = (time(10), time(20))
@@ -50,10 +50,20 @@ def _running(session: Session, now: datetime) -> list[Challenge]:
         Challenge.status == ChallengeStatus.PUBLISHED, Challenge.starts_at <= now, Challenge.ends_at > now)))
 
 
-def _members(session: Session, challenge_id: int) -> list[tuple[Enrolment, str]]:
-    rows = session.execute(select(Enrolment, User.timezone).join(User, User.id == Enrolment.user_id).where(
-        Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), User.deleted_at.is_(None)))
-    return [(e, tz or "UTC") for e, tz in rows]
+WITHDREW_CONSENT = and_(User.health_data_consent_at.is_(None),
+                        select(ConsentRecord.id).where(ConsentRecord.user_id == User.id).exists())
+"""Had consented to processing their health data and took it back (never having consented is not this)."""
+
+
+def _members(session: Session, challenge_id: int, *, about_activity: bool = False) -> list[tuple[Enrolment, str]]:
+    """Live members and their time zones; ``about_activity``: without those who withdrew consent to processing
+    their health data, since nudges read from their activity (quiet days, streaks, goals, weekly sums) would
+    go on processing it."""
+    query = select(Enrolment, User.timezone).join(User, User.id == Enrolment.user_id).where(
+        Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), User.deleted_at.is_(None))
+    if about_activity:
+        query = query.where(~WITHDREW_CONSENT)
+    return [(e, tz or "UTC") for e, tz in session.execute(query)]
 
 
 def inactive(session: Session, challenge: Challenge, members: list[tuple[Enrolment, str]],
@@ -210,7 +220,7 @@ def activity_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
     running = _running(session, now)
     window = ledger_window(session, running, now)
     for challenge in running:
-        members = _members(session, challenge.id)
+        members = _members(session, challenge.id, about_activity=True)
         yield from inactive(session, challenge, members, now)
         yield from streak_at_risk(session, challenge, members, now)
         yield from goals(session, challenge, members, now, window.movers(challenge.id))
@@ -248,7 +258,7 @@ def weekly_candidates(session: Session, now: datetime) -> Iterator[Candidate]:
     for challenge in challenges:
         due: list[tuple[Enrolment, datetime]] = []
         told = _already_planned(session, challenge.id, NudgeKind.WEEKLY_SUMMARY, now - timedelta(days=2))
-        for enrolment, tz in _members(session, challenge.id):
+        for enrolment, tz in _members(session, challenge.id, about_activity=True):
             local = now.astimezone(zone(tz))
             if local.weekday() != 0 or local.time() < WEEKLY_AT or enrolment.user_id in told:
                 continue

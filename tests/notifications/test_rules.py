@@ -448,3 +448,25 @@ def test_an_activity_deleted_again_does_not_count_as_being_active(session: Sessi
     plan_activity_nudges(session)
     rows = list(session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.INACTIVE)))
     assert [(n.user_id, n.params["days"]) for n in rows] == [(user.id, 4)]
+
+
+def test_who_withdrew_consent_gets_no_nudges_read_from_their_activity(session: Session, at: Any) -> None:
+    from service import consent
+
+    start = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # a Monday
+    at(start + timedelta(hours=6))
+    challenge = make_challenge(session, make_org(session, timezone="Europe/Helsinki"), starts_at=start,
+                               ends_at=start + timedelta(days=30), timezone="Europe/Helsinki")
+    kept, withdrew = quick_user(session), quick_user(session)
+    never = quick_user(session, health_data_consent_at=None, health_data_consent_version=None)  # given elsewhere
+    for user in (kept, withdrew, never):
+        enrol(session, challenge, user)
+        give(session, challenge, user, start + timedelta(hours=5))
+    consent.grant(session, withdrew, "2026-05")
+    consent.withdraw(session, withdrew)
+    session.commit()
+    at(datetime(2026, 6, 8, 7, 0, tzinfo=UTC))  # Monday 10:00 Helsinki, a week of quiet days for all three
+    plan_activity_nudges(session)
+    plan_weekly_summaries(session)
+    for kind in (NudgeKind.INACTIVE, NudgeKind.WEEKLY_SUMMARY):
+        assert sorted(u for u, _ in nudges(session, kind)) == sorted([kept.id, never.id]), kind
