@@ -15,8 +15,8 @@ from challenges.models import Challenge
 from scoring.models import PointsEntry
 from service.clock import utcnow
 from service.models import Organisation, Role, User
-from tests.challenges.factories import enrol, make_challenge, quick_user
-from tests.factories import auth_headers, make_org
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import auth_headers, make_org, quick_user
 
 
 @dataclass

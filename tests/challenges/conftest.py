@@ -11,8 +11,8 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from service.models import Organisation, Role, User
-from tests.challenges.factories import quick_user as make_user
 from tests.factories import auth_headers, make_org
+from tests.factories import quick_user as make_user
 
 
 @dataclass

@@ -62,20 +62,3 @@ def enrol(session: Session, challenge: Challenge, user: User, **kwargs: Any) -> 
     return enrolment.join(session, challenge, user, **kwargs)
 
 
-_HASH: list[str] = []
-
-
-def quick_user(session: Session, *, display_name: str | None = None, timezone: str = "Europe/Helsinki",
-               **attrs: Any) -> User:
-    """A user without paying for an argon2 hash each time (they all share one precomputed hash)."""
-    from service.accounts import hash_password
-    from tests.factories import CONSENTED
-
-    if not _HASH:
-        _HASH.append(hash_password("correct horse battery"))
-    n = next(_seq)
-    user = User(email=f"quick{n}@example.org", display_name=display_name or f"Person {n}", timezone=timezone,
-                password_hash=_HASH[0], **{**CONSENTED, **attrs})
-    session.add(user)
-    session.flush()
-    return user

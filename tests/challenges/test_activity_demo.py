@@ -10,8 +10,8 @@ from challenges.activity_demo import seed_activities
 from challenges.activity_models import Activity, ActivityKind
 from scoring.models import PointsEntry
 from service.clock import utcnow
-from tests.challenges.factories import enrol, make_challenge, quick_user
-from tests.factories import make_org
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import make_org, quick_user
 
 
 def test_demo_activity_scores_every_participant_and_a_second_run_stores_nothing_twice(app, session):

@@ -147,7 +147,8 @@ def test_organisation_format_counts_each_participant_for_their_own_organisation(
         app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
     from service.accounts import set_membership
     from service.models import Role
-    from tests.challenges.factories import make_team, quick_user
+    from tests.challenges.factories import make_team
+    from tests.factories import quick_user
 
     challenge = make_challenge(session, cast.org, format=ChallengeFormat.ORGANISATION)
     make_team(session, challenge, cast.organiser, "Tampere", organisation_id=cast.org.id)

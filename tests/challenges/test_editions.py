@@ -15,8 +15,9 @@ from notifications.models import Announcement, Nudge
 from scoring.models import LeaderboardTotal
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import challenge_body, enrol, make_challenge, make_team, quick_user
+from tests.challenges.factories import challenge_body, enrol, make_challenge, make_team
 from tests.challenges.test_teams import _score_walk
+from tests.factories import quick_user
 
 
 def _count(session: Any, model: Any, challenge_id: int) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from challenges.activity_models import ActivityEntry, EntryStatus
 from service.models import Role
 from tests.challenges.activity_helpers import ago, iso, make_world, points, post
-from tests.challenges.factories import enrol, make_challenge, quick_user
-from tests.factories import auth_headers, make_org
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import auth_headers, make_org, quick_user
 
 
 def _too_fast(client, w, user):

@@ -18,8 +18,8 @@ from scoring import ledger
 from scoring.types import ActivityFacts
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.factories import auth_headers
+from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.factories import auth_headers, quick_user
 
 
 def midday_soon() -> datetime:

@@ -17,9 +17,9 @@ from scoring import leaderboards
 from scoring.types import Period, Scope
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
+from tests.challenges.factories import enrol, make_challenge, make_team
 from tests.challenges.test_teams import _score_walk
-from tests.factories import auth_headers
+from tests.factories import auth_headers, quick_user
 
 
 def _team_url(challenge_id: int, team_id: int, rest: str = "") -> str:

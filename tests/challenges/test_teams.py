@@ -16,8 +16,8 @@ from scoring import leaderboards, ledger
 from scoring.types import ActivityFacts, Period, Scope
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.factories import auth_headers
+from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.factories import auth_headers, quick_user
 
 
 @pytest.mark.parametrize(("who", "allowed", "status"), [

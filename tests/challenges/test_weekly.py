@@ -82,7 +82,7 @@ def test_every_minute_lands_in_exactly_one_week_whatever_the_time_zone(session: 
     from scoring import rules
     from scoring.periods import week_start
     from scoring.types import ActivityFacts, Metric, ScoringRules
-    from tests.challenges.factories import quick_user
+    from tests.factories import quick_user
 
     activities = st.lists(st.tuples(st.integers(min_value=-60 * 24 * 30, max_value=0),  # minutes before now
                                     st.sampled_from(["walking", "running", "cycling", "yoga", "swimming_slow"]),

@@ -38,8 +38,8 @@ from schemathesis.checks import (
 from service.errors import PROBLEM_MIME
 from service.models import Role
 from service.schemas import INT32_MAX
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.factories import auth_headers, make_org
+from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.factories import auth_headers, make_org, quick_user
 
 MAX_EXAMPLES = int(os.environ.get("VCC_FUZZ_EXAMPLES", "6"))
 

@@ -17,8 +17,8 @@ from notifications.rules import plan_activity_nudges
 from notifications.sender import LogSender
 from service.models import Role
 from tests.challenges.factories import enrol, make_challenge
-from tests.challenges.factories import quick_user as make_user
 from tests.factories import auth_headers, make_org
+from tests.factories import quick_user as make_user
 from tests.notifications.factories import plan_nudge
 
 

@@ -19,8 +19,8 @@ from notifications.rules import plan_activity_nudges
 from scoring import ledger
 from scoring.types import ActivityFacts
 from service.models import Role, User
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.factories import make_org
+from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.factories import make_org, quick_user
 
 START = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from notifications.dispatch import MAX_ATTEMPTS, dispatch_due
 from notifications.models import AttemptOutcome, DeliveryAttempt, DeviceToken, NudgeKind, NudgeStatus
-from tests.challenges.factories import quick_user as make_user
+from tests.factories import quick_user as make_user
 from tests.notifications.factories import make_device, plan_nudge
 from tests.notifications.fake_fcm import FakeFcm
 

@@ -14,7 +14,8 @@ from challenges.demo import CYCLING_TITLE, KNOWN
 from notifications.demo import seed
 from notifications.models import DeliveryAttempt
 from service.demo import seed_accounts
-from tests.challenges.factories import enrol, make_challenge, quick_user
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import quick_user
 
 
 def test_demo_seed_puts_nudges_in_the_demo_participants_inboxes(app: Flask, session: Any) -> None:

@@ -27,7 +27,7 @@ from notifications.planner import Candidate, plan
 from service.clock import utcnow
 from service.config import PROJECT_ROOT
 from service.db import db
-from tests.challenges.factories import quick_user
+from tests.factories import quick_user
 from tests.notifications.factories import make_device
 from tests.notifications.fake_fcm import FakeFcm
 

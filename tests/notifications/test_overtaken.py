@@ -23,8 +23,8 @@ from notifications.rules import plan_activity_nudges
 from scoring import ledger
 from scoring.types import ActivityFacts
 from service.models import User
-from tests.challenges.factories import enrol, make_challenge, quick_user
-from tests.factories import make_org
+from tests.challenges.factories import enrol, make_challenge
+from tests.factories import make_org, quick_user
 
 START = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 _keys = itertools.count(1)

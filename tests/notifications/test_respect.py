@@ -16,7 +16,7 @@ from notifications.preferences import Prefs, in_quiet_hours, next_allowed, updat
 from notifications.sender import LogSender
 from notifications.templates import language_for, render
 from service.clock import zone
-from tests.challenges.factories import quick_user
+from tests.factories import quick_user
 from tests.notifications.factories import plan_nudge
 
 ZONES = ["Europe/Amsterdam", "Europe/Helsinki", "America/New_York", "Asia/Tokyo", "Pacific/Auckland", "UTC"]

@@ -21,8 +21,8 @@ from notifications.rules import plan_activity_nudges, plan_weekly_summaries
 from scoring import badges, ledger
 from scoring.types import ActivityFacts
 from service.models import Role, User
-from tests.challenges.factories import enrol, make_challenge, make_team, quick_user
-from tests.factories import make_org
+from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.factories import make_org, quick_user
 
 _keys = itertools.count(1)
 

@@ -57,8 +57,8 @@ def test_reconcile_job_rebuilds_a_drifted_leaderboard_from_the_ledger(app: Flask
     from scoring.models import LeaderboardTotal
     from scoring.types import ActivityFacts
     from service.clock import utcnow
-    from tests.challenges.factories import enrol, make_challenge, quick_user
-    from tests.factories import make_org
+    from tests.challenges.factories import enrol, make_challenge
+    from tests.factories import make_org, quick_user
 
     challenge = make_challenge(session, make_org(session))
     user = quick_user(session)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from scoring.models import LeaderboardTotal, PointsEntry
 from scoring.periods import keys_for_day
-from tests.scoring.factories import quick_user
+from tests.factories import quick_user
 
 
 @pytest.fixture

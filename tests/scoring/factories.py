@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,20 +19,8 @@ def facts(type_code: str = "walking_brisk", minutes: float = 30, at: datetime = 
     return ActivityFacts(type_code=type_code, started_at=at, duration_s=round(minutes * 60), **kw)  # type: ignore[arg-type]
 
 
-_n = itertools.count(1)
 
 
-def quick_user(session: Any, **attrs: Any) -> Any:
-    """A user row without a password hash (argon2 costs ~0.1 s; scoring tests need many people, no logins)."""
-    from service.models import User
-    from tests.factories import CONSENTED
-
-    n = next(_n)
-    user = User(email=f"scorer{n}-{id(session)}@example.org", display_name=f"Scorer {n}", timezone="Europe/Helsinki",
-                **{**CONSENTED, **attrs})
-    session.add(user)
-    session.flush()
-    return user
 
 
 def award_first_move(session: Any, user: Any, contest_id: int = 1) -> int:

@@ -7,7 +7,8 @@ from typing import Any
 from scoring import leaderboards, ledger
 from scoring.types import Period, Scope, Subject
 from service.models import User
-from tests.scoring.factories import facts, quick_user, rules
+from tests.factories import quick_user
+from tests.scoring.factories import facts, rules
 
 TZ = "Europe/Helsinki"
 
