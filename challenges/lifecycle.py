@@ -24,6 +24,7 @@ from challenges import plausibility
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment, Phase, Visibility
 from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
+from scoring.models import BadgeDefinition
 from scoring.types import Metric, ScoringRules
 from service.clock import utcnow
 from service.errors import Conflict, Invalid, Unprocessable
@@ -168,7 +169,8 @@ because SQLite, the embedded default, does not apply ``ON DELETE CASCADE``."""
 
 
 def delete_draft(session: Session, challenge: Challenge) -> None:
-    """Delete a challenge that was never published, with its teams and locations (a mistake, a test run).
+    """Delete a challenge that was never published, with its teams, locations and own badges (a mistake, a test
+    run).
 
     A published challenge is part of its participants' history (points, badges, reports): it is ended,
     never deleted.
@@ -178,6 +180,7 @@ def delete_draft(session: Session, challenge: Challenge) -> None:
                        "participants' history: end it instead.", code="not-a-draft")
     challenge_deleting.send(session, challenge_id=challenge.id)
     session.execute(delete(Enrolment).where(Enrolment.challenge_id == challenge.id))
+    session.execute(delete(BadgeDefinition).where(BadgeDefinition.contest_id == challenge.id))  # a draft awards none
     for child in (*challenge.teams, *challenge.locations):  # loaded, so the ORM cascade deletes them
         session.delete(child)
     session.delete(challenge)

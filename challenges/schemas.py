@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
 from challenges.plausibility import CHALLENGE_BOUNDS, SPEED_TYPES
 from scoring.catalogue import ACTIVITY_TYPES
+from scoring.schemas import BadgeSchema
 from scoring.types import BoardScope, Metric, Period, Scope
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
@@ -424,3 +425,39 @@ class ReportSchema(BaseSchema):
     by_type = fields.List(fields.Nested(ReportRowSchema), metadata={"description": "per activity type reported"})
     by_location = fields.List(fields.Nested(ReportRowSchema), metadata={
         "description": "per check-in location: visitors and check-ins"})
+
+
+class ChallengeBadgeSchema(BadgeSchema):
+    challenge_id = fields.Integer(attribute="contest_id", allow_none=True, metadata={
+        "description": "this challenge's own badge; null for a built-in badge that every challenge has"})
+    achievement_url = fields.Method("_achievement_url", metadata={
+        "description": "the Open Badges Achievement of this badge"})
+
+    def _achievement_url(self, badge: Any) -> str:
+        return f"/api/v1/achievements/{badge.code}"
+
+
+_BADGE_CRITERIA = ("what earns it: {kind, ...}; kinds total_at_least {points}, streak {length, threshold?, unit?}, "
+                   "first_activity, checkin_locations {count}, top_n_finish {n}, collective_goal {goal?, scope?}, "
+                   "who_weeks {weeks, weekly_points?}")
+
+
+class ChallengeBadgeCreateSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    criteria = fields.Dict(required=True, metadata={"description": _BADGE_CRITERIA,
+                                                    "example": {"kind": "checkin_locations", "count": 12}})
+    image_url = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"},
+                           validate=validate.Length(max=500))
+
+
+class ChallengeBadgeUpdateSchema(BaseSchema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    description = fields.String(validate=validate.Length(max=500))
+    criteria = fields.Dict(metadata={"description": "only while no one holds the badge; " + _BADGE_CRITERIA})
+    image_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=500))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Give at least one of name, description, criteria, image_url.", "_schema")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.errors import Unavailable, Unprocessable
+from service.errors import Conflict, NotFound, Unavailable, Unprocessable
 
 
 class UnknownActivityType(Unprocessable):
@@ -12,3 +12,17 @@ class UnknownActivityType(Unprocessable):
 class SigningUnavailable(Unavailable):
     code = "credential-signing-unavailable"
     title = "Credentials cannot be signed here"
+
+
+class InvalidCriteria(Unprocessable):
+    code = "invalid-badge-criteria"
+    title = "The badge's criteria are not valid"
+
+
+class BadgeNotFound(NotFound):
+    code = "badge-not-found"
+
+
+class BadgeAwarded(Conflict):
+    code = "badge-awarded"
+    title = "People already hold this badge"

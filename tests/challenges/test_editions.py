@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from challenges.locations import archive_location, create_location
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment, Location, Team, Visibility
 from notifications.models import Announcement, Nudge
-from scoring.models import LeaderboardTotal
+from scoring import badge_definitions
+from scoring.models import BadgeAward, BadgeDefinition, LeaderboardTotal
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
 from tests.challenges.factories import challenge_body, enrol, make_challenge, make_team
@@ -34,9 +35,12 @@ def test_a_copy_is_a_draft_with_the_rules_teams_and_places_but_none_of_the_histo
     park = create_location(session, source, {"name": "Park gym", "lat": 61.5, "lon": 23.76, "radius_m": 80.0})
     gone = create_location(session, source, {"name": "Closed pier", "lat": 61.4, "lon": 23.7})
     archive_location(session, gone)
+    spots = badge_definitions.define(session, source.id, name="Every spot", description="All the park gyms.",
+                                     criteria={"kind": "checkin_locations", "count": 1})
     walker = quick_user(session)
     enrol(session, source, walker, team_code=blue.code, invite_code=source.invite_code)
     _score_walk(session, walker.id, utcnow() - timedelta(hours=1), "activity:1")
+    session.add(BadgeAward(user_id=walker.id, badge_id=spots.id, contest_id=source.id, awarded_at=utcnow()))
     session.commit()
     resp = client.post(f"/api/v1/challenges/{source.id}/copy", headers=cast.headers(app, "organiser"),
                        json={"starts_at": "2031-05-01T00:00:00", "ends_at": "2031-06-01T00:00:00"})
@@ -58,6 +62,11 @@ def test_a_copy_is_a_draft_with_the_rules_teams_and_places_but_none_of_the_histo
     assert places[0].qr_secret != park.qr_secret
     assert _count(session, Enrolment, copy.id) == 0
     assert session.scalar(select(func.count()).where(LeaderboardTotal.contest_id == copy.id)) == 0
+    own = badge_definitions.for_contest(session, copy.id)
+    copied_badges = [(b.code, b.name, b.description, b.criteria) for b in own if b.contest_id == copy.id]
+    assert copied_badges == [(f"c{copy.id}-every-spot", "Every spot", "All the park gyms.",
+                              {"kind": "checkin_locations", "count": 1})]
+    assert session.scalar(select(func.count()).select_from(BadgeAward).where(BadgeAward.contest_id == copy.id)) == 0
     assert session.get(Challenge, source.id).status == ChallengeStatus.PUBLISHED
     assert _count(session, Team, source.id) == 2 and _count(session, Enrolment, source.id) == 1
 
@@ -99,8 +108,8 @@ def test_copying_needs_an_organiser_and_a_valid_window(app: Flask, client: Flask
     assert session.scalar(select(func.count()).select_from(Challenge)) == before + 1
 
 
-def test_a_draft_is_deleted_with_its_teams_places_and_announcements(app: Flask, client: FlaskClient, session: Any,
-                                                                    cast: Cast) -> None:
+def test_a_draft_is_deleted_with_its_teams_places_badges_and_announcements(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
     organiser = cast.headers(app, "organiser")
     draft = client.post("/api/v1/challenges", json=challenge_body(cast.org.id, format="team"), headers=organiser).json
     url = f"/api/v1/challenges/{draft['id']}"
@@ -109,11 +118,16 @@ def test_a_draft_is_deleted_with_its_teams_places_and_announcements(app: Flask, 
                        headers=organiser).status_code == 201
     said = client.post(f"{url}/announcements", json={"title": "Soon", "body": "Get ready"}, headers=organiser)
     assert said.status_code == 201, said.json
+    badge = client.post(f"{url}/badges", headers=organiser, json={
+        "name": "Gym regular", "criteria": {"kind": "checkin_locations", "count": 1}})
+    assert badge.status_code == 201, badge.json
     assert client.delete(url, headers=cast.headers(app, "member")).status_code == 403
     assert client.delete(url, headers=organiser).status_code == 204
     assert client.get(url, headers=organiser).status_code == 404
     for model in (Team, Location, Announcement, Nudge):
         assert _count(session, model, draft["id"]) == 0, model.__name__
+    assert session.scalar(select(func.count()).select_from(BadgeDefinition)
+                          .where(BadgeDefinition.contest_id == draft["id"])) == 0
 
 
 def test_a_published_challenge_is_never_deleted(app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:

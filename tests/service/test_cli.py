@@ -102,6 +102,10 @@ def check_dashboard(live_url: str) -> None:
         assert summary["csvHeader"] == "section,key,name,participants,active_participants,total,suppressed"
     assert summary["rosterRows"] >= 2  # a city's roster in the cycling month: a header row and its cyclists
     assert "points" in summary["rosterText"] and "newCodeMessage" not in summary  # cities have no join code
+    assert "streak badge are not valid (length:" in summary["badgeRefused"]  # the API's reason, shown
+    assert summary["badgeAdded"] == "Badge Hundred kilometres added: 100 points in the challenge."
+    assert summary["badgeListed"].startswith("Hundred kilometres: 100 points in the challenge")
+    assert summary["badgeDeleted"] == "Badge Hundred kilometres deleted."
     assert "Copied as a draft starting" in summary["copyMessage"]  # "Run again next year" made a draft copy
     assert summary["copyListed"] and "draft" in summary["copyListed"]
     assert summary["afterDelete"] == "Draft deleted."

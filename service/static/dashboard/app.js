@@ -171,6 +171,7 @@ async function showChallenge(challenge) {
   if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));
   else unavailable($("report"), report);
   await showTeams(challenge);
+  await showBadges(challenge);
   await showReview(challenge);
   await showCodes(challenge);
 }
@@ -210,6 +211,64 @@ async function showTeams(challenge) {
     return li;
   });
 }
+
+// What earns a badge, in words.
+function earnedBy(c) {
+  switch (c.kind) {
+    case "total_at_least": return c.points + " points in the challenge";
+    case "checkin_locations": return "check-ins at " + c.count + " different spots";
+    case "streak": return c.length + " " + (c.unit || "day") + "s in a row";
+    case "who_weeks": return c.weeks + " weeks meeting the WHO 150 minutes";
+    case "first_activity": return "a first activity";
+    case "top_n_finish": return "top " + c.n + " at the end";
+    case "collective_goal": return (c.scope === "team" ? "the team" : "everyone together") + " reaching the goal";
+    default: return c.kind;
+  }
+}
+
+const BADGE_AMOUNT = { total_at_least: "points", checkin_locations: "count", streak: "length", who_weeks: "weeks" };
+let badgeChallenge = null;
+
+// Badges that can be earned: the built-in ones (every challenge) and this challenge's own, which organisers
+// add here and may delete while nobody holds them.
+async function showBadges(challenge) {
+  badgeChallenge = challenge;
+  const base = "/api/v1/challenges/" + challenge.id + "/badges";
+  listPanel($("badges"), await api(base), "No badges yet.", (b) => {
+    const li = el("li", b.name + ": " + earnedBy(b.criteria || {}) + (b.challenge_id ? "" : " (every challenge)"));
+    if (b.challenge_id) {
+      const drop = el("button", "Delete", { type: "button" });
+      drop.onclick = async () => {
+        const resp = await authed(base + "/" + encodeURIComponent(b.code), { method: "DELETE" });
+        if (!resp || resp.status !== 204) {
+          const body = resp ? await resp.json().catch(() => ({})) : {};
+          say("Could not delete the badge: " + (body.detail || "HTTP " + (resp ? resp.status : 0)));
+          return;
+        }
+        say("Badge " + b.name + " deleted.");
+        await showBadges(challenge);
+      };
+      li.appendChild(drop);
+    }
+    return li;
+  });
+}
+
+$("badge-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!badgeChallenge) return;
+  const form = new FormData(event.target);
+  const kind = form.get("kind");
+  const criteria = { kind: kind };
+  criteria[BADGE_AMOUNT[kind]] = Number(form.get("amount"));
+  const done = await api("/api/v1/challenges/" + badgeChallenge.id + "/badges", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: form.get("name"), criteria: criteria }),
+  });
+  if (!done.ok) { say("Could not add the badge: " + detail(done, "HTTP " + done.status)); return; }
+  say("Badge " + done.body.name + " added: " + earnedBy(done.body.criteria) + ".");
+  await showBadges(badgeChallenge);
+});
 
 // Locations of a check-in challenge, each with a full-screen rotating QR code for a screen at the spot.
 async function showCodes(challenge) {

@@ -112,6 +112,23 @@ async function until(what, test, ms = 15000) {
       summary.newCodeMessage = $("message").textContent;
     }
   }
+  const badgeForm = $("badge-form");
+  if ($("badges").children.length) {  // the open challenge's badges: add one of its own, refuse a bad one, delete it
+    summary.badgesBefore = $("badges").all("li").length;
+    badgeForm.values = { name: "Never", kind: "streak", amount: "1" };
+    await badgeForm.fire("submit", { preventDefault() {}, target: badgeForm });
+    await until("badge refused", () => /Could not add the badge/.test($("message").textContent));
+    summary.badgeRefused = $("message").textContent;
+    badgeForm.values = { name: "Hundred kilometres", kind: "total_at_least", amount: "100" };
+    await badgeForm.fire("submit", { preventDefault() {}, target: badgeForm });
+    await until("badge added", () => $("badges").all("li").length === summary.badgesBefore + 1);
+    summary.badgeAdded = $("message").textContent;
+    const mine = $("badges").all("li").find((li) => li.textContent.includes("Hundred kilometres"));
+    summary.badgeListed = mine ? mine.textContent : null;
+    await mine.all("button").find((b) => b.textContent === "Delete").fire("click");
+    await until("badge deleted", () => $("badges").all("li").length === summary.badgesBefore);
+    summary.badgeDeleted = $("message").textContent;
+  }
   const first = $("challenges").all("button")[0];
   if (first) {  // run a challenge again next year, find the copy as a draft, and delete that draft
     const title = first.textContent;
