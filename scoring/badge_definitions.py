@@ -9,7 +9,6 @@ change): changing it would rewrite the meaning of awards already given, and dele
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from scoring.badges import CHECKS
 from scoring.errors import BadgeAwarded, BadgeNotFound, InvalidCriteria
 from scoring.models import BadgeAward, BadgeDefinition
+from service.accounts import slugify
 
 _INT = {"strict": True}
 
@@ -91,12 +91,9 @@ def checked_criteria(criteria: Any, *, contest_goal: float | None = None, has_te
     return data
 
 
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
 def _code_for(session: Session, contest_id: int, name: str) -> str:
     """Codes are global (they name the Achievement's URL): the contest id keeps organisers' codes apart."""
-    base = f"c{contest_id}-{_SLUG.sub('-', name.lower()).strip('-')[:40] or 'badge'}"
+    base = f"c{contest_id}-{slugify(name)[:40].strip('-')}"
     taken = set(session.scalars(select(BadgeDefinition.code).where(
         or_(BadgeDefinition.code == base, BadgeDefinition.code.like(f"{base}-%")))))
     code, n = base, 1
