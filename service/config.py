@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,24 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def write_once(path: Path, make: Callable[[], bytes]) -> str:
+    """The file's text, made first (mode 0600) when it is missing: a generated development secret. Processes
+    starting together may each make one; the first to link its finished file wins and the others read that
+    one, never a half-written file."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(make())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    return path.read_text()
+
+
 def _secret_key(env: dict[str, str], instance: Path, production: bool) -> str:
     key = env.get("SECRET_KEY")
     if key:
@@ -46,14 +66,9 @@ def _secret_key(env: dict[str, str], instance: Path, production: bool) -> str:
     if production:
         raise RuntimeError("SECRET_KEY must be set when VCC_ENV=production")
     path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    log.warning("SECRET_KEY not set: generated a development key in %s", path)
-    return key
+    if not path.exists():
+        log.warning("SECRET_KEY not set: generating a development key in %s", path)
+    return write_once(path, lambda: secrets.token_urlsafe(48).encode()).strip()
 
 
 @dataclass(frozen=True)

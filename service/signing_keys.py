@@ -15,9 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from service.config import Settings
+from service.config import Settings, write_once
 
 DEV_KEY_FILE = "openbadges_signing_key.pem"
 MIN_RSA_BITS = 2048
@@ -133,23 +131,10 @@ def load(signing: str, retired: str | None = None) -> SigningKeys:
 
 
 def development_key(instance: Path) -> str:
-    """The instance folder's generated key, made once. Workers starting together may each make one; the
-    first to link its finished file wins and the others read that one, never a half-written file."""
-    path = instance / DEV_KEY_FILE
-    if not path.exists():
-        pem = rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        instance.mkdir(parents=True, exist_ok=True)
-        fd, draft = tempfile.mkstemp(dir=instance, prefix=f".{DEV_KEY_FILE}.")  # mode 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
-    return path.read_text()
+    """The instance folder's generated key, made once on first use."""
+    return write_once(instance / DEV_KEY_FILE, lambda: rsa.generate_private_key(
+        public_exponent=65537, key_size=MIN_RSA_BITS).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def init_app(app: Flask) -> None:
