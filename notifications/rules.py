@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
@@ -28,8 +28,9 @@ from scoring.models import BadgeAward, PointsEntry
 from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
 from scoring.types import Scope
+from service import consent
 from service.clock import utcnow
-from service.models import ConsentRecord, User
+from service.models import User
 
 INACTIVE_DAYS = 3
 DAYTIME = (time(10), time(20))
@@ -50,11 +51,6 @@ def _running(session: Session, now: datetime) -> list[Challenge]:
         Challenge.status == ChallengeStatus.PUBLISHED, Challenge.starts_at <= now, Challenge.ends_at > now)))
 
 
-WITHDREW_CONSENT = and_(User.health_data_consent_at.is_(None),
-                        select(ConsentRecord.id).where(ConsentRecord.user_id == User.id).exists())
-"""Had consented to processing their health data and took it back (never having consented is not this)."""
-
-
 def _members(session: Session, challenge_id: int, *, about_activity: bool = False) -> list[tuple[Enrolment, str]]:
     """Live members and their time zones; ``about_activity``: without those who withdrew consent to processing
     their health data, since nudges read from their activity (quiet days, streaks, goals, weekly sums) would
@@ -62,7 +58,7 @@ def _members(session: Session, challenge_id: int, *, about_activity: bool = Fals
     query = select(Enrolment, User.timezone).join(User, User.id == Enrolment.user_id).where(
         Enrolment.challenge_id == challenge_id, Enrolment.left_at.is_(None), User.deleted_at.is_(None))
     if about_activity:
-        query = query.where(~WITHDREW_CONSENT)
+        query = query.where(~consent.WITHDREW)
     return [(e, tz or "UTC") for e, tz in session.execute(query)]
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
@@ -29,6 +29,12 @@ HEALTH_DATA = "health_data"
 GRANTED = "granted"
 WITHDRAWN = "withdrawn"
 NEEDED_FOR = "logging, syncing, importing and editing activity"
+
+
+WITHDREW = and_(User.health_data_consent_at.is_(None),
+                select(ConsentRecord.id).where(ConsentRecord.user_id == User.id).exists())
+"""SQL: the user had consented and took it back (never having consented, as where consent is collected
+elsewhere, is not this); nudges read from activity leave them out."""
 
 
 class ConsentRequired(Forbidden):
