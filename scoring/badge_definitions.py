@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from scoring.badges import CHECKS
+from scoring.badges import CHECKS, applies_to
 from scoring.errors import BadgeAwarded, BadgeNotFound, InvalidCriteria
 from scoring.models import BadgeAward, BadgeDefinition
 from service.accounts import slugify
@@ -105,9 +105,8 @@ def _code_for(session: Session, contest_id: int, name: str) -> str:
 
 def for_contest(session: Session, contest_id: int) -> list[BadgeDefinition]:
     """Every badge that can be earned in the contest: the catalogue's, then the contest's own, oldest first."""
-    return list(session.scalars(select(BadgeDefinition).where(
-        or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest_id))
-        .order_by(BadgeDefinition.contest_id.is_not(None), BadgeDefinition.id)))
+    return list(session.scalars(select(BadgeDefinition).where(applies_to(contest_id))
+                                .order_by(BadgeDefinition.contest_id.is_not(None), BadgeDefinition.id)))
 
 
 def own(session: Session, contest_id: int, code: str) -> BadgeDefinition:

@@ -165,13 +165,18 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def applies_to(contest: Any) -> Any:
+    """The definitions that count in a contest: the catalogue's (no contest) and the contest's own."""
+    return or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == contest)
+
+
 _AWARD = BadgeAward.__table__.c
 _DEFINITIONS_AND_HELD = (
     select(BadgeDefinition.id, BadgeDefinition.criteria, _AWARD.user_id)
     .outerjoin(BadgeAward.__table__, and_(_AWARD.badge_id == BadgeDefinition.id,
                                           _AWARD.contest_id == bindparam("contest"),
                                           _AWARD.user_id.in_(bindparam("users", expanding=True))))
-    .where(or_(BadgeDefinition.contest_id.is_(None), BadgeDefinition.contest_id == bindparam("contest")))
+    .where(applies_to(bindparam("contest")))
     .order_by(BadgeDefinition.id))
 """Every definition that applies to the contest, with the users (of those asked) already holding it; built once."""
 
