@@ -8,12 +8,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges.access import managed_challenge, visible_challenge
-from challenges.models import Challenge, ChallengeFormat, Phase
+from challenges.lifecycle import require_not_ended
+from challenges.models import Challenge, ChallengeFormat
 from challenges.schemas import ChallengeBadgeCreateSchema, ChallengeBadgeSchema, ChallengeBadgeUpdateSchema
 from scoring import badge_definitions
 from scoring.models import BadgeDefinition
 from service.auth import auth_required, current_user, optional_user
-from service.errors import Conflict
 from service.extensions import db
 from service.idempotency import idempotent
 
@@ -26,11 +26,7 @@ def _criteria(challenge: Challenge, criteria: Any) -> dict[str, Any]:
                                               has_teams=challenge.format == ChallengeFormat.TEAM)
 
 
-def _running_or_ahead(challenge: Challenge) -> None:
-    """Badges are evaluated while points are made; after the end a new rule could only be unfair or idle."""
-    if challenge.phase() == Phase.ENDED:
-        raise Conflict("The challenge has ended; what earns its badges is final.", code="challenge-ended")
-
+BADGES_FINAL = "The challenge has ended; what earns its badges is final."  # a new rule could only be unfair or idle
 
 @blp.route("/<int:challenge_id>/badges")
 class ChallengeBadges(MethodView):
@@ -47,7 +43,7 @@ class ChallengeBadges(MethodView):
     def post(self, data: dict[str, Any], challenge_id: int) -> BadgeDefinition:
         """Define a badge of this challenge's own, e.g. all 12 park spots visited (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        _running_or_ahead(challenge)
+        require_not_ended(challenge, BADGES_FINAL)
         data["criteria"] = _criteria(challenge, data["criteria"])
         return badge_definitions.define(db.session, challenge.id, **data)
 
@@ -63,7 +59,7 @@ class ChallengeBadge(MethodView):
         challenge = managed_challenge(db.session, challenge_id, current_user())
         badge = badge_definitions.own(db.session, challenge.id, code)
         if "criteria" in data:
-            _running_or_ahead(challenge)
+            require_not_ended(challenge, BADGES_FINAL)
             data["criteria"] = _criteria(challenge, data["criteria"])
         return badge_definitions.change(db.session, badge, data)
 

@@ -43,6 +43,12 @@ def rules_for(challenge: Challenge) -> ScoringRules:
                         allowed_types=allowed)
 
 
+def require_not_ended(challenge: Challenge, detail: str) -> None:
+    """409 ``challenge-ended`` once the challenge is over: what it was (teams, badges) is final then."""
+    if challenge.phase() == Phase.ENDED:
+        raise Conflict(detail, code="challenge-ended")
+
+
 def new_code(length: int = 8) -> str:
     """A short code people can type from a poster: no 0/O or 1/I look-alikes."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))

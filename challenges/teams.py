@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from challenges.access import is_organiser
-from challenges.lifecycle import new_code
-from challenges.models import Challenge, ChallengeFormat, Enrolment, Phase, Team
+from challenges.lifecycle import new_code, require_not_ended
+from challenges.models import Challenge, ChallengeFormat, Enrolment, Team
 from scoring.dialect import one_of
 from scoring.leaderboards import alias_for
 from scoring.models import LeaderboardTotal
@@ -54,8 +54,7 @@ def create_team(session: Session, challenge: Challenge, user: User, *, name: str
     organiser = is_organiser(session, user, challenge.organisation_id)
     if challenge.format not in (ChallengeFormat.TEAM, ChallengeFormat.ORGANISATION):
         raise Conflict(f"A {challenge.format.value} challenge has no teams.", code="no-teams")
-    if challenge.phase() == Phase.ENDED:
-        raise Conflict("The challenge has ended.", code="challenge-ended")
+    require_not_ended(challenge, "The challenge has ended.")
     if not organiser:
         if not challenge.participants_create_teams or challenge.format != ChallengeFormat.TEAM:
             raise Forbidden("Only organisers create teams in this challenge.", code="teams-by-organisers")
@@ -117,9 +116,7 @@ def may_manage(session: Session, user: User | None, challenge: Challenge, team: 
     return team.created_by_id == user.id and challenge.participants_create_teams
 
 
-def _not_ended(challenge: Challenge) -> None:
-    if challenge.phase() == Phase.ENDED:
-        raise Conflict("The challenge has ended; its teams are final.", code="challenge-ended")
+TEAMS_FINAL = "The challenge has ended; its teams are final."
 
 
 def update_team(session: Session, challenge: Challenge, team: Team, user: User, *, name: str | None = None,
@@ -128,7 +125,7 @@ def update_team(session: Session, challenge: Challenge, team: Team, user: User, 
     if not may_manage(session, user, challenge, team):
         raise Forbidden("Only the challenge's organisers and the team's creator change a team.",
                         code="team-managers-only")
-    _not_ended(challenge)
+    require_not_ended(challenge, TEAMS_FINAL)
     if name is not None:
         name = name.strip()
         if not name:
@@ -191,7 +188,7 @@ def assign_member(session: Session, challenge: Challenge, team: Team, user_id: i
     """Put an enrolled participant into ``team`` (organisers; the caller checks the role). The team's size cap
     holds; doing it twice changes nothing."""
     _team_format(challenge)
-    _not_ended(challenge)
+    require_not_ended(challenge, TEAMS_FINAL)
     enrolment = _active_enrolment(session, challenge, user_id)
     if enrolment.team_id != team.id:
         ensure_room(session, challenge, team)
@@ -203,7 +200,7 @@ def assign_member(session: Session, challenge: Challenge, team: Team, user_id: i
 def remove_member(session: Session, challenge: Challenge, team: Team, user_id: int) -> Enrolment:
     """Take a participant out of ``team`` (organisers); they stay enrolled, without a team, until they join one."""
     _team_format(challenge)
-    _not_ended(challenge)
+    require_not_ended(challenge, TEAMS_FINAL)
     enrolment = _active_enrolment(session, challenge, user_id)
     if enrolment.team_id != team.id:
         raise NotFound(f"User {user_id} is not in team {team.name!r}.", code="not-in-team")
