@@ -239,12 +239,8 @@ async function showBadges(challenge) {
     if (b.challenge_id) {
       const drop = el("button", "Delete", { type: "button" });
       drop.onclick = async () => {
-        const resp = await authed(base + "/" + encodeURIComponent(b.code), { method: "DELETE" });
-        if (!resp || resp.status !== 204) {
-          const body = resp ? await resp.json().catch(() => ({})) : {};
-          say("Could not delete the badge: " + (body.detail || "HTTP " + (resp ? resp.status : 0)));
-          return;
-        }
+        const done = await api(base + "/" + encodeURIComponent(b.code), { method: "DELETE" });
+        if (!done.ok) { say("Could not delete the badge: " + detail(done, "HTTP " + done.status)); return; }
         say("Badge " + b.name + " deleted.");
         await showBadges(challenge);
       };
