@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import insert, select
 
 from bench.baseline_app import BaselineActivity
-from challenges.activity_schemas import ActivityCreateSchema
+from challenges.activities.schemas import ActivityCreateSchema
 from service.app import create_app as create_service
 from service.auth import auth_required, current_user
 from service.extensions import db

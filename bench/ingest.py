@@ -151,7 +151,7 @@ class BatchRequests:
 
 def _in_process_batch(app: Any, factory: BatchRequests, batches: int = 5) -> float:
     """Scored activities/s of the batch use case called directly (no HTTP, JSON already parsed)."""
-    from challenges import ingest
+    from challenges.activities import ingest
     from service.auth import _decode_access
     from service.db import db
     from service.models import User

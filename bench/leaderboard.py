@@ -87,7 +87,7 @@ def _load_buckets(session: Any, points: list[int]) -> None:
 
 
 def _load_redis(r: Any, key: str, points: list[int]) -> float:
-    from scoring.redis_boards import member
+    from scoring.boards.redis_write import member
 
     started = time.perf_counter()
     r.delete(key)
@@ -110,7 +110,7 @@ def _bare_top(r: Any, key: str) -> Callable[[int], object]:
 
 
 def _bare_around(r: Any, key: str, subjects: list[int]) -> Callable[[int], object]:
-    from scoring.redis_boards import member
+    from scoring.boards.redis_write import member
 
     def call(i: int) -> object:
         mem = member(subjects[i % len(subjects)])
@@ -192,7 +192,8 @@ def run(options: BenchOptions) -> list[Figure]:
             options = dataclasses.replace(options, redis_url=DEFAULT_REDIS)
         except Exception:
             print("   no Redis reachable: only the SQL back end is measured", flush=True)
-    from scoring import leaderboards, redis_boards
+    from scoring import leaderboards
+    from scoring.boards import redis_write
     from scoring.types import Period, Scope
     from service.db import db
 
@@ -212,7 +213,7 @@ def run(options: BenchOptions) -> list[Figure]:
                   f"({session.get_bind().dialect.name})", flush=True)
             r = app.extensions.get("vcc_redis")
             if r is not None:
-                key = redis_boards.board_key(redis_boards.prefix(), CONTEST, Scope.USER, "all")
+                key = redis_write.board_key(redis_write.prefix(), CONTEST, Scope.USER, "all")
                 print(f"   loaded {n:,} members into {key} in {_load_redis(r, key, points):.1f} s", flush=True)
 
                 def top(_: int) -> object:

@@ -80,8 +80,8 @@ def bench_overtaken(app: Any) -> Figure:
 
     from sqlalchemy import delete, insert, select
 
-    from challenges.enrolment import find_enrolment, subject_for
     from challenges.lifecycle import rules_for
+    from challenges.participation.enrolment import find_enrolment, subject_for
     from notifications import overtaken
     from notifications.rules import plan_activity_nudges
     from scoring import ledger

@@ -1,36 +1,40 @@
-"""The VCC product: challenges, enrolment, teams, check-ins and activity ingest.
+"""The VCC product: challenges, taking part, check-in places, activity ingest, and standings.
 
-Interface for the other parts of challenges/ (activity ingest) and for notifications/:
+The cut follows the imports, which run one way (a contract in pyproject.toml forbids cycles between the rooms):
+
+    api, demo, cli, exports       wiring: every blueprint in one list, the demo, the `vcc` commands
+      standings/                  named boards, my progress, the organiser report (boards, reports)
+      activities/                 activity in: ingest, pipeline, crediting to challenges, dedupe, plausibility,
+                                  files, health mappings, distance samples, review, bulk rows, weekly WHO summary
+      places/                     check-in places: locations, QR tokens, geofence, check-ins
+      participation/              enrolment (join/leave, organisation resolution) and teams
+    the core, at the top level:   models (Challenge, Team, Enrolment, Location, CheckIn: one aggregate, deleted
+                                  with its challenge), formats (the format registry), limits (a challenge's own
+                                  plausibility limits), access, lifecycle, discovery, editions, schemas
+
+Each sub-package has the same rooms: ``api.py`` (thin flask-smorest blueprints and a ``blueprints`` list),
+``schemas.py`` (marshmallow), ``models.py`` where it owns tables (activities), and plain logic modules that
+take a session and values.
+
+Interface for the other parts of challenges/ and for notifications/:
 
 - ``challenges.models``: ``Challenge`` (organisation_id, title, description, setting, metric
   (``scoring.types.Metric``), format individual|team|organisation|collective, goal (metric units),
-  starts_at/ends_at (aware UTC; entered in ``timezone``), visibility public|invite + invite_code,
-  status draft|published|ended with ``Challenge.phase(now)`` -> draft|upcoming|running|ended,
-  allowed_types (list of type codes or None = all), daily_cap, vigorous_counts_double, grace_days (late sync),
-  region, team_size_cap, participants_create_teams); ``Team`` (challenge_id, name, code, organisation_id?);
-  ``Enrolment`` (challenge_id, user_id, team_id?, organisation_id?, joined_at, left_at; one row per user and
-  challenge, ``left_at`` set while away); ``Location`` (challenge_id, name, lat, lon, radius_m, qr_secret,
-  archived_at); ``CheckIn`` (user_id, location_id, challenge_id, at, local_day, method geofence|qr; unique per
-  user, location and local day).
+  starts_at/ends_at (aware UTC; entered in ``timezone``), visibility public|invite + invite_code, status
+  draft|published|ended with ``Challenge.phase(now)`` -> draft|upcoming|running|ended, allowed_types,
+  daily_cap, vigorous_counts_double, grace_days (late sync), region, team_size_cap, participants_create_teams);
+  ``Team``; ``Enrolment`` (one row per user and challenge, ``left_at`` set while away); ``Location``;
+  ``CheckIn`` (unique per user, location and local day).
+- ``challenges.formats.format_of(challenge)``: what the format decides (whom points count for, which boards
+  fill, what the goal is a goal of, whether teams exist and how people get into them, what the report groups
+  by). Nothing else compares ``challenge.format``; a test checks it.
 - ``challenges.lifecycle.rules_for(challenge) -> scoring.types.ScoringRules``.
-- ``challenges.enrolment.active_enrolments(session, user_id, at, now=None) -> list[(Challenge, Enrolment)]``:
-  the published (or ended) challenges the user is enrolled in (not left) whose window [starts_at, end)
-  contains ``at`` (when the activity happened), while ``now`` is still within ``grace_days`` after the end.
-- ``challenges.enrolment.accepts_activity_at(challenge, at, now=None) -> bool``: the same window rule for one
-  challenge (use it to flag activity that is outside the window or later than the grace period).
-- ``challenges.enrolment.subject_for(challenge, enrolment) -> scoring.types.Subject``: team format -> user +
-  team_id (+ the team's organisation_id); organisation format -> user + organisation_id (the participant's
-  organisation is their team); individual and collective -> the user only.
+- ``challenges.participation.enrolment.active_enrolments(session, user_id, at, now=None)``: the published (or
+  ended) challenges the user is enrolled in whose window contains ``at``, while ``now`` is within
+  ``grace_days`` after the end; ``accepts_activity_at(challenge, at, now=None)``: the same rule for one;
+  ``subject_for(challenge, enrolment) -> scoring.types.Subject``: the format's answer.
 
-Modules of the challenge side: ``lifecycle`` (create/edit/publish/end; rule fields are locked once running,
-409 ``rules-locked``, instead of rescoring), ``access`` (visibility and per-organisation organiser checks),
-``discovery`` (public list with filters and keyset pagination), ``enrolment`` (join/leave, invite codes,
-organisation resolution), ``teams`` (codes, size caps), ``locations``, ``qr`` (HMAC tokens of location id and
-time window, current and previous window accepted), ``checkins`` (geofence or QR, once per location per local
-day, scored as type ``checkin`` with source key ``checkin:<location>:<local day>:<user>``), ``standings``
-(named boards, my progress, collective progress), ``reports`` (aggregates with small-group suppression).
-HTTP (``challenges_api.blueprints``), all under /api/v1/challenges: GET/POST ``""``, GET/PATCH ``/{id}``,
-POST ``/{id}/publish`` and ``/{id}/end``, GET/POST/DELETE ``/{id}/enrolment``, GET/POST ``/{id}/teams``,
-GET/POST ``/{id}/locations``, PATCH/DELETE ``/{id}/locations/{lid}``, GET ``/{id}/locations/{lid}/qr``,
-GET/POST ``/{id}/checkins``, GET ``/{id}/leaderboards``, GET ``/{id}/progress``, GET ``/{id}/report``.
+HTTP: ``challenges.api.blueprints`` lists every resource of the package, all under /api/v1 (challenges and
+their badges, enrolment, teams, locations, check-ins, leaderboards, progress, report, activities, review,
+my challenges and my weeks).
 """

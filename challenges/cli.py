@@ -9,10 +9,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from challenges import qr, reports
 from challenges.access import get_challenge
-from challenges.locations import list_locations
 from challenges.models import Challenge
+from challenges.places import qr
+from challenges.places.locations import list_locations
+from challenges.standings import reports
 from service.clock import utcnow
 from service.errors import NotFound
 from service.extensions import db

@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from challenges import lifecycle, locations
+from challenges import lifecycle
 from challenges.models import Challenge, Team
+from challenges.places import locations
 from scoring import badge_definitions
 from service.models import User
 

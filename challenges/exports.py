@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from challenges.activity_models import Activity, ActivityEntry
-from challenges.distance_samples import DistanceSample
+from challenges.activities.distance_samples import DistanceSample
+from challenges.activities.models import Activity, ActivityEntry
 from challenges.models import Challenge, CheckIn, Enrolment, Location, Team
 from service.exports import export_requested
 from service.models import Organisation

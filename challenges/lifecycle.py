@@ -20,8 +20,9 @@ from blinker import Namespace
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from challenges import plausibility
-from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment, Phase, Visibility
+from challenges import limits
+from challenges.formats import format_of
+from challenges.models import Challenge, ChallengeStatus, Enrolment, Phase, Visibility
 from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.models import BadgeDefinition
@@ -79,7 +80,7 @@ def _normalise(values: dict[str, Any], tz: str) -> dict[str, Any]:
                                 errors={"allowed_types": [f"unknown: {', '.join(unknown)}"]})
         out["allowed_types"] = sorted(set(out["allowed_types"]))
     if "plausibility" in out:  # stored in one form, so an unchanged setting compares equal (rules-locked)
-        out["plausibility"] = plausibility.normalised(out["plausibility"])
+        out["plausibility"] = limits.normalised(out["plausibility"])
     return out
 
 
@@ -92,7 +93,7 @@ def create_challenge(session: Session, *, organisation_id: int, creator: User | 
                           status=ChallengeStatus.DRAFT, **data)
     if challenge.visibility == Visibility.INVITE:
         challenge.invite_code = new_code(10)
-    if challenge.format == ChallengeFormat.COLLECTIVE and not challenge.goal:
+    if format_of(challenge).goal_required and not challenge.goal:
         raise Invalid("A collective challenge needs a goal.", code="goal-required",
                       errors={"goal": ["required for the collective format"]})
     session.add(challenge)
@@ -133,7 +134,7 @@ def update_challenge(session: Session, challenge: Challenge, values: dict[str, A
         setattr(challenge, key, value)
     if challenge.visibility == Visibility.INVITE and not challenge.invite_code:
         challenge.invite_code = new_code(10)
-    if challenge.format == ChallengeFormat.COLLECTIVE and not challenge.goal:
+    if format_of(challenge).goal_required and not challenge.goal:
         raise Invalid("A collective challenge needs a goal.", code="goal-required")
     challenge.updated_at = now
     session.flush()

@@ -90,7 +90,7 @@ class Challenge(Base):
     team_size_cap: Mapped[int | None]
     participants_create_teams: Mapped[bool] = mapped_column(default=False)
     plausibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    """The challenge's own plausibility limits (``challenges.plausibility.ChallengeLimits``); None: only the
+    """The challenge's own plausibility limits (``challenges.limits.ChallengeLimits``); None: only the
     deployment's. Entries breaking them are flagged in this challenge."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

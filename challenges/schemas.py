@@ -6,20 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from challenges.models import ChallengeFormat, CheckInMethod, Phase, Setting, Visibility
-from challenges.plausibility import CHALLENGE_BOUNDS, SPEED_TYPES
+from challenges.formats import format_of
+from challenges.limits import CHALLENGE_BOUNDS, SPEED_TYPES
+from challenges.models import ChallengeFormat, Phase, Setting, Visibility
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.schemas import BadgeSchema
-from scoring.types import BoardScope, Metric, Period, Scope
+from scoring.types import Metric
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
                    "challenge's time zone")
 
 
-def _local_iso(obj: Any, attr: str) -> str | None:
+def local_iso(obj: Any, attr: str) -> str | None:
     value = getattr(obj, attr)
     return None if value is None else value.astimezone(ZoneInfo(obj.timezone)).isoformat()
 
@@ -138,9 +139,12 @@ class ChallengeSchema(BaseSchema):
     setting = fields.Enum(Setting, by_value=True)
     metric = fields.Enum(Metric, by_value=True)
     format = fields.Enum(ChallengeFormat, by_value=True)
+    format_rules = fields.Function(lambda c: format_of(c).rules(), metadata={
+        "type": "object", "description": "what the format decides (challenges.formats): boards that fill, the main "
+        "board, what the goal is a goal of, whether teams exist and are joined by code"})
     goal = fields.Float(allow_none=True)
-    starts_at = fields.Function(lambda c: _local_iso(c, "starts_at"), metadata={"type": "string"})
-    ends_at = fields.Function(lambda c: _local_iso(c, "ends_at"), metadata={"type": "string"})
+    starts_at = fields.Function(lambda c: local_iso(c, "starts_at"), metadata={"type": "string"})
+    ends_at = fields.Function(lambda c: local_iso(c, "ends_at"), metadata={"type": "string"})
     timezone = fields.String()
     visibility = fields.Enum(Visibility, by_value=True)
     invite_code = fields.Function(lambda c: c.invite_code if getattr(c, "show_invite_code", False) else None,
@@ -169,13 +173,6 @@ class ChallengeQueryArgsSchema(PaginationArgsSchema):
     region = fields.String(validate=validate.Length(min=1, max=80))
 
 
-class MyChallengesArgsSchema(PaginationArgsSchema):
-    status = fields.Enum(Phase, by_value=True, load_default=None,
-                         validate=validate.OneOf([Phase.UPCOMING, Phase.RUNNING, Phase.ENDED],
-                                                 error="One of upcoming, running or ended."))
-    include_left = fields.Boolean(load_default=False, metadata={"description": "also challenges I left"})
-
-
 class ChallengeByIdArgsSchema(BaseSchema):
     invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
 
@@ -183,248 +180,6 @@ class ChallengeByIdArgsSchema(BaseSchema):
 class ChallengePageSchema(BaseSchema):
     items = fields.List(fields.Nested(ChallengeSchema))
     next = fields.String(allow_none=True)
-
-
-class EnrolmentCreateSchema(BaseSchema):
-    invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
-    team_code = fields.String(load_default=None, validate=validate.Length(max=16))
-    organisation_id = fields.Integer(load_default=None)
-
-
-class EnrolmentSchema(BaseSchema):
-    challenge_id = fields.Integer()
-    user_id = fields.Integer()
-    team_id = fields.Integer(allow_none=True)
-    organisation_id = fields.Integer(allow_none=True)
-    joined_at = fields.DateTime(format="iso")
-    left_at = fields.DateTime(format="iso", allow_none=True)
-    active = fields.Boolean()
-
-
-class WeeksArgsSchema(BaseSchema):
-    weeks = fields.Integer(load_default=8, validate=validate.Range(min=1, max=53),
-                           metadata={"description": "how many ISO weeks, this one first (1-53)"})
-
-
-class WeekSchema(BaseSchema):
-    week = fields.String(metadata={"description": "ISO week, e.g. 2026-W48"})
-    starts_on = fields.Date(metadata={"description": "its Monday, in my time zone"})
-    active_minutes = fields.Float(metadata={"description": "moderate minutes + vigorous minutes x2 (WHO)"})
-    moderate_minutes = fields.Float()
-    vigorous_minutes = fields.Float()
-    steps = fields.Integer()
-    distance_m = fields.Float()
-    sessions = fields.Integer()
-    goal_met = fields.Boolean(metadata={"description": "active_minutes reached the weekly 150"})
-
-
-class WeeklySummarySchema(BaseSchema):
-    timezone = fields.String()
-    weekly_goal_minutes = fields.Integer()
-    weeks = fields.List(fields.Nested(WeekSchema))
-
-
-class MyChallengeSchema(BaseSchema):
-    challenge = fields.Nested(ChallengeSchema)
-    enrolment = fields.Nested(EnrolmentSchema)
-
-
-class MyChallengePageSchema(BaseSchema):
-    items = fields.List(fields.Nested(MyChallengeSchema))
-    next = fields.String(allow_none=True)
-
-
-class TeamCreateSchema(BaseSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    organisation_id = fields.Integer(load_default=None)
-
-
-class TeamUpdateSchema(BaseSchema):
-    name = fields.String(validate=validate.Length(min=1, max=80))
-    new_code = fields.Boolean(load_default=False, metadata={
-        "description": "give the team a fresh code; the old one stops working (members stay)"})
-
-
-class TeamMemberSchema(BaseSchema):
-    user_id = fields.Integer(allow_none=True, metadata={"description": "null for a hidden teammate"})
-    name = fields.String(metadata={"description": "display name, or the leaderboards' alias of a hidden member"})
-    is_alias = fields.Boolean()
-    is_me = fields.Boolean()
-    joined_at = fields.DateTime()
-    points = fields.Integer(allow_none=True, metadata={
-        "description": "the member's points in the whole challenge; null for a member hidden from leaderboards, "
-                       "shown to an organiser"})
-
-
-class TeamMemberPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(TeamMemberSchema))
-    next = fields.String(allow_none=True)
-
-
-class TeamSchema(BaseSchema):
-    id = fields.Integer()
-    challenge_id = fields.Integer()
-    name = fields.String()
-    organisation_id = fields.Integer(allow_none=True)
-    members = fields.Integer(attribute="member_count")
-    code = fields.Function(lambda t: t.code if getattr(t, "show_code", False) else None, allow_none=True,
-                           metadata={"type": "string", "description": "organisers and the team's creator"})
-
-
-class LocationCreateSchema(BaseSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    radius_m = fields.Float(load_default=100.0, validate=validate.Range(min=5, max=5000))
-
-
-class LocationUpdateSchema(BaseSchema):
-    name = fields.String(validate=validate.Length(min=1, max=120))
-    lat = fields.Float(validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(validate=validate.Range(min=-180, max=180))
-    radius_m = fields.Float(validate=validate.Range(min=5, max=5000))
-    rotate_qr_secret = fields.Boolean(metadata={"description": "invalidate every QR code printed so far"})
-
-
-class LocationSchema(BaseSchema):
-    id = fields.Integer()
-    challenge_id = fields.Integer()
-    name = fields.String()
-    lat = fields.Float()
-    lon = fields.Float()
-    radius_m = fields.Float()
-
-
-class QrTokenSchema(BaseSchema):
-    location_id = fields.Integer()
-    token = fields.String()
-    expires_at = fields.DateTime(format="iso")
-    window_seconds = fields.Integer()
-
-
-class CheckInCreateSchema(BaseSchema):
-    location_id = fields.Integer(required=True)
-    lat = fields.Float(validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(validate=validate.Range(min=-180, max=180))
-    qr_token = fields.String(validate=validate.Length(min=1, max=200))
-
-    @validates_schema
-    def _one_proof(self, data: dict[str, Any], **kwargs: Any) -> None:
-        has_geo = "lat" in data or "lon" in data
-        if has_geo and ("lat" not in data or "lon" not in data):
-            raise ValidationError("Give both lat and lon.", "lat" if "lat" not in data else "lon")
-        if has_geo == ("qr_token" in data):
-            raise ValidationError("Give either lat and lon (geofence) or qr_token, not both or neither.",
-                                  "_schema")
-
-
-class CheckInSchema(BaseSchema):
-    id = fields.Integer()
-    challenge_id = fields.Integer()
-    location_id = fields.Integer()
-    at = fields.DateTime(format="iso")
-    local_day = fields.Date()
-    method = fields.Enum(CheckInMethod, by_value=True)
-    points = fields.Integer()
-    badges = fields.List(fields.String(), metadata={"description": "codes of badges this check-in earned"})
-
-
-class LeaderboardArgsSchema(BaseSchema):
-    scope = fields.Enum(BoardScope, by_value=True, load_default=BoardScope.USER)
-    period = fields.Enum(Period, by_value=True, load_default=Period.ALL)
-    date = fields.Date(load_default=None, validate=within_supported_years,
-                       metadata={"description": "a local day inside the day/week wanted; default today"})
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None)
-    around = fields.String(load_default=None, validate=validate.OneOf(["me"]))
-    k = fields.Integer(load_default=5, validate=validate.Range(min=0, max=50),
-                       metadata={"description": "rows above and below with around=me"})
-
-    @post_load
-    def _scope(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["scope"] = Scope(data["scope"].value)
-        return data
-
-
-class BoardRowSchema(BaseSchema):
-    rank = fields.Integer()
-    id = fields.Integer(allow_none=True, metadata={"description": "null for hidden participants"})
-    name = fields.String()
-    points = fields.Integer()
-    is_alias = fields.Boolean()
-    is_me = fields.Boolean()
-
-
-class LeaderboardSchema(BaseSchema):
-    scope = fields.String()
-    period = fields.String()
-    period_key = fields.String()
-    rows = fields.List(fields.Nested(BoardRowSchema))
-    next = fields.String(allow_none=True)
-
-
-class ReportArgsSchema(BaseSchema):
-    min_group_size = fields.Integer(load_default=None, validate=validate.Range(min=2, max=100),
-                                    metadata={"description": "raise (never lower) the configured minimum"})
-
-
-class ProgressPointsSchema(BaseSchema):
-    day = fields.Integer()
-    week = fields.Integer()
-    all = fields.Integer()
-
-
-class ProgressStreakSchema(BaseSchema):
-    days = fields.Integer()
-    today_met = fields.Boolean()
-    at_risk = fields.Boolean()
-
-
-class CollectiveProgressSchema(BaseSchema):
-    value = fields.Integer()
-    goal = fields.Float(allow_none=True)
-    fraction = fields.Float(allow_none=True)
-
-
-class GoalProgressSchema(CollectiveProgressSchema):
-    scope = fields.String(metadata={"description": "participant, team, organisation or collective"})
-
-
-class ProgressSchema(BaseSchema):
-    challenge_id = fields.Integer()
-    metric = fields.String()
-    phase = fields.String()
-    enrolled = fields.Boolean()
-    team_id = fields.Integer(allow_none=True)
-    organisation_id = fields.Integer(allow_none=True)
-    points = fields.Nested(ProgressPointsSchema)
-    rank = fields.Integer(allow_none=True)
-    streak = fields.Nested(ProgressStreakSchema)
-    goal = fields.Nested(GoalProgressSchema)
-    collective = fields.Nested(CollectiveProgressSchema)
-
-
-class ReportRowSchema(BaseSchema):
-    key = fields.Raw()
-    name = fields.String()
-    participants = fields.Integer(allow_none=True)
-    active_participants = fields.Integer(allow_none=True)
-    total = fields.Integer(allow_none=True, metadata={
-        "description": "points, i.e. whole metric units; in by_location the number of check-ins"})
-    suppressed = fields.Boolean()
-
-
-class ReportSchema(BaseSchema):
-    challenge_id = fields.Integer()
-    metric = fields.String()
-    min_group_size = fields.Integer()
-    totals = fields.Nested(ReportRowSchema)
-    by_team = fields.List(fields.Nested(ReportRowSchema))
-    by_organisation = fields.List(fields.Nested(ReportRowSchema))
-    by_day = fields.List(fields.Nested(ReportRowSchema))
-    by_type = fields.List(fields.Nested(ReportRowSchema), metadata={"description": "per activity type reported"})
-    by_location = fields.List(fields.Nested(ReportRowSchema), metadata={
-        "description": "per check-in location: visitors and check-ins"})
 
 
 class ChallengeBadgeSchema(BadgeSchema):

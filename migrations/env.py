@@ -8,7 +8,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-import challenges.activity_models
+import challenges.activities.models
 import challenges.models  # noqa: F401
 import notifications.models  # noqa: F401
 import scoring.models  # noqa: F401

@@ -17,7 +17,7 @@ from challenges.models import Challenge
 from notifications.announcements import create_announcement
 from notifications.devices import register_device
 from notifications.dispatch import dispatch_due
-from notifications.lifecycle import lifecycle_candidates
+from notifications.finalise import lifecycle_candidates
 from notifications.models import Nudge
 from notifications.planner import plan
 from notifications.rules import activity_candidates

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifications.dbutil import dialect, insert_ignore
 from notifications.models import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -39,8 +38,8 @@ from notifications.planner import REPLACEABLE, TTL, user_prefs
 from notifications.preferences import Prefs, local_day_start, next_allowed
 from notifications.sender import Push, PushResult, Sender
 from notifications.templates import render
-from scoring.dialect import one_of
 from service.clock import utcnow
+from service.db_dialect import insert_ignore, is_postgres, one_of
 
 CLAIM_BATCH = 500
 CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -80,7 +79,7 @@ def backoff(attempt: int, retry_after_s: float | None, rng: random.Random | None
 def recover_stale_claims(session: Session, now: datetime) -> int:
     """Give back nudges whose claim expired (their dispatcher died); never resend what may have gone out."""
     query = select(Nudge.id).where(Nudge.status == NudgeStatus.SENDING, Nudge.claim_expires_at < now)
-    if dialect(session) == "postgresql":
+    if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
     if ids:
@@ -102,7 +101,7 @@ def claim(session: Session, holder: str, now: datetime, limit: int = CLAIM_BATCH
     token = f"{holder}/{uuid.uuid4().hex[:8]}"
     due = (select(Nudge.id).where(Nudge.status == NudgeStatus.PLANNED, Nudge.due_at <= now)
            .order_by(Nudge.due_at, Nudge.id).limit(limit))
-    if dialect(session) == "postgresql":
+    if is_postgres(session):
         ids = list(session.scalars(due.with_for_update(skip_locked=True)))
         where = one_of(session, Nudge.id, ids)
     else:  # SQLite: one statement, and SQLite runs one writer at a time, so the claim is atomic

@@ -75,7 +75,7 @@ def dispatch_job() -> Any:
 
 
 def lifecycle_job() -> Any:
-    from notifications.lifecycle import run_lifecycle
+    from notifications.finalise import run_lifecycle
 
     return run_leased("challenges.lifecycle", timedelta(minutes=9), run_lifecycle)
 
@@ -87,7 +87,7 @@ def weekly_summary_job() -> Any:
 
 
 def reconcile_job() -> Any:
-    from notifications.lifecycle import reconcile_leaderboards
+    from notifications.finalise import reconcile_leaderboards
 
     return run_leased("scoring.reconcile", timedelta(minutes=30), reconcile_leaderboards)
 

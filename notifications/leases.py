@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from notifications.dbutil import insert_ignore
 from notifications.models import Lease
 from service.clock import utcnow
+from service.db_dialect import insert_ignore
 
 
 def new_holder() -> str:

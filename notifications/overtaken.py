@@ -41,17 +41,18 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from challenges.models import Challenge, ChallengeFormat, Enrolment
-from notifications.lifecycle import challenge_params
+from challenges.formats import format_of
+from challenges.models import Challenge, Enrolment
+from notifications.finalise import challenge_params
 from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate
 from notifications.preferences import zone
-from scoring import board_sql
-from scoring.dialect import one_of
+from scoring.boards import sql
 from scoring.models import LeaderboardTotal as LT
 from scoring.models import PointsEntry
 from scoring.periods import period_key
 from scoring.types import Period, Scope
+from service.db_dialect import one_of
 from service.models import User
 
 CURSOR_KEY = "overtaken:ledger-cursor"
@@ -186,7 +187,7 @@ def passed(session: Session, contest_id: int, scope: Scope, delta: dict[int, int
             groups[bisect_right(lows, points) - 1].append((int(subject), int(points)))
         for index, members in groups.items():
             hi = chunk[index][1]
-            above = board_sql.ranks_for(session, contest_id, scope, ALL_KEY, {hi - 1})[hi - 1] - 1
+            above = sql.ranks_for(session, contest_id, scope, ALL_KEY, {hi - 1})[hi - 1] - 1
             prev_points, rank = None, 0
             for seen, (subject, points) in enumerate(members):
                 if points != prev_points:
@@ -215,8 +216,7 @@ def overtaken_candidates(session: Session, challenges: list[Challenge], window: 
                          now: datetime) -> Iterator[Candidate]:
     """Overtaken nudges for the running ``challenges`` from the ledger entries in ``window``."""
     for challenge in challenges:
-        scopes = [Scope.USER] + ([Scope.TEAM] if challenge.format == ChallengeFormat.TEAM else [])
-        for scope in scopes:
+        for scope in format_of(challenge).rival_scopes:
             delta = window.deltas.get((challenge.id, scope))
             if not delta:
                 continue

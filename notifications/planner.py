@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from notifications.models import Nudge, NudgeKind, NudgeStatus
 from notifications.preferences import Prefs, load_prefs, next_allowed
-from scoring.dialect import bulk_insert, one_of
 from service.clock import utcnow
+from service.db_dialect import bulk_insert, one_of
 from service.models import User
 
 HOUR = timedelta(hours=1)

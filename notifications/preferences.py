@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.models import NotificationPreference, NotificationSettings, NudgeKind
-from scoring.dialect import one_of
 from service.clock import utcnow
+from service.db_dialect import one_of
 
 DEFAULT_QUIET_START = 21 * 60
 DEFAULT_QUIET_END = 8 * 60

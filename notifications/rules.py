@@ -15,21 +15,23 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment
-from challenges.standings import collective_total
-from notifications.lifecycle import challenge_params, new_participants
+from challenges.formats import format_of
+from challenges.models import Challenge, ChallengeStatus, Enrolment
+from challenges.standings.boards import collective_total
+from notifications.finalise import challenge_params, new_participants
 from notifications.models import Announcement, Nudge, NudgeKind
 from notifications.overtaken import board_totals, ledger_window, overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
-from scoring import board_sql, streaks
-from scoring.dialect import one_of
+from scoring import streaks
+from scoring.boards import sql
 from scoring.models import BadgeAward, PointsEntry
 from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
 from scoring.types import Scope
 from service import consent
 from service.clock import utcnow
+from service.db_dialect import one_of
 from service.models import User
 
 INACTIVE_DAYS = 3
@@ -152,7 +154,8 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
     if not challenge.goal or challenge.goal <= 0 or (movers is not None and not movers):
         return
     params = challenge_params(challenge)
-    if challenge.format == ChallengeFormat.INDIVIDUAL:
+    fmt = format_of(challenge)
+    if fmt.goal_scope == "participant":
         progress = _board_points(session, challenge.id, Scope.USER, None if movers is None else sorted(movers))
         for enrolment, _tz in members:
             if enrolment.user_id not in progress:
@@ -165,19 +168,19 @@ def goals(session: Session, challenge: Challenge, members: list[tuple[Enrolment,
                                 challenge_id=challenge.id,
                                 skip_reason="superseded" if level != reached[-1] else None)
         return
-    if challenge.format == ChallengeFormat.COLLECTIVE:
+    if fmt.goal_scope == "collective":
         if collective_total(session, challenge) >= challenge.goal:
             for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:all"):
                 yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
                                 f"goal:{challenge.id}:all:{enrolment.user_id}", {**params, "collective": True},
                                 challenge_id=challenge.id)
         return
-    team = challenge.format == ChallengeFormat.TEAM
-    totals = _board_points(session, challenge.id, Scope.TEAM if team else Scope.ORGANISATION)
+    team = fmt.group_scope is Scope.TEAM
+    totals = _board_points(session, challenge.id, fmt.group_scope)
     for group, total in sorted(totals.items()):
         if total < challenge.goal:
             continue
-        where = (Enrolment.team_id if team else Enrolment.organisation_id) == group
+        where = fmt.group_column() == group
         for enrolment in new_participants(session, challenge.id, f"goal:{challenge.id}:group{group}", where):
             name = enrolment.team.name if team and enrolment.team else None
             yield Candidate(enrolment.user_id, NudgeKind.GOAL_REACHED,
@@ -240,7 +243,7 @@ def _already_planned(session: Session, challenge_id: int, kind: NudgeKind, since
 def _user_ranks(session: Session, challenge_id: int, user_ids: list[int]) -> dict[int, int]:
     """All-time rank of each user on the board, set-based: their totals, then one rank per distinct total."""
     totals = {u: p for u, p in _board_points(session, challenge_id, Scope.USER, user_ids).items() if p > 0}
-    ranks = board_sql.ranks_for(session, challenge_id, Scope.USER, "all", set(totals.values())) if totals else {}
+    ranks = sql.ranks_for(session, challenge_id, Scope.USER, "all", set(totals.values())) if totals else {}
     return {uid: ranks[points] for uid, points in totals.items()}
 
 

@@ -38,7 +38,7 @@ scoring.periods
     local_day(at, tz), period_key(period, day), current_key(period, at, tz), week_start(day), period_end_utc(...)
 Storage: PointsEntry (ledger), LeaderboardTotal (board lines) and LeaderboardBucket (rank histogram) are
 written only by scoring.ledger/scoring.totals; Redis sorted sets mirror the lines after commit
-(scoring.redis_boards). Ranks on SQL: scoring.board_sql; on Redis: scoring.board_redis.
+(scoring.boards.redis_write). Ranks on SQL: scoring.boards.sql; on Redis: scoring.boards.redis_read.
 HTTP (scoring.api, /api/v1): GET /me/badges, GET /badge-awards/{id}/credential, GET /activity-types
 CLI: vcc rescore CHALLENGE_ID
 """

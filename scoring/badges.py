@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 
 from scoring import leaderboards, streaks, totals
 from scoring.badge_catalogue import BUILTIN
-from scoring.dialect import insert_for
 from scoring.ledger import day_points
 from scoring.models import BadgeAward, BadgeDefinition, EntryKind, PointsEntry
 from scoring.periods import local_day, period_of, week_start
 from scoring.types import Period, Scope
 from service.clock import utcnow
+from service.db_dialect import insert_for
 
 Check = Callable[[Session, int, int, dict[str, Any], dict[str, Any]], tuple[bool, Any]]
 

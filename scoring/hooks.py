@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from scoring.ledger import forget_user
 from scoring.models import BadgeAward, LeaderboardTotal
 from scoring.types import Scope
-from service.accounts import user_deleted
+from service.users import user_deleted
 
 
 @user_deleted.connect

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring import board_redis, board_sql, redis_boards
+from scoring.boards import redis_read, redis_write, sql
 from scoring.periods import current_key, local_day, period_end_utc, period_key
 from scoring.types import BoardPage, BoardRow, Period, Scope
 from service.clock import utcnow
@@ -110,14 +110,14 @@ def board(session: Session, contest_id: int, scope: Scope | str, period: Period 
         raise Invalid("malformed cursor", code="invalid-cursor") from None
     # One row past the page, read only to learn whether a next page exists (a full page alone does not say).
     rows = None
-    r = redis_boards.client()
+    r = redis_write.client()
     if r is not None:
         try:
-            rows = board_redis.top(session, r, contest_id, scope, pkey, offset, limit + 1, expire_at)
+            rows = redis_read.top(session, r, contest_id, scope, pkey, offset, limit + 1, expire_at)
         except RedisError:
             log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
     if rows is None:
-        rows = board_sql.top(session, contest_id, scope, pkey, limit + 1, last)
+        rows = sql.top(session, contest_id, scope, pkey, limit + 1, last)
     ranked = _ranked(rows[:limit], offset, prev, {}, _no_count)
     nxt = None
     if len(rows) > limit:
@@ -135,21 +135,21 @@ def around(session: Session, contest_id: int, scope: Scope | str, period: Period
     if not 0 <= k <= 100:
         raise Invalid("k must be between 0 and 100", code="invalid-k")
     pkey, expire_at = _pkey(period, at, tz, period_key)
-    r = redis_boards.client()
+    r = redis_write.client()
     ranked = None
     if r is not None:
         try:
-            found = board_redis.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
+            found = redis_read.around(session, r, contest_id, scope, pkey, subject_id, k, expire_at)
             if found is None:
                 return []
             rows, start, my_rank = found
             mine = next(p for s, p in rows if s == subject_id)
-            count = lambda pts: board_redis.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
+            count = lambda pts: redis_read.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
             ranked = _ranked(rows, start, None, {mine: my_rank}, count)
         except RedisError:
             log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
     if ranked is None:
-        in_sql = board_sql.around(session, contest_id, scope, pkey, subject_id, k)
+        in_sql = sql.around(session, contest_id, scope, pkey, subject_id, k)
         if in_sql is None:
             return []
         rows, known = in_sql
@@ -166,4 +166,4 @@ def rank_of(session: Session, contest_id: int, scope: Scope | str, period: Perio
 
 def final_ranks(session: Session, contest_id: int, scope: Scope | str = Scope.USER) -> dict[int, tuple[int, int]]:
     """All-time (rank, points) of every subject with a line on the board, from the SQL totals (authoritative)."""
-    return board_sql.all_ranks(session, contest_id, Scope(scope), period_key(Period.ALL))
+    return sql.all_ranks(session, contest_id, Scope(scope), period_key(Period.ALL))

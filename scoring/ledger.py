@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from scoring import redis_boards, rules, totals
-from scoring.dialect import bulk_insert, lock_keys
+from scoring import rules, totals
+from scoring.boards import redis_write
 from scoring.models import EntryKind, PointsEntry
 from scoring.periods import local_day, period_key, week_start
 from scoring.types import ActivityFacts, Period, Scope, ScoreResult, ScoringRules, Subject
 from service.clock import utcnow
+from service.db_dialect import bulk_insert, lock_keys
 from service.models import User
 
 CHUNK = 500
@@ -230,19 +231,19 @@ def rescore_contest(session: Session, contest_id: int) -> int:
                                   .where(PointsEntry.contest_id == contest_id, User.deleted_at.is_not(None))
                                   .distinct()))
     count = totals.rebuild_sql(session, contest_id, exclude_users=deleted)
-    r = redis_boards.client()
+    r = redis_write.client()
     if r is not None:
-        redis_boards.drop_contest(r, redis_boards.prefix(), contest_id)
+        redis_write.drop_contest(r, redis_write.prefix(), contest_id)
     return count
 
 
 def forget_user(session: Session, contest_id: int, user_id: int) -> None:
     """Take a (deleted) user off a contest's user boards; their ledger rows stay for team totals."""
     keys = totals.remove_lines(session, contest_id, Scope.USER, user_id)
-    if keys and redis_boards.client() is not None:
-        pfx = redis_boards.prefix()
-        redis_boards.queue_removal(session, [redis_boards.board_key(pfx, contest_id, Scope.USER, k) for k in keys],
-                                   [redis_boards.member(user_id)])
+    if keys and redis_write.client() is not None:
+        pfx = redis_write.prefix()
+        redis_write.queue_removal(session, [redis_write.board_key(pfx, contest_id, Scope.USER, k) for k in keys],
+                                   [redis_write.member(user_id)])
 
 
 def user_total(session: Session, contest_id: int, user_id: int, period: Period | str = Period.ALL,

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from scoring import redis_boards
+from scoring.boards import redis_write
 from scoring.buckets import bucket
-from scoring.dialect import bulk_insert
 from scoring.models import LeaderboardBucket, LeaderboardTotal, PointsEntry
 from scoring.periods import keys_for_day, period_end_utc, period_key
 from scoring.types import Period, Scope
+from service.db_dialect import bulk_insert
 
 BoardKey = tuple[Scope, str, int]
 LINE_KEY = ["contest_id", "scope", "period_key", "subject_id"]
@@ -107,7 +107,7 @@ def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
             if after is not None:
                 moves[(scope.value, pkey, after)] += 1
     _apply_buckets(session, deltas.contest_id, moves)
-    redis_boards.queue_increments(session, deltas.contest_id, [i for i in items if i[0][0] is not Scope.CONTEST],
+    redis_write.queue_increments(session, deltas.contest_id, [i for i in items if i[0][0] is not Scope.CONTEST],
                                   deltas.expiry)
     return user_totals
 

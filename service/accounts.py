@@ -8,14 +8,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from blinker import Namespace
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service import consent
 from service.clock import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.models import Membership, Organisation, OrgKind, Role, User
+from service.tokens import revoke_all_for_user
+from service.users import user_deleted
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -117,17 +117,6 @@ def set_membership(session: Session, *, user: User, organisation: Organisation, 
 
 ROLE_RANK = {Role.MEMBER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
 
-user_deleted = Namespace().signal("user-deleted")
-"""Sent with ``(session, user_id=...)`` inside the deleting transaction; other packages connect to it to
-drop the person from boards, inboxes and so on. Everywhere else, a user with ``deleted_at`` is gone."""
-
-
-def active_user(session: Session, user_id: int) -> User | None:
-    """The user, or None when unknown or deleted: use this instead of ``session.get(User, ...)``."""
-    user = session.get(User, user_id)
-    return None if user is None or user.deleted_at is not None else user
-
-
 def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
     for name in ("display_name", "timezone", "locale", "hide_from_leaderboards", "weight_kg"):
         if name in changes:
@@ -141,11 +130,9 @@ def delete_user(session: Session, user: User) -> None:
     """Soft-delete: keep the row (ledger rows point at it) but make the person unrecognisable and inert.
 
     The email is anonymised (freeing the address for a new sign-up), credentials and refresh tokens are
-    revoked, memberships end, and the user is hidden from leaderboards. ``user_deleted`` tells the other
-    packages. The caller commits.
+    revoked, memberships end, and the user is hidden from leaderboards. ``user_deleted`` tells the rest
+    (consent is withdrawn, boards and inboxes drop the person). The caller commits.
     """
-    from service.tokens import revoke_all_for_user
-
     if user.deleted_at is not None:
         return
     user.deleted_at = utcnow()
@@ -156,7 +143,6 @@ def delete_user(session: Session, user: User) -> None:
     user.weight_kg = None
     user.hide_from_leaderboards = True
     user.is_superuser = False
-    consent.withdraw(session, user)
     revoke_all_for_user(session, user.id)
     session.execute(delete(Membership).where(Membership.user_id == user.id))
     session.flush()

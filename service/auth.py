@@ -19,11 +19,12 @@ from flask import current_app, g, has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from service.accounts import active_user
+from service import consent
 from service.clock import utcnow
 from service.db import db
 from service.errors import Forbidden, NotFound, Unauthenticated
 from service.models import Membership, Role, User
+from service.users import active_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -168,3 +169,13 @@ def require_org_role(user: User, organisation_id: int, roles: Iterable[Role] = (
 
 def is_member(user: User, organisation_id: int) -> bool:
     return user.is_superuser or role_in(db.session, user, organisation_id) is not None
+
+
+def consent_required(fn: F) -> F:
+    """For views that take in activity; goes under ``auth_required`` (the user is known by then)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        consent.require_health_data(current_user(), current_app.extensions["vcc_settings"].health_data_consent_required)
+        return fn(*args, **kwargs)
+
+    return cast(F, wrapper)

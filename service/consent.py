@@ -3,25 +3,24 @@
 Activity histories are health data (GDPR art. 9): this service processes them on the person's explicit
 consent, given in the app against a privacy notice the app names by version. Consent is given and taken back
 as easily (art. 7(3)), each change is kept as a record (art. 7(1)), and without it no new activity comes in:
-the ingest endpoints answer 403 ``health-data-consent-required`` (:func:`consent_required`). Withdrawing
+the ingest endpoints answer 403 ``health-data-consent-required`` (``service.auth.consent_required``). Withdrawing
 stops what comes next; what was logged before stays until the person deletes it or their account, which the
 answer tells them. Operators who collect this consent elsewhere set ``HEALTH_DATA_CONSENT_REQUIRED=false``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from flask import current_app
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
 from service.errors import Forbidden
 from service.models import ConsentRecord, User
+from service.users import user_deleted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,13 +86,9 @@ def require_health_data(user: User, required: bool = True) -> None:
             "before stays until you delete it or your account.")
 
 
-def consent_required(fn: F) -> F:
-    """For views that take in activity; goes under ``auth_required`` (the user is known by then)."""
-    from service.auth import current_user
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_health_data(current_user(), current_app.extensions["vcc_settings"].health_data_consent_required)
-        return fn(*args, **kwargs)
-
-    return cast(F, wrapper)
+@user_deleted.connect
+def _withdraw_on_deletion(session: Session, user_id: int, **_: Any) -> None:
+    """Deleting the account withdraws consent (and records it), in the deleting transaction."""
+    user = session.get(User, user_id)
+    if user is not None:
+        withdraw(session, user)

@@ -17,10 +17,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.accounts import active_user
 from service.clock import utcnow
 from service.errors import Unauthenticated
 from service.models import AuditNote, RefreshToken, User
+from service.users import active_user
 
 TOKEN_BYTES = 32
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from challenges import enrolment, lifecycle, teams
+from challenges import lifecycle
 from challenges.models import Challenge, ChallengeFormat, Enrolment, Setting, Team, Visibility
+from challenges.participation import enrolment, teams
 from scoring.types import Metric
 from service.clock import utcnow
 from service.models import Organisation, User

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from challenges.activity_models import Activity
+from challenges.activities.models import Activity
 from tests.challenges.activity_helpers import ago, iso, make_world, points, post, walk
 from tests.challenges.factories import enrol, make_challenge
 from tests.factories import make_org
@@ -150,21 +150,21 @@ def test_a_second_challenge_of_another_metric_gets_its_own_entry_and_points(app,
 def test_a_concurrent_twin_that_stored_first_is_answered_as_a_duplicate_not_a_500(app, client, session,
                                                                                    monkeypatch):
     """Simulate the race: the lookup misses the twin (stored by another request), the INSERT then collides."""
-    from challenges import activity_pipeline
+    from challenges.activities import pipeline
 
     w = make_world(app, session)
     pat = w.users[0]
     body = walk(ago(hours=2), 25, source="wearable", external_id="twin")
     first = post(client, w, pat, body).json
-    real = activity_pipeline._lookup
+    real = pipeline._lookup
     calls = {"n": 0}
 
     def blind_once(*args, **kwargs):
         calls["n"] += 1
         known, pool, drawn = real(*args, **kwargs)
-        return ({}, activity_pipeline.dedupe.Pool(), drawn) if calls["n"] == 1 else (known, pool, drawn)
+        return ({}, pipeline.dedupe.Pool(), drawn) if calls["n"] == 1 else (known, pool, drawn)
 
-    monkeypatch.setattr(activity_pipeline, "_lookup", blind_once)
+    monkeypatch.setattr(pipeline, "_lookup", blind_once)
     resp = post(client, w, pat, body)
     assert resp.status_code == 200 and resp.json["result"] == "duplicate" and resp.json["id"] == first["id"]
     assert points(session, w.challenge.id, pat.id) == 25

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from challenges.activity_demo import seed_activities
-from challenges.activity_models import Activity, ActivityKind
+from challenges.activities.demo import seed_activities
+from challenges.activities.models import Activity, ActivityKind
 from scoring.models import PointsEntry
 from service.clock import utcnow
 from tests.challenges.factories import enrol, make_challenge

@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from challenges.activity_models import ActivityEntry, ActivityKind, EntryStatus
+from challenges.activities.models import ActivityEntry, ActivityKind, EntryStatus
+from challenges.activities.plausibility import challenge_flags
+from challenges.limits import challenge_limits
 from challenges.models import Challenge
-from challenges.plausibility import challenge_flags, challenge_limits
 from service.clock import utcnow
 from service.extensions import db
 from tests.challenges.activity_helpers import World, ago, iso, make_world, points, post

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from challenges import qr
-from challenges.geo import haversine_m
 from challenges.models import CheckIn, Setting
+from challenges.places import qr
+from challenges.places.geo import haversine_m
 from scoring.models import PointsEntry
 from scoring.types import Metric
 from tests.challenges.conftest import Cast

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from challenges import qr
-from challenges.locations import create_location
 from challenges.models import Challenge
+from challenges.places import qr
+from challenges.places.locations import create_location
 from tests.challenges.conftest import Cast
 from tests.challenges.factories import make_challenge
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from challenges.activity_models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
-from challenges.dedupe import overlaps, resolve
+from challenges.activities.dedupe import overlaps, resolve
+from challenges.activities.models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
 from tests.challenges.activity_files import gpx, track
 from tests.challenges.activity_helpers import ago, iso, make_world, points, post
 

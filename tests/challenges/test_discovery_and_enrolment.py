@@ -174,7 +174,7 @@ def test_organisation_format_counts_each_participant_for_their_own_organisation(
 
 def test_my_challenges_lists_what_i_joined_invite_only_included_newest_start_first(
         app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
-    from challenges import enrolment
+    from challenges.participation import enrolment
     from tests.challenges.factories import enrol, make_team
 
     now = utcnow()

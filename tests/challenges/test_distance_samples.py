@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from challenges import distance_samples
-from challenges.activity_models import Activity, ActivityStatus
-from challenges.distance_samples import DistanceSample
-from challenges.health_mappings import from_health_connect
+from challenges.activities import distance_samples
+from challenges.activities.distance_samples import DistanceSample
+from challenges.activities.health_mappings import from_health_connect
+from challenges.activities.models import Activity, ActivityStatus
 from scoring.models import PointsEntry
 from service.extensions import db
 from tests.challenges.activity_helpers import ago, iso, make_world, points

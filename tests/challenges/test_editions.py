@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from challenges.locations import archive_location, create_location
 from challenges.models import Challenge, ChallengeFormat, ChallengeStatus, Enrolment, Location, Team, Visibility
+from challenges.places.locations import archive_location, create_location
 from notifications.models import Announcement, Nudge
 from scoring import badge_definitions
 from scoring.models import BadgeAward, BadgeDefinition, LeaderboardTotal

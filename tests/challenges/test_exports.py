@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from challenges import checkins, enrolment, exports, locations
-from challenges.activity_models import Activity
-from challenges.checkins import CheckInProof
-from challenges.distance_samples import DistanceSample
+from challenges import exports
+from challenges.activities.distance_samples import DistanceSample
+from challenges.activities.models import Activity
+from challenges.participation import enrolment
+from challenges.places import checkins, locations
+from challenges.places.checkins import CheckInProof
 from service.clock import utcnow
 from tests.challenges.activity_helpers import ago, iso, make_world, post
 from tests.challenges.factories import enrol, make_challenge

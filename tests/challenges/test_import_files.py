@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from challenges.files import BadActivityFile, read_activity_file
+from challenges.activities.files import BadActivityFile, read_activity_file
 from tests.challenges.activity_files import fit, gpx, tcx, track
 from tests.challenges.activity_helpers import ago, make_world, points
 

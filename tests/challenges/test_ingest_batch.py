@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from challenges.activity_models import Activity, ActivityKind, ActivitySource
-from challenges.activity_schemas import BatchItemResultSchema, BatchResultSchema
+from challenges.activities.models import Activity, ActivityKind, ActivitySource
+from challenges.activities.schemas import BatchItemResultSchema, BatchResultSchema
 from tests.challenges.activity_helpers import ago, iso, make_world, points
 
 

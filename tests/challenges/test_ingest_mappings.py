@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from challenges.activity_models import ActivityIn, ActivityKind, ActivitySource
-from challenges.activity_schemas import parse_item
-from challenges.health_mappings import (
+from challenges.activities.health_mappings import (
     HC_EXERCISE_TYPES,
     HK_WORKOUT_TYPES,
     Distance,
@@ -16,6 +14,8 @@ from challenges.health_mappings import (
     from_health_connect,
     from_healthkit,
 )
+from challenges.activities.models import ActivityIn, ActivityKind, ActivitySource
+from challenges.activities.schemas import parse_item
 from scoring.catalogue import ACTIVITY_TYPES
 
 START, END = "2026-05-04T07:00:00+03:00", "2026-05-04T07:45:00+03:00"

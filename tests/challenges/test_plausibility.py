@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from challenges.plausibility import Limits, judge
+from challenges.activities.plausibility import Limits, judge
 from service.clock import utcnow
 from tests.challenges.activity_helpers import ago, iso, make_world, points, post, walk
 

@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from challenges.checkins import CheckInProof, check_in
-from challenges.enrolment import active_enrolments, subject_for
 from challenges.lifecycle import rules_for
-from challenges.locations import create_location
 from challenges.models import ChallengeFormat, CheckIn
-from challenges.reports import report
+from challenges.participation.enrolment import active_enrolments, subject_for
+from challenges.places.checkins import CheckInProof, check_in
+from challenges.places.locations import create_location
+from challenges.standings.reports import report
 from scoring import ledger
 from scoring.types import ActivityFacts, Metric
 from service.clock import utcnow
@@ -164,7 +164,7 @@ def test_organisation_rows_are_reported_per_organisation(session: Any, cast: Cas
 
 @given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=8), st.integers(min_value=2, max_value=10))
 def test_hidden_rows_are_never_alone_nor_together_smaller_than_the_minimum(sizes: list[int], k: int) -> None:
-    from challenges.reports import _Group, _row, _suppress
+    from challenges.standings.reports import _Group, _row, _suppress
 
     groups = []
     for n, size in enumerate(sizes):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from challenges.activity_models import ActivityEntry, EntryStatus
+from challenges.activities.models import ActivityEntry, EntryStatus
 from service.models import Role
 from tests.challenges.activity_helpers import ago, iso, make_world, points, post
 from tests.challenges.factories import enrol, make_challenge

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 
 from challenges.models import ChallengeFormat
-from challenges.schemas import ChallengeSchema, TeamSchema
+from challenges.participation.schemas import TeamSchema
+from challenges.schemas import ChallengeSchema
 from tests.challenges.factories import make_challenge, make_team
 from tests.factories import auth_headers
 

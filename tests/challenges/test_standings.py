@@ -11,9 +11,9 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from challenges.enrolment import active_enrolments, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import ChallengeFormat
+from challenges.participation.enrolment import active_enrolments, subject_for
 from scoring import ledger
 from scoring.types import ActivityFacts
 from service.clock import utcnow

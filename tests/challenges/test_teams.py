@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from challenges.enrolment import active_enrolments, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import ChallengeFormat
+from challenges.participation.enrolment import active_enrolments, subject_for
 from scoring import leaderboards, ledger
 from scoring.types import ActivityFacts, Period, Scope
 from service.clock import utcnow
@@ -96,7 +96,7 @@ def test_leaving_keeps_the_teams_past_points(session: Any, cast: Cast) -> None:
     _score_walk(session, leaver.id, at, "activity:1")
     _score_walk(session, stayer.id, at, "activity:2")
     session.commit()
-    from challenges.enrolment import leave
+    from challenges.participation.enrolment import leave
 
     leave(session, challenge, leaver)
     _score_walk(session, leaver.id, at, "activity:3")  # after leaving: counts nowhere
@@ -111,8 +111,8 @@ def test_two_people_racing_for_the_last_place_in_a_team_get_one_place(app: Flask
                                                                       cast: Cast) -> None:
     import threading
 
-    from challenges.enrolment import join
     from challenges.models import Challenge, Team
+    from challenges.participation.enrolment import join
     from service.db import db
     from service.errors import Conflict
     from service.models import User

@@ -77,8 +77,8 @@ def test_every_minute_lands_in_exactly_one_week_whatever_the_time_zone(session: 
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from challenges.activity_models import Activity, ActivityKind, ActivitySource, ActivityStatus
-    from challenges.weekly import weekly_summary
+    from challenges.activities.models import Activity, ActivityKind, ActivitySource, ActivityStatus
+    from challenges.activities.weekly import weekly_summary
     from scoring import rules
     from scoring.periods import week_start
     from scoring.types import ActivityFacts, Metric, ScoringRules

@@ -10,10 +10,10 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from challenges.enrolment import find_enrolment, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import Challenge, ChallengeFormat
-from challenges.standings import progress
+from challenges.participation.enrolment import find_enrolment, subject_for
+from challenges.standings.boards import progress
 from notifications.models import Nudge, NudgeKind
 from notifications.rules import plan_activity_nudges
 from scoring import ledger

@@ -13,9 +13,9 @@ import time_machine
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from challenges.enrolment import find_enrolment, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import Challenge
+from challenges.participation.enrolment import find_enrolment, subject_for
 from notifications import overtaken
 from notifications.models import Nudge, NudgeKind
 from notifications.preferences import update_preferences

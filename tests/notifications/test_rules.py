@@ -12,10 +12,10 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from challenges.enrolment import find_enrolment, subject_for
 from challenges.lifecycle import rules_for
 from challenges.models import Challenge, ChallengeFormat
-from notifications.lifecycle import run_lifecycle
+from challenges.participation.enrolment import find_enrolment, subject_for
+from notifications.finalise import run_lifecycle
 from notifications.models import Nudge, NudgeKind, NudgeStatus
 from notifications.rules import plan_activity_nudges, plan_weekly_summaries
 from scoring import badges, ledger
@@ -136,7 +136,7 @@ def test_finalising_a_challenge_costs_the_same_statements_for_3_or_12_participan
     """Final ranks come from one ordered pass over the board, not a rank query per participant; ties share."""
     from sqlalchemy import event
 
-    from notifications.lifecycle import finalise_ended
+    from notifications.finalise import finalise_ended
 
     start, end = datetime(2026, 5, 1, 6, 0, tzinfo=UTC), datetime(2026, 5, 15, 6, 0, tzinfo=UTC)
     at(start + timedelta(days=1))

@@ -51,8 +51,8 @@ def test_reconcile_job_rebuilds_a_drifted_leaderboard_from_the_ledger(app: Flask
 
     from sqlalchemy import update
 
-    from challenges.enrolment import find_enrolment, subject_for
     from challenges.lifecycle import rules_for
+    from challenges.participation.enrolment import find_enrolment, subject_for
     from scoring import ledger
     from scoring.models import LeaderboardTotal
     from scoring.types import ActivityFacts

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from scoring import board_sql, totals
+from scoring import totals
+from scoring.boards import sql
 from scoring.buckets import bucket, lower
 from scoring.models import LeaderboardTotal
 from scoring.types import Scope
@@ -38,7 +39,7 @@ def test_bucketed_ranks_equal_a_brute_force_count(session: Any, points: list[int
         again.points[(Scope.USER, "all", sid * 3 - 2)] = -pts // 2
     totals.apply(session, again)
     values = set(session.scalars(select(LeaderboardTotal.points).where(LeaderboardTotal.contest_id == contest)))
-    ranks = board_sql.ranks_for(session, contest, Scope.USER, "all", {int(v) for v in values})
+    ranks = sql.ranks_for(session, contest, Scope.USER, "all", {int(v) for v in values})
     for v in values:
         brute = session.execute(select(func.count()).select_from(LeaderboardTotal).where(
             LeaderboardTotal.contest_id == contest, LeaderboardTotal.points > v)).scalar_one()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from scoring.dialect import COPY_FROM, one_of, write_rows
 from scoring.models import EntryKind, PointsEntry
+from service.db_dialect import COPY_FROM, one_of, write_rows
 from service.models import User
 
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from scoring import leaderboards, ledger, redis_boards
+from scoring import leaderboards, ledger
+from scoring.boards import redis_write
 from scoring.buckets import bucket
 from scoring.models import LeaderboardBucket
 from scoring.periods import local_day, period_key
@@ -116,10 +117,10 @@ def test_redis_boards_equal_ledger_sums(session: Any, users: list[Any], app: Any
     contest, expected = run_ops(session, users, sequence, read_boards)
     check_sql(session, contest, expected)
     sums = ledger_sums(session, contest)
-    pfx = redis_boards.prefix()
+    pfx = redis_write.prefix()
     for scope in ("user", "team"):
         for pkey in ("all", period_key(Period.DAY, local_day(T0, "Europe/Helsinki"))):
-            raw = r.zrange(redis_boards.board_key(pfx, contest, scope, pkey), 0, -1, withscores=True)
-            in_redis = {redis_boards.subject(m): int(s) for m, s in raw if int(s)}
+            raw = r.zrange(redis_write.board_key(pfx, contest, scope, pkey), 0, -1, withscores=True)
+            in_redis = {redis_write.subject(m): int(s) for m, s in raw if int(s)}
             in_ledger = {sid: v for (s, p, sid), v in sums.items() if s == scope and p == pkey}
             assert in_redis == in_ledger, (scope, pkey)

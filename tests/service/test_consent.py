@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from challenges.activity_models import Activity
+from challenges.activities.models import Activity
 from service.models import ConsentRecord, User
 from tests.challenges.activity_files import gpx, track
 from tests.factories import PASSWORD, auth_headers, make_user

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from challenges.activity_models import Activity, ActivityStatus
+from challenges.activities.models import Activity, ActivityStatus
 from challenges.models import Challenge, ChallengeFormat
 from notifications.dispatch import dispatch_due
 from notifications.models import NudgeKind

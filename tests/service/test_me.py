@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.accounts import user_deleted
 from service.models import Membership, RefreshToken, Role, User
+from service.users import user_deleted
 from tests.factories import PASSWORD, auth_headers, make_org, make_user
 
 

@@ -161,9 +161,8 @@ async function showChallenge(challenge) {
   $("detail-panel").hidden = false;
   $("challenge-title").textContent = challenge.title || challenge.name || "Challenge " + challenge.id;
   $("actions").replaceChildren(actions(challenge));
-  // the board that fits the format: organisations in city-versus-city, teams in team challenges, else people
-  const scope = challenge.format === "organisation" ? "organisation" : challenge.format === "team" ? "team" : "user";
-  const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=" + scope);
+  // the board that fits the format (the API says which: organisations, teams or people)
+  const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=" + challenge.format_rules.main_board);
   if (standings.ok) {
     $("standings").replaceChildren(table(items(standings.body), ["rank", "name", "team_name", "value", "points", "total"]));
   } else unavailable($("standings"), standings);
@@ -180,7 +179,7 @@ async function showChallenge(challenge) {
 // for a team-format team whose code leaked (the old one stops working).
 async function showTeams(challenge) {
   const box = $("teams");
-  if (challenge.format !== "team" && challenge.format !== "organisation") {
+  if (!challenge.format_rules.teams) {
     box.replaceChildren(el("p", "This challenge has no teams.", { class: "muted" }));
     return;
   }
@@ -195,7 +194,7 @@ async function showTeams(challenge) {
       roster.replaceChildren(table(items(page.body).map((m) => ({ name: m.name, points: m.points, joined: m.joined_at }))));
     };
     li.appendChild(who);
-    if (challenge.format === "team") {
+    if (challenge.format_rules.team_codes) {
       const fresh = el("button", "New code", { type: "button" });
       fresh.onclick = async () => {
         const done = await api(base + "/" + t.id, {

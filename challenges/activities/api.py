@@ -1,0 +1,279 @@
+"""HTTP surface of activity ingest: log one, sync a batch, import a file, list, edit, delete, review.
+
+Views are thin: parse, authorise, call one use case in ``challenges.activities.ingest`` or
+``challenges.activities.review``, commit once, serialise. With an ``Idempotency-Key`` the idempotency helper
+commits the writes together with the stored answer, so a retry replays that answer and stores nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from challenges.activities import ingest, review, weekly
+from challenges.activities.bulk_rows import ConcurrentWrite
+from challenges.activities.models import Activity
+from challenges.activities.pipeline import ItemResult
+from challenges.activities.plausibility import Limits, limits_from
+from challenges.activities.schemas import (
+    ActivityCreateSchema,
+    ActivityQueryArgsSchema,
+    ActivitySchema,
+    ActivityUpdateSchema,
+    BatchResultSchema,
+    BatchSchema,
+    DecisionResultsSchema,
+    DecisionsSchema,
+    ImportFormSchema,
+    ReviewDecisionSchema,
+    ReviewItemSchema,
+    WeeklySummarySchema,
+    WeeksArgsSchema,
+    activity_in,
+)
+from service.auth import auth_required, consent_required, current_user
+from service.errors import TooLarge, Unprocessable
+from service.extensions import db
+from service.idempotency import HEADER, idempotent
+from service.pagination import cursor_fields, keyset_page
+from service.schemas import BaseSchema, PaginationArgsSchema, prebuilt
+
+blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
+                description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
+T = TypeVar("T")
+
+review_blp = Blueprint("activity_review", __name__, url_prefix="/api/v1/challenges",
+                       description="Organisers' review queue of flagged activity.")
+
+
+weeks_blp = Blueprint("my-weeks", __name__, url_prefix="/api/v1/me",
+                      description="My weeks against the WHO guideline, across every challenge and none.")
+
+
+class ActivityPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ActivitySchema))
+    next = fields.String(allow_none=True)
+
+
+class ReviewPageSchema(BaseSchema):
+    items = fields.List(fields.Nested(ReviewItemSchema))
+    next = fields.String(allow_none=True)
+
+
+def _commit() -> None:
+    """Commit here unless the idempotency helper will commit the writes together with its record."""
+    if request.headers.get(HEADER):
+        db.session.flush()
+    else:
+        db.session.commit()
+
+
+def race_safe(use_case: Callable[[], T]) -> T:
+    """Run a write use case; if a concurrent request stored the same record first (unique constraint), run it
+    once more on a fresh transaction, where that record is then found and answered as a duplicate."""
+    try:
+        return use_case()
+    except (IntegrityError, ConcurrentWrite):
+        db.session.rollback()
+        return use_case()
+
+
+def limits() -> Limits:
+    return limits_from(current_app.config)
+
+
+def present(activities: list[Activity]) -> list[dict[str, Any]]:
+    return ingest.describe(db.session, activities)
+
+
+@blp.route("")
+class Activities(MethodView):
+    @auth_required
+    @blp.arguments(ActivityQueryArgsSchema, location="query")
+    @blp.response(200, ActivityPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List my activities, newest first; filter by status, start time window and type"""
+        after = cursor_fields(args["cursor"], id=int)
+        query = select(Activity).where(Activity.user_id == current_user().id, Activity.deleted_at.is_(None))
+        if args["status"] is not None:
+            query = query.where(Activity.status == args["status"])
+        if args["since"] is not None:
+            query = query.where(Activity.started_at >= args["since"])
+        if args["until"] is not None:
+            query = query.where(Activity.started_at < args["until"])
+        if args["type"] is not None:
+            query = query.where(Activity.type_code == args["type"])
+        if after:
+            query = query.where(Activity.id < after["id"])
+        rows = list(db.session.scalars(query.order_by(Activity.id.desc()).limit(args["limit"] + 1)))
+        page, next_cursor = keyset_page(rows, args["limit"], lambda activity: {"id": activity.id})
+        return {"items": present(page), "next": next_cursor}
+
+    @auth_required
+    @consent_required
+    @idempotent("activities.create")
+    @blp.arguments(ActivityCreateSchema)
+    @blp.response(201, ActivitySchema)
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Log one activity (manual entry or one synced record); send an Idempotency-Key to retry safely"""
+        view, stored = race_safe(lambda: ingest.record_activity(db.session, current_user(), activity_in(data),
+                                                                      limits=limits()))
+        _commit()
+        return view, 201 if stored else 200
+
+
+@blp.route("/batch")
+class ActivityBatch(MethodView):
+    @auth_required
+    @consent_required
+    @idempotent("activities.batch")
+    @blp.arguments(BatchSchema)
+    @blp.response(200, BatchResultSchema)
+    def post(self, data: dict[str, Any]) -> Response:
+        """Sync up to 1,000 records (ours, Health Connect or HealthKit); each item gets its own status"""
+        results = race_safe(lambda: ingest.sync_batch(db.session, current_user(), data["items"], data["format"],
+                                                      limits=limits()))
+        _commit()
+        return prebuilt({"counts": dict(Counter(r.status for r in results)), "results": [_item(r) for r in results]})
+
+
+def _item(r: ItemResult) -> dict[str, Any]:
+    return {"index": r.index, "status": r.status, "external_id": r.external_id, "activity_id": r.activity_id,
+            "reason": r.reason, "points": {str(k): v for k, v in r.points.items()}}
+
+
+IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a GPX, TCX or FIT file"},
+                   "type": {"type": "string", "description": "activity type; default: the file's sport"},
+                   "external_id": {"type": "string", "description": "default: sha256 of the file"}}}}}}
+
+
+@blp.route("/import", endpoint="activities_import")
+class ActivityImport(MethodView):
+    @auth_required
+    @consent_required
+    @blp.doc(requestBody=IMPORT_BODY)
+    @blp.response(201, ActivitySchema)
+    def post(self) -> tuple[dict[str, Any], int]:
+        """Import a GPX, TCX or FIT file (multipart field `file`); the same file twice is a duplicate"""
+        form = ImportFormSchema().load(request.form.to_dict())
+        upload = request.files.get("file")
+        if upload is None:
+            raise Unprocessable("Send the activity file in the multipart/form-data field 'file'.",
+                                code="file-missing", errors={"file": ["Missing data for required field."]})
+        limit = current_app.extensions["vcc_settings"].import_max_bytes
+        try:
+            data = upload.stream.read(limit + 1)
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file: release it now
+        if len(data) > limit:
+            raise TooLarge(f"The file is larger than the import limit of {limit} bytes.", code="file-too-large",
+                           limit=limit)
+        view, stored = race_safe(lambda: ingest.import_file(
+            db.session, current_user(), upload.filename, data, max_bytes=limit, type_code=form.get("type"),
+            external_id=form.get("external_id"), limits=limits()))
+        db.session.commit()
+        return view, 201 if stored else 200
+
+
+@blp.route("/<int:activity_id>")
+class ActivityById(MethodView):
+    @auth_required
+    @blp.response(200, ActivitySchema)
+    def get(self, activity_id: int) -> dict[str, Any]:
+        """Get one of my activities, with how it stands in each challenge"""
+        return present([ingest.own_activity(db.session, current_user(), activity_id)])[0]
+
+    @auth_required
+    @consent_required
+    @blp.arguments(ActivityUpdateSchema)
+    @blp.response(200, ActivitySchema)
+    def patch(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Edit an activity: its points are reversed and it is scored again"""
+        activity = ingest.edit_activity(db.session, current_user(), activity_id, data, limits=limits())
+        db.session.commit()
+        return present([activity])[0]
+
+    @auth_required
+    @blp.response(204)
+    def delete(self, activity_id: int) -> None:
+        """Delete an activity: its points are reversed (what it had superseded counts again)"""
+        ingest.delete_activity(db.session, current_user(), activity_id)
+        db.session.commit()
+
+
+@blp.route("/<int:activity_id>/approve")
+class ActivityApprove(MethodView):
+    @auth_required
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, ActivitySchema)
+    def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Approve a flagged activity in the challenges you organise: it scores there"""
+        activity = review.approve(db.session, current_user(), activity_id, challenge_id=data["challenge_id"])
+        db.session.commit()
+        db.session.refresh(activity)
+        return present([activity])[0]
+
+
+@blp.route("/<int:activity_id>/reject")
+class ActivityReject(MethodView):
+    @auth_required
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, ActivitySchema)
+    def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
+        """Reject a flagged activity in the challenges you organise"""
+        activity = review.reject(db.session, current_user(), activity_id, challenge_id=data["challenge_id"],
+                                 note=data["note"])
+        db.session.commit()
+        db.session.refresh(activity)
+        return present([activity])[0]
+
+
+@review_blp.route("/<int:challenge_id>/review-queue/decisions")
+class ReviewDecisions(MethodView):
+    @auth_required
+    @idempotent("activities.review.decisions")
+    @review_blp.arguments(DecisionsSchema)
+    @review_blp.response(200, DecisionResultsSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Approve or reject up to 200 flagged activities at once; each decision is answered on its own"""
+        results = review.decide_many(db.session, current_user(), challenge_id, data["decisions"])
+        _commit()
+        return {"counts": dict(Counter(r["result"] for r in results)), "results": results}
+
+
+@review_blp.route("/<int:challenge_id>/review-queue")
+class ReviewQueue(MethodView):
+    @auth_required
+    @review_blp.arguments(PaginationArgsSchema, location="query")
+    @review_blp.response(200, ReviewPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Flagged activity awaiting an organiser's decision (organisers of the challenge only)"""
+        items, next_cursor = review.review_queue(db.session, current_user(), challenge_id, limit=args["limit"],
+                                                 cursor=args["cursor"])
+        acts = present([i["activity"] for i in items])
+        for item, view in zip(items, acts, strict=True):
+            item["activity"] = view
+            item.pop("_id")
+        return {"items": items, "next": next_cursor}
+
+@weeks_blp.route("/weeks")
+class MyWeeks(MethodView):
+    @auth_required
+    @weeks_blp.arguments(WeeksArgsSchema, location="query")
+    @weeks_blp.response(200, WeeklySummarySchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """My active minutes, steps and distance per ISO week against the WHO 150 minutes, across all challenges"""
+        return weekly.weekly_summary(db.session, current_user(), args["weeks"])
+
+
+blueprints: list[Blueprint] = [blp, review_blp, weeks_blp]

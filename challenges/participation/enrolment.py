@@ -1,0 +1,160 @@
+"""Enrolment: who takes part in which challenge, and who their points count for."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from challenges.access import is_organiser
+from challenges.formats import format_of
+from challenges.models import Challenge, ChallengeStatus, Enrolment, Phase, Team, Visibility
+from challenges.participation.teams import ensure_room, team_by_code
+from scoring.types import Subject
+from service.clock import utcnow
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import Membership, User
+
+
+def effective_end(challenge: Challenge) -> datetime:
+    """An organiser may end a challenge early; activity after that moment no longer counts."""
+    if challenge.status == ChallengeStatus.ENDED and challenge.ended_at is not None:
+        return min(challenge.ends_at, challenge.ended_at)
+    return challenge.ends_at
+
+
+def accepts_activity_at(challenge: Challenge, at: datetime, now: datetime | None = None) -> bool:
+    """True when ``at`` lies in the challenge window and the late-sync grace period has not run out."""
+    if challenge.status == ChallengeStatus.DRAFT:
+        return False
+    now = now or utcnow()
+    end = effective_end(challenge)
+    return challenge.starts_at <= at < end and now < end + timedelta(days=challenge.grace_days)
+
+
+def active_enrolments(session: Session, user_id: int, at: datetime,
+                      now: datetime | None = None) -> list[tuple[Challenge, Enrolment]]:
+    """Challenges an activity of ``user_id`` that happened at ``at`` counts for, with the enrolment.
+
+    Published (or ended) challenges the user is currently enrolled in whose window contains ``at``, as long
+    as ``now`` is within the late-sync grace period after the end. Activity from before the user joined still
+    counts when it lies inside the window (late entry, as Bike to Work allows). Ordered by challenge id.
+    """
+    rows = session.execute(
+        select(Challenge, Enrolment)
+        .join(Enrolment, Enrolment.challenge_id == Challenge.id)
+        .where(Enrolment.user_id == user_id, Enrolment.left_at.is_(None),
+               Challenge.status != ChallengeStatus.DRAFT,
+               Challenge.starts_at <= at, Challenge.ends_at > at)
+        .order_by(Challenge.id)
+    ).all()
+    now = now or utcnow()
+    return [(c, e) for c, e in rows if accepts_activity_at(c, at, now)]
+
+
+def subject_for(challenge: Challenge, enrolment: Enrolment) -> Subject:
+    """Who an entry counts for: team format adds the team (and its organisation, if any); organisation
+    format adds the participant's organisation (their 'team'); individual and collective count the user only."""
+    return format_of(challenge).subject(enrolment)
+
+
+def find_enrolment(session: Session, challenge_id: int, user_id: int) -> Enrolment | None:
+    return session.scalar(select(Enrolment).where(Enrolment.challenge_id == challenge_id,
+                                                  Enrolment.user_id == user_id))
+
+
+def _check_invite(session: Session, challenge: Challenge, user: User, invite_code: str | None,
+                  existing: Enrolment | None) -> None:
+    if challenge.visibility != Visibility.INVITE or existing is not None:
+        return
+    if is_organiser(session, user, challenge.organisation_id):
+        return
+    if not invite_code:
+        raise Forbidden("This challenge is by invitation: give its invite_code.", code="invite-code-required")
+    if invite_code.strip().upper() != challenge.invite_code:
+        raise Forbidden("The invite code does not match this challenge.", code="invite-code-wrong")
+
+
+def resolve_organisation(session: Session, challenge: Challenge, user: User, wanted: int | None) -> int:
+    """In organisation format, the participant's team is their organisation: one they are a member of, among
+    those taking part (the challenge's organisation teams; any of theirs while none are registered)."""
+    mine = set(session.scalars(select(Membership.organisation_id).where(Membership.user_id == user.id)))
+    taking_part = {t for t in session.scalars(select(Team.organisation_id).where(
+        Team.challenge_id == challenge.id, Team.organisation_id.is_not(None)))}
+    candidates = mine & taking_part if taking_part else mine
+    if wanted is not None:
+        if wanted not in candidates:
+            raise Forbidden(f"You can only count for an organisation you belong to that takes part; "
+                            f"{wanted} is not one of them.", code="not-a-participating-member",
+                            choices=sorted(candidates))
+        return wanted
+    if not candidates:
+        raise Conflict("You are not a member of any organisation taking part in this challenge.",
+                       code="no-participating-organisation")
+    if len(candidates) > 1:
+        raise Invalid("You belong to several organisations taking part: choose one with organisation_id.",
+                      code="choose-organisation", choices=sorted(candidates))
+    return next(iter(candidates))
+
+
+def join(session: Session, challenge: Challenge, user: User, *, invite_code: str | None = None,
+         team_code: str | None = None, organisation_id: int | None = None,
+         now: datetime | None = None) -> Enrolment:
+    """Enrol (or re-enrol, or switch team). Points already scored keep the team they were scored for."""
+    now = now or utcnow()
+    phase = challenge.phase(now)
+    if phase == Phase.DRAFT:
+        raise NotFound(f"No challenge {challenge.id}.", code="challenge-not-found")
+    if phase == Phase.ENDED:
+        raise Conflict("The challenge has ended; it takes no new participants.", code="challenge-ended")
+    existing = find_enrolment(session, challenge.id, user.id)
+    _check_invite(session, challenge, user, invite_code, existing)
+    fmt = format_of(challenge)
+    if team_code and not fmt.team_codes:
+        raise Invalid(f"A {challenge.format.value} challenge has no team codes.", code="no-teams")
+    if organisation_id is not None and not fmt.picks_organisation:
+        raise Invalid("organisation_id only applies to organisation-format challenges.", code="no-organisations")
+    team_id = existing.team_id if existing is not None else None
+    org_id = existing.organisation_id if existing is not None else None
+    if fmt.team_codes and team_code:
+        team = team_by_code(session, challenge, team_code)
+        if not (existing is not None and existing.active and existing.team_id == team.id):
+            ensure_room(session, challenge, team)
+        team_id, org_id = team.id, team.organisation_id
+    elif fmt.team_codes and existing is not None and not existing.active and team_id:
+        old_team = session.get(Team, team_id)
+        if old_team is not None:
+            ensure_room(session, challenge, old_team)  # coming back to a team that filled up meanwhile
+    elif fmt.picks_organisation and (existing is None or organisation_id is not None
+                                                              or org_id is None):
+        org_id = resolve_organisation(session, challenge, user, organisation_id)
+    if existing is None:
+        enrolment = Enrolment(challenge_id=challenge.id, user_id=user.id, team_id=team_id,
+                              organisation_id=org_id, joined_at=now)
+        try:
+            with session.begin_nested():
+                session.add(enrolment)
+        except IntegrityError:
+            found = find_enrolment(session, challenge.id, user.id)
+            if found is None:
+                raise
+            return found
+        return enrolment
+    if existing.left_at is not None:
+        existing.left_at = None
+        existing.joined_at = now
+    existing.team_id, existing.organisation_id = team_id, org_id
+    session.flush()
+    return existing
+
+
+def leave(session: Session, challenge: Challenge, user: User, now: datetime | None = None) -> Enrolment:
+    """Stop taking part. Past ledger entries carry their team, so the team keeps the points."""
+    enrolment = find_enrolment(session, challenge.id, user.id)
+    if enrolment is None or enrolment.left_at is not None:
+        raise NotFound("You are not enrolled in this challenge.", code="not-enrolled")
+    enrolment.left_at = now or utcnow()
+    session.flush()
+    return enrolment

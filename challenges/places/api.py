@@ -1,0 +1,136 @@
+"""HTTP surface of @public-space check-ins: locations (organisers), their rotating QR codes, check-ins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from challenges.access import managed_challenge, visible_challenge
+from challenges.models import CheckIn, Location
+from challenges.places import checkins, locations, qr
+from challenges.places.schemas import (
+    CheckInCreateSchema,
+    CheckInSchema,
+    LocationCreateSchema,
+    LocationSchema,
+    LocationUpdateSchema,
+    QrTokenSchema,
+)
+from service.auth import auth_required, current_user, optional_user
+from service.clock import utcnow
+from service.extensions import db
+from service.idempotency import idempotent
+
+locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/challenges",
+                          description="Check-in locations with a geofence and a rotating QR code.")
+checkins_blp = Blueprint("challenge-checkins", __name__, url_prefix="/api/v1/challenges",
+                         description="Check-ins at locations, by geofence or QR code.")
+
+
+def qr_window_s() -> int:
+    return int(current_app.config.get("QR_WINDOW_SECONDS", qr.DEFAULT_WINDOW_S))
+
+
+@locations_blp.route("/<int:challenge_id>/locations")
+class Locations(MethodView):
+    @locations_blp.response(200, LocationSchema(many=True))
+    def get(self, challenge_id: int) -> list[Location]:
+        """Check-in locations of a challenge"""
+        challenge = visible_challenge(db.session, challenge_id, optional_user())
+        return locations.list_locations(db.session, challenge)
+
+    @auth_required
+    @idempotent("challenges.places.locations.create")
+    @locations_blp.arguments(LocationCreateSchema)
+    @locations_blp.response(201, LocationSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> Location:
+        """Add a location (organisers)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        location = locations.create_location(db.session, challenge, data)
+        return location
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>")
+class LocationById(MethodView):
+    @auth_required
+    @locations_blp.arguments(LocationUpdateSchema)
+    @locations_blp.response(200, LocationSchema)
+    def patch(self, data: dict[str, Any], challenge_id: int, location_id: int) -> Location:
+        """Edit a location, or rotate its QR secret (organisers)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        location = locations.update_location(db.session, locations.get_location(db.session, challenge,
+                                                                                location_id), data)
+        db.session.commit()
+        return location
+
+    @auth_required
+    @locations_blp.response(204)
+    def delete(self, challenge_id: int, location_id: int) -> None:
+        """Archive a location: past check-ins stay, new ones are refused (organisers)"""
+        challenge = managed_challenge(db.session, challenge_id, current_user())
+        locations.archive_location(db.session, locations.get_location(db.session, challenge, location_id))
+        db.session.commit()
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>/qr")
+class LocationQr(MethodView):
+    @auth_required
+    @locations_blp.response(200, QrTokenSchema)
+    def get(self, challenge_id: int, location_id: int) -> dict[str, Any]:
+        """The location's current QR token, for a screen at the spot (organisers)"""
+        return _current_qr(challenge_id, location_id)
+
+
+def _current_qr(challenge_id: int, location_id: int) -> dict[str, Any]:
+    challenge = managed_challenge(db.session, challenge_id, current_user())
+    location = locations.get_location(db.session, challenge, location_id)
+    now, window = utcnow(), qr_window_s()
+    secret = current_app.extensions["vcc_settings"].secret_key
+    return {"location_id": location.id, "token": qr.token_for(location, now, secret, window),
+            "expires_at": qr.expires_at(now, window), "window_seconds": window}
+
+
+@locations_blp.route("/<int:challenge_id>/locations/<int:location_id>/qr.svg")
+class LocationQrImage(MethodView):
+    @auth_required
+    @locations_blp.doc(responses={"200": {
+        "description": "the current QR code as SVG, for a screen at the spot (refresh before X-QR-Expires-At)",
+        "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+    def get(self, challenge_id: int, location_id: int) -> Response:
+        """The location's current QR code as an image, for a screen at the spot (organisers)"""
+        current = _current_qr(challenge_id, location_id)
+        return Response(qr.svg_for(current["token"]), 200, mimetype="image/svg+xml", headers={
+            "Cache-Control": "no-store", "X-QR-Expires-At": current["expires_at"].isoformat()})
+
+
+@checkins_blp.route("/<int:challenge_id>/checkins")
+class CheckIns(MethodView):
+    @auth_required
+    @checkins_blp.response(200, CheckInSchema(many=True))
+    def get(self, challenge_id: int) -> list[CheckIn]:
+        """My check-ins in this challenge, newest first"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        return checkins.my_checkins(db.session, challenge, user)
+
+    @auth_required
+    @idempotent("challenges.places.checkins.create")
+    @checkins_blp.arguments(CheckInCreateSchema)
+    @checkins_blp.response(201, CheckInSchema)
+    def post(self, data: dict[str, Any], challenge_id: int) -> CheckIn:
+        """Check in at a location (inside its radius, or with its current QR token), once per local day"""
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        proof = checkins.CheckInProof(lat=data.get("lat"), lon=data.get("lon"), qr_token=data.get("qr_token"))
+        done = checkins.check_in(
+            db.session, challenge, user, data["location_id"], proof, now=utcnow(),
+            app_secret=current_app.extensions["vcc_settings"].secret_key, qr_window_s=qr_window_s())
+        done.checkin.points = done.points  # type: ignore[attr-defined]
+        done.checkin.badges = done.badges  # type: ignore[attr-defined]
+        return done.checkin
+
+
+blueprints: list[Blueprint] = [locations_blp, checkins_blp]
