@@ -47,7 +47,7 @@ from notifications.finalise import challenge_params
 from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate
 from notifications.preferences import zone
-from scoring.boards import sql
+from scoring import leaderboards
 from scoring.models import LeaderboardTotal as LT
 from scoring.models import PointsEntry
 from scoring.periods import period_key
@@ -187,7 +187,7 @@ def passed(session: Session, contest_id: int, scope: Scope, delta: dict[int, int
             groups[bisect_right(lows, points) - 1].append((int(subject), int(points)))
         for index, members in groups.items():
             hi = chunk[index][1]
-            above = sql.ranks_for(session, contest_id, scope, ALL_KEY, {hi - 1})[hi - 1] - 1
+            above = leaderboards.ranks_of_points(session, contest_id, scope, ALL_KEY, {hi - 1})[hi - 1] - 1
             prev_points, rank = None, 0
             for seen, (subject, points) in enumerate(members):
                 if points != prev_points:

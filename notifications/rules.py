@@ -23,8 +23,7 @@ from notifications.models import Announcement, Nudge, NudgeKind
 from notifications.overtaken import board_totals, ledger_window, overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
 from notifications.preferences import zone
-from scoring import streaks
-from scoring.boards import sql
+from scoring import leaderboards, streaks
 from scoring.models import BadgeAward, PointsEntry
 from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
@@ -243,7 +242,9 @@ def _already_planned(session: Session, challenge_id: int, kind: NudgeKind, since
 def _user_ranks(session: Session, challenge_id: int, user_ids: list[int]) -> dict[int, int]:
     """All-time rank of each user on the board, set-based: their totals, then one rank per distinct total."""
     totals = {u: p for u, p in _board_points(session, challenge_id, Scope.USER, user_ids).items() if p > 0}
-    ranks = sql.ranks_for(session, challenge_id, Scope.USER, "all", set(totals.values())) if totals else {}
+    if not totals:
+        return {}
+    ranks = leaderboards.ranks_of_points(session, challenge_id, Scope.USER, "all", set(totals.values()))
     return {uid: ranks[points] for uid, points in totals.items()}
 
 

@@ -167,3 +167,9 @@ def rank_of(session: Session, contest_id: int, scope: Scope | str, period: Perio
 def final_ranks(session: Session, contest_id: int, scope: Scope | str = Scope.USER) -> dict[int, tuple[int, int]]:
     """All-time (rank, points) of every subject with a line on the board, from the SQL totals (authoritative)."""
     return sql.all_ranks(session, contest_id, Scope(scope), period_key(Period.ALL))
+
+
+def ranks_of_points(session: Session, contest_id: int, scope: Scope, pkey: str, values: set[int]) -> dict[int, int]:
+    """The competition rank each points value would have on a board (nudges that compare people to a rank),
+    from the SQL rank buckets, which every write keeps up to date whatever the cache."""
+    return sql.ranks_for(session, contest_id, scope, pkey, values)
