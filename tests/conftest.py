@@ -200,6 +200,16 @@ def session(app: Flask) -> Iterator[Any]:
         db.session.remove()
 
 
+@pytest.fixture
+def users(session: Any) -> list[Any]:
+    """Four people (tests of scoring and of the dialect helpers score for them)."""
+    from tests.factories import quick_user
+
+    people = [quick_user(session) for _ in range(4)]
+    session.commit()
+    return people
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_pg = bool(os.environ.get("TEST_DATABASE_URL"))
     on_redis = bool(os.environ.get("TEST_REDIS_URL"))

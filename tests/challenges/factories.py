@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from challenges import lifecycle
 from challenges.models import Challenge, ChallengeFormat, Enrolment, Setting, Team, Visibility
 from challenges.participation import enrolment, teams
-from scoring.types import Metric
+from scoring import ledger
+from scoring.types import ActivityFacts, Metric
 from service.clock import utcnow
 from service.models import Organisation, User
 
@@ -63,3 +64,19 @@ def enrol(session: Session, challenge: Challenge, user: User, **kwargs: Any) -> 
     return enrolment.join(session, challenge, user, **kwargs)
 
 
+def score_walk(session: Session, user_id: int, at: datetime, key: str, minutes: int = 30) -> None:
+    """A brisk walk scored straight into the ledger of every challenge the user is enrolled in at ``at``."""
+    for challenge, enrolled in enrolment.active_enrolments(session, user_id, at):
+        ledger.score(session, lifecycle.rules_for(challenge), enrolment.subject_for(challenge, enrolled), key,
+                     ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=minutes * 60))
+
+
+def walk(session: Session, user: User, minutes: int, *, key: str, days_ago: int = 0) -> None:
+    """A walk of ``minutes`` that ended five minutes ago (``days_ago`` days back)."""
+    score_walk(session, user.id, utcnow() - timedelta(days=days_ago, minutes=minutes + 5), key, minutes)
+
+
+def midday_soon() -> datetime:
+    """09:00 UTC two days ahead: 'today' and 'yesterday' never straddle local midnight during a test, and day
+    boards stay in the future for Redis (whose expiry clock time-machine cannot move)."""
+    return datetime.combine(datetime.now(UTC).date() + timedelta(days=2), time(9), tzinfo=UTC)

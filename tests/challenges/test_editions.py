@@ -16,8 +16,7 @@ from scoring import badge_definitions
 from scoring.models import BadgeAward, BadgeDefinition, LeaderboardTotal
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import challenge_body, enrol, make_challenge, make_team
-from tests.challenges.test_teams import _score_walk
+from tests.challenges.factories import challenge_body, enrol, make_challenge, make_team, score_walk
 from tests.factories import quick_user
 
 
@@ -39,7 +38,7 @@ def test_a_copy_is_a_draft_with_the_rules_teams_and_places_but_none_of_the_histo
                                      criteria={"kind": "checkin_locations", "count": 1})
     walker = quick_user(session)
     enrol(session, source, walker, team_code=blue.code, invite_code=source.invite_code)
-    _score_walk(session, walker.id, utcnow() - timedelta(hours=1), "activity:1")
+    score_walk(session, walker.id, utcnow() - timedelta(hours=1), "activity:1")
     session.add(BadgeAward(user_id=walker.id, badge_id=spots.id, contest_id=source.id, awarded_at=utcnow()))
     session.commit()
     resp = client.post(f"/api/v1/challenges/{source.id}/copy", headers=cast.headers(app, "organiser"),

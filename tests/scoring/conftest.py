@@ -1,4 +1,4 @@
-"""Fixtures for scoring tests: a few users, and helpers that read boards and the ledger independently."""
+"""Helpers of the scoring tests that read boards and the ledger independently (``users`` is the root fixture)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,6 @@ from sqlalchemy import func, select
 
 from scoring.models import LeaderboardTotal, PointsEntry
 from scoring.periods import keys_for_day
-from tests.factories import quick_user
-
-
-@pytest.fixture
-def users(session: Any) -> list[Any]:
-    people = [quick_user(session) for _ in range(4)]
-    session.commit()
-    return people
 
 
 def board_lines(session: Any, contest_id: int) -> dict[tuple[str, str, int], int]:

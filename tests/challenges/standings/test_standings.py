@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,32 +13,19 @@ from flask.testing import FlaskClient
 
 from challenges.lifecycle import rules_for
 from challenges.models import ChallengeFormat
-from challenges.participation.enrolment import active_enrolments, subject_for
+from challenges.participation.enrolment import subject_for
 from scoring import ledger
 from scoring.types import ActivityFacts
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.challenges.factories import enrol, make_challenge, make_team, midday_soon, walk
 from tests.factories import auth_headers, quick_user
-
-
-def midday_soon() -> datetime:
-    """09:00 UTC two days ahead: 'today' and 'yesterday' never straddle local midnight during a test, and day
-    boards stay in the future for Redis (whose expiry clock time-machine cannot move)."""
-    return datetime.combine(datetime.now(UTC).date() + timedelta(days=2), time(9), tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def _midday() -> Any:
     with time_machine.travel(midday_soon()):
         yield
-
-
-def walk(session: Any, user: Any, minutes: int, *, key: str, days_ago: int = 0) -> None:
-    at = utcnow() - timedelta(days=days_ago, minutes=minutes + 5)
-    for challenge, enrolment in active_enrolments(session, user.id, at):
-        ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment), key,
-                     ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=minutes * 60))
 
 
 @pytest.fixture

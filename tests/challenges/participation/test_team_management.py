@@ -17,8 +17,7 @@ from scoring import leaderboards
 from scoring.types import Period, Scope
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team
-from tests.challenges.test_teams import _score_walk
+from tests.challenges.factories import enrol, make_challenge, make_team, score_walk
 from tests.factories import auth_headers, quick_user
 
 
@@ -83,7 +82,7 @@ def test_a_team_is_deleted_only_when_empty_and_without_points(app: Flask, client
                                                                                     cast.organiser, "Logistics")
     walker = quick_user(session)
     enrol(session, challenge, walker, team_code=scored.code)
-    _score_walk(session, walker.id, utcnow() - timedelta(hours=1), "activity:1")
+    score_walk(session, walker.id, utcnow() - timedelta(hours=1), "activity:1")
     session.commit()
     organiser = cast.headers(app, "organiser")
     assert client.delete(_team_url(challenge.id, empty.id), headers=cast.headers(app, "member")).status_code == 403
@@ -121,7 +120,7 @@ def test_an_organiser_places_a_participant_in_a_team_and_takes_them_out(app: Fla
     enrol(session, challenge, moved, team_code=sales.code)
     enrol(session, challenge, other, team_code=finance.code)
     at = utcnow() - timedelta(hours=3)
-    _score_walk(session, moved.id, at, "activity:1")
+    score_walk(session, moved.id, at, "activity:1")
     session.commit()
     organiser = cast.headers(app, "organiser")
     full = client.put(_team_url(challenge.id, finance.id, f"/members/{moved.id}"), headers=organiser)
@@ -132,7 +131,7 @@ def test_an_organiser_places_a_participant_in_a_team_and_takes_them_out(app: Fla
     assert placed.status_code == 200 and placed.json["team_id"] == finance.id
     again = client.put(_team_url(challenge.id, finance.id, f"/members/{moved.id}"), headers=organiser)
     assert again.status_code == 200 and again.json["team_id"] == finance.id
-    _score_walk(session, moved.id, at + timedelta(hours=1), "activity:2")  # after the move: for Finance
+    score_walk(session, moved.id, at + timedelta(hours=1), "activity:2")  # after the move: for Finance
     session.commit()
     page = leaderboards.board(session, challenge.id, Scope.TEAM, Period.ALL, tz=challenge.timezone)
     assert sorted((r.subject_id, r.points) for r in page.rows) == sorted([(sales.id, 30), (finance.id, 30)])
@@ -157,9 +156,9 @@ def test_the_roster_shows_members_with_their_points_and_never_a_hidden_members_n
         enrol(session, challenge, person, team_code=team.code)
     enrol(session, challenge, outsider, team_code=rival.code)
     at = utcnow() - timedelta(hours=5)
-    _score_walk(session, ann.id, at, "activity:1")
-    _score_walk(session, ann.id, at + timedelta(hours=1), "activity:2")
-    _score_walk(session, hidden.id, at, "activity:3")
+    score_walk(session, ann.id, at, "activity:1")
+    score_walk(session, ann.id, at + timedelta(hours=1), "activity:2")
+    score_walk(session, hidden.id, at, "activity:3")
     session.commit()
     url = _team_url(challenge.id, team.id, "/members")
     seen = client.get(url, headers=auth_headers(app, ben))
@@ -224,7 +223,7 @@ def test_in_organisation_format_the_roster_is_the_organisations_participants(app
     away = make_team(session, city, cast.organiser, "Espoo", organisation_id=cast.other_org.id)
     enrol(session, city, cast.member)
     enrol(session, city, cast.foreign_organiser)
-    _score_walk(session, cast.member.id, utcnow() - timedelta(hours=2), "activity:1")
+    score_walk(session, cast.member.id, utcnow() - timedelta(hours=2), "activity:1")
     session.commit()
     roster = client.get(_team_url(city.id, home.id, "/members"), headers=cast.headers(app, "member")).json
     assert [(m["user_id"], m["points"]) for m in roster["items"]] == [(cast.member.id, 30)]

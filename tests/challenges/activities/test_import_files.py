@@ -13,7 +13,7 @@ from challenges.activities.files import BadActivityFile, read_activity_file
 from tests.challenges.activity_files import fit, gpx, tcx, track
 from tests.challenges.activity_helpers import ago, make_world, points
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 T0 = datetime(2026, 5, 4, 5, 0, tzinfo=UTC)
 
 

@@ -24,8 +24,7 @@ from scoring import ledger
 from scoring.types import ActivityFacts, Metric
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team
-from tests.challenges.test_standings import midday_soon, walk
+from tests.challenges.factories import enrol, make_challenge, make_team, midday_soon, walk
 from tests.factories import quick_user
 
 

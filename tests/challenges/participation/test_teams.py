@@ -9,14 +9,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from challenges.lifecycle import rules_for
 from challenges.models import ChallengeFormat
-from challenges.participation.enrolment import active_enrolments, subject_for
-from scoring import leaderboards, ledger
-from scoring.types import ActivityFacts, Period, Scope
+from challenges.participation.enrolment import active_enrolments
+from scoring import leaderboards
+from scoring.types import Period, Scope
 from service.clock import utcnow
 from tests.challenges.conftest import Cast
-from tests.challenges.factories import enrol, make_challenge, make_team
+from tests.challenges.factories import enrol, make_challenge, make_team, score_walk
 from tests.factories import auth_headers, quick_user
 
 
@@ -80,12 +79,6 @@ def test_team_codes_do_not_apply_to_individual_challenges(app: Flask, client: Fl
     assert resp.status_code == 400 and resp.json["type"].endswith("/no-teams")
 
 
-def _score_walk(session: Any, user_id: int, at: Any, key: str) -> None:
-    for challenge, enrolment in active_enrolments(session, user_id, at):
-        ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment), key,
-                     ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=30 * 60))
-
-
 def test_leaving_keeps_the_teams_past_points(session: Any, cast: Cast) -> None:
     challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
     team = make_team(session, challenge, cast.organiser, "Logistics")
@@ -93,13 +86,13 @@ def test_leaving_keeps_the_teams_past_points(session: Any, cast: Cast) -> None:
     enrol(session, challenge, leaver, team_code=team.code)
     enrol(session, challenge, stayer, team_code=team.code)
     at = utcnow() - timedelta(hours=2)
-    _score_walk(session, leaver.id, at, "activity:1")
-    _score_walk(session, stayer.id, at, "activity:2")
+    score_walk(session, leaver.id, at, "activity:1")
+    score_walk(session, stayer.id, at, "activity:2")
     session.commit()
     from challenges.participation.enrolment import leave
 
     leave(session, challenge, leaver)
-    _score_walk(session, leaver.id, at, "activity:3")  # after leaving: counts nowhere
+    score_walk(session, leaver.id, at, "activity:3")  # after leaving: counts nowhere
     session.commit()
     assert active_enrolments(session, leaver.id, at) == []
     page = leaderboards.board(session, challenge.id, Scope.TEAM, Period.ALL, tz=challenge.timezone)
