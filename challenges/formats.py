@@ -42,6 +42,8 @@ class Format:
     """Joining resolves (or takes) the organisation the participant competes for."""
     rival_scopes: ClassVar[tuple[Scope, ...]] = (Scope.USER,)
     """The boards on which a person is told they were overtaken."""
+    group_attr: ClassVar[str | None] = None
+    """The enrolment column that holds a participant's group (its line on the group board)."""
 
     def subject(self, enrolment: Enrolment) -> Subject:
         """Whom an entry counts for."""
@@ -81,11 +83,10 @@ class Format:
 
     def group_of(self, enrolment: Enrolment | None) -> int | None:
         """The participant's line on the group board (None: no group, or no enrolment)."""
-        return None
+        return getattr(enrolment, self.group_attr) if enrolment is not None and self.group_attr else None
 
     def group_column(self) -> Any:
-        """The enrolment column that holds a participant's group."""
-        return None
+        return getattr(Enrolment, self.group_attr) if self.group_attr else None
 
     def rules(self) -> dict[str, Any]:
         """What apps and the dashboard need to know of the format, served with the challenge."""
@@ -105,6 +106,7 @@ class TeamFormat(Format):
     has_teams = True
     team_codes = True
     rival_scopes = (Scope.USER, Scope.TEAM)
+    group_attr = "team_id"
 
     def subject(self, enrolment: Enrolment) -> Subject:
         return Subject(user_id=enrolment.user_id, team_id=enrolment.team_id,
@@ -114,12 +116,6 @@ class TeamFormat(Format):
     def boards(self) -> tuple[Scope, ...]:
         return Scope.USER, Scope.TEAM, Scope.ORGANISATION
 
-    def group_of(self, enrolment: Enrolment | None) -> int | None:
-        return enrolment.team_id if enrolment else None
-
-    def group_column(self) -> Any:
-        return Enrolment.team_id
-
 
 class OrganisationFormat(Format):
     kind = ChallengeFormat.ORGANISATION
@@ -128,6 +124,7 @@ class OrganisationFormat(Format):
     has_teams = True
     team_is_organisation = True
     picks_organisation = True
+    group_attr = "organisation_id"
 
     def subject(self, enrolment: Enrolment) -> Subject:
         return Subject(user_id=enrolment.user_id, organisation_id=enrolment.organisation_id)
@@ -141,12 +138,6 @@ class OrganisationFormat(Format):
 
     def team_member_filter(self, team: Team) -> Any:
         return Enrolment.organisation_id == team.organisation_id
-
-    def group_of(self, enrolment: Enrolment | None) -> int | None:
-        return enrolment.organisation_id if enrolment else None
-
-    def group_column(self) -> Any:
-        return Enrolment.organisation_id
 
 
 class Collective(Format):
