@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ from scoring import badges, ledger
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import ActivityFacts, Metric
 from service.accounts import create_organisation, find_user_by_email, hash_password, set_membership
-from service.clock import utcnow
+from service.clock import utcnow, zone
 from service.models import Membership, Organisation, OrgKind, Role, User
 
 DEMO_PASSWORD = "demo-password"
@@ -111,7 +110,7 @@ def _memberships(session: Session, org: Organisation, user_ids: list[int]) -> No
 def _checkins(session: Session, challenge: Challenge, spot_ids: list[int], user_ids: list[int], start: date,
               days: int, rng: random.Random) -> int:
     """Three weeks of check-ins: most people a few times a week, at one or two favourite spots."""
-    tz = ZoneInfo(challenge.timezone)
+    tz = zone(challenge.timezone)
     enrolments = {e.user_id: e for e in session.scalars(select(Enrolment).where(
         Enrolment.challenge_id == challenge.id))}
     rows, items = [], []
@@ -123,8 +122,7 @@ def _checkins(session: Session, challenge: Challenge, spot_ids: list[int], user_
                 continue
             day = start + timedelta(days=offset)
             location_id = rng.choice(favourites)
-            at = datetime.combine(day, time(rng.randint(6, 20), rng.randint(0, 59)), tzinfo=tz).astimezone(ZoneInfo(
-                "UTC"))
+            at = datetime.combine(day, time(rng.randint(6, 20), rng.randint(0, 59)), tzinfo=tz).astimezone(zone("UTC"))
             rows.append({"user_id": user_id, "location_id": location_id, "challenge_id": challenge.id, "at": at,
                          "local_day": day, "method": rng.choice([CheckInMethod.GEOFENCE, CheckInMethod.QR]),
                          "created_at": at})
@@ -144,7 +142,7 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
         return ["challenge demo already present"]
     rng = random.Random(2024)
     now = utcnow()
-    tz = ZoneInfo("Europe/Helsinki")
+    tz = zone("Europe/Helsinki")
     start = datetime.combine(now.astimezone(tz).date() - timedelta(days=21), time(0), tzinfo=tz)
     city = city or _org(session, "Demo City", OrgKind.MUNICIPALITY, "Uusimaa")
     north = _org(session, "Northhaven", OrgKind.MUNICIPALITY, "Uusimaa")

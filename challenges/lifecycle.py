@@ -14,7 +14,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from blinker import Namespace
 from sqlalchemy import delete
@@ -27,7 +26,7 @@ from scoring import badges
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.models import BadgeDefinition
 from scoring.types import Metric, ScoringRules
-from service.clock import utcnow
+from service.clock import utcnow, zone
 from service.errors import Conflict, Invalid, Unprocessable
 from service.models import User
 
@@ -58,8 +57,8 @@ def new_code(length: int = 8) -> str:
 def localise(value: datetime, tz: str) -> datetime:
     """A time 'entered in the challenge's time zone': naive values are wall-clock times there."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(ZoneInfo("UTC"))
+        value = value.replace(tzinfo=zone(tz))
+    return value.astimezone(zone("UTC"))
 
 
 def _check_window(starts_at: datetime, ends_at: datetime) -> None:
@@ -120,7 +119,7 @@ def update_challenge(session: Session, challenge: Challenge, values: dict[str, A
     if tz != challenge.timezone:  # keep the wall-clock start and end the organiser entered
         for key in ("starts_at", "ends_at"):
             if values.get(key) is None:
-                wall = getattr(challenge, key).astimezone(ZoneInfo(challenge.timezone)).replace(tzinfo=None)
+                wall = getattr(challenge, key).astimezone(zone(challenge.timezone)).replace(tzinfo=None)
                 data[key] = localise(wall, tz)
     if challenge.phase(now) in (Phase.RUNNING, Phase.ENDED):
         locked = _locked_changes(challenge, data, now)

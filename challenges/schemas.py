@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -14,6 +13,7 @@ from challenges.models import ChallengeFormat, Phase, Setting, Visibility
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.schemas import BadgeSchema
 from scoring.types import Metric
+from service.clock import zone
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
 
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
@@ -22,7 +22,7 @@ LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is
 
 def local_iso(obj: Any, attr: str) -> str | None:
     value = getattr(obj, attr)
-    return None if value is None else value.astimezone(ZoneInfo(obj.timezone)).isoformat()
+    return None if value is None else value.astimezone(zone(obj.timezone)).isoformat()
 
 
 class SpeedLimitsField(fields.Dict):

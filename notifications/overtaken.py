@@ -46,12 +46,12 @@ from challenges.models import Challenge, Enrolment
 from notifications.finalise import challenge_params
 from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate
-from notifications.preferences import zone
 from scoring import leaderboards
 from scoring.models import LeaderboardTotal as LT
 from scoring.models import PointsEntry
 from scoring.periods import period_key
 from scoring.types import Period, Scope
+from service.clock import zone
 from service.db_dialect import one_of
 from service.models import User
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.models import NotificationPreference, NotificationSettings, NudgeKind
-from service.clock import utcnow
+from service.clock import utcnow, zone
 from service.db_dialect import one_of
 
 DEFAULT_QUIET_START = 21 * 60
@@ -26,13 +24,6 @@ DEFAULT_DAILY_CAP = 4
 KIND_DAILY_CAP: dict[NudgeKind, int] = {kind: 1 for kind in NudgeKind}
 KIND_DAILY_CAP.update({NudgeKind.BADGE_EARNED: 3, NudgeKind.ANNOUNCEMENT: 2, NudgeKind.MILESTONE: 2,
                        NudgeKind.CHALLENGE_RESULT: 2, NudgeKind.GOAL_REACHED: 2})
-
-
-@cache
-def zone(name: str) -> ZoneInfo:
-    """ZoneInfo keeps only a few zones strongly cached; planning 100,000 nudges over a dozen zones reloaded
-    the tz files thousands of times, so this module keeps every zone it has seen."""
-    return ZoneInfo(name)
 
 
 @dataclass

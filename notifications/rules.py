@@ -22,14 +22,13 @@ from notifications.finalise import challenge_params, new_participants
 from notifications.models import Announcement, Nudge, NudgeKind
 from notifications.overtaken import board_totals, ledger_window, overtaken_candidates
 from notifications.planner import Candidate, PlanResult, plan
-from notifications.preferences import zone
 from scoring import leaderboards, streaks
 from scoring.models import BadgeAward, PointsEntry
 from scoring.models import LeaderboardTotal as LT
 from scoring.periods import local_day
 from scoring.types import Scope
 from service import consent
-from service.clock import utcnow
+from service.clock import utcnow, zone
 from service.db_dialect import one_of
 from service.models import User
 

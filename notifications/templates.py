@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from notifications.models import NudgeKind
-from notifications.preferences import zone
+from service.clock import zone
 
 LOCALES_DIR = Path(__file__).with_name("locales")
 FALLBACK = "en"

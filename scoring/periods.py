@@ -7,15 +7,15 @@ instant in the contest zone (23 or 25 hours long on change days), a week is the 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from scoring.types import Period
+from service.clock import zone
 
 
 def local_day(at: datetime, tz: str) -> date:
     if at.tzinfo is None:
         raise ValueError("naive datetime")
-    return at.astimezone(ZoneInfo(tz)).date()
+    return at.astimezone(zone(tz)).date()
 
 
 def period_key(period: Period | str, day: date | None = None) -> str:
@@ -53,5 +53,5 @@ def period_end_utc(period: Period | str, day: date, tz: str) -> datetime | None:
     if period is Period.ALL:
         return None
     last = day if period is Period.DAY else week_start(day) + timedelta(days=6)
-    end_local = datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
+    end_local = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone(tz))
     return end_local.astimezone(UTC)

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from challenges.models import Challenge, ChallengeStatus, Enrolment
 from challenges.participation.enrolment import effective_end, subject_for
 from scoring import badges, ledger
 from scoring.types import ActivityFacts, Metric, ScoringRules, Subject
+from service import clock
 
 
 class Countable(Protocol):
@@ -253,7 +253,7 @@ class DaySteps:
     def _day_totals(self, user_id: int, tz: str) -> dict[date, int]:
         key = (user_id, tz)
         if key not in self._totals:
-            zone, totals = ZoneInfo(tz), defaultdict(int)
+            zone, totals = clock.zone(tz), defaultdict(int)
             for started_at, steps in self._stored.get(user_id, ()):
                 totals[started_at.astimezone(zone).date()] += steps
             self._totals[key] = totals
@@ -263,7 +263,7 @@ class DaySteps:
         """The participant's steps of the activity's day (in ``tz``) apart from this activity and later ones."""
         if act.kind != ActivityKind.STEPS:
             return 0
-        day = act.started_at.astimezone(ZoneInfo(tz)).date()
+        day = act.started_at.astimezone(clock.zone(tz)).date()
         return self._day_totals(act.user_id, tz).get(day, 0) + self._added.get((act.user_id, tz, day), 0)
 
     def add(self, act: Countable) -> None:
@@ -271,7 +271,7 @@ class DaySteps:
         if act.kind != ActivityKind.STEPS or not act.steps:
             return
         for tz in self._zones:
-            self._added[(act.user_id, tz, act.started_at.astimezone(ZoneInfo(tz)).date())] += act.steps
+            self._added[(act.user_id, tz, act.started_at.astimezone(clock.zone(tz)).date())] += act.steps
 
 
 def award_badges(session: Session, challenge: Challenge, user_ids: list[int], *,

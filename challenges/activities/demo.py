@@ -24,6 +24,7 @@ from challenges.activities.models import ActivityIn, ActivitySource
 from challenges.models import Challenge, Enrolment
 from scoring import badges
 from scoring.types import Metric
+from service import clock
 from service.clock import utcnow
 from service.models import User
 
@@ -86,7 +87,7 @@ def seed_activities(session: Session, challenge_ids: list[int]) -> list[str]:
     flagged = 0
     for uid in sorted(metrics):
         user = users[uid]
-        zone = ZoneInfo(user.timezone or "UTC")
+        zone = clock.zone(user.timezone or "UTC")
         day = start.astimezone(zone).date()
         last = now.astimezone(zone).date() - timedelta(days=1)
         while day <= last:

@@ -27,6 +27,7 @@ from challenges.activities.pipeline import ItemResult
 from challenges.activities.plausibility import DEFAULT_LIMITS, Limits
 from challenges.activities.schemas import parse_item
 from scoring.models import PointsEntry
+from service import clock
 from service.clock import utcnow
 from service.errors import NotFound, TooLarge, Unprocessable
 from service.models import User
@@ -228,7 +229,7 @@ def rejudge(session: Session, user: User, act: Activity, item: ActivityIn, *, no
     """Make a stored activity what ``item`` says (an edit, or distance samples that arrived later): its points
     are reversed, and it is judged, deduplicated and scored afresh."""
     crediting.withdraw(session, [act.id], why, drop=True)
-    zone = ZoneInfo(user.timezone or "UTC")
+    zone = clock.zone(user.timezone or "UTC")
     pool = dedupe.Pool(r for r in _pool(session, user.id, item, zone) if r.id != act.id)
     day_steps = pipeline.steps_by_day(pool, zone)
     row = pipeline.judge_and_resolve(user.id, item, dedupe.fingerprint(user.id, item), pool, day_steps,

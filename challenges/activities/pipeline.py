@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from challenges.activities import bulk_rows, crediting, dedupe, plausibility
 from challenges.activities.models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
 from challenges.activities.plausibility import DEFAULT_LIMITS, Limits
+from service import clock
 from service.clock import utcnow
 from service.db_dialect import is_postgres
 from service.models import User
@@ -136,7 +137,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         results.append(ItemResult(i, "pending", item.external_id))
     if not valid:
         return results
-    zone = ZoneInfo(user.timezone or "UTC")
+    zone = clock.zone(user.timezone or "UTC")
     # day bounds are monotone in time: the span is the bounds of the earliest start and the latest end
     span_start = day_bounds(min(it.started_at for _, it, _ in valid), zone)[0]
     span_end = day_bounds(max(it.ended_at for _, it, _ in valid), zone)[1]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from challenges.activities.models import Activity, ActivityKind, ActivityStatus
 from scoring import rules
 from scoring.periods import week_start
 from scoring.types import ActivityFacts, Metric, ScoringRules
+from service import clock
 from service.clock import utcnow
 from service.models import User
 
@@ -30,7 +30,7 @@ WHO_WEEKLY_MINUTES = 150
 def weekly_summary(session: Session, user: User, weeks: int = 8, now: datetime | None = None) -> dict[str, Any]:
     """The last ``weeks`` ISO weeks (this one first), each with its minutes, steps, distance and sessions."""
     tz = user.timezone or "UTC"
-    zone = ZoneInfo(tz)
+    zone = clock.zone(tz)
     now = now or utcnow()
     this_week = week_start(now.astimezone(zone).date())
     first = this_week - timedelta(weeks=weeks - 1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from challenges.places.geo import haversine_m
 from challenges.places.locations import get_location
 from scoring import badges, ledger
 from scoring.types import ActivityFacts
+from service.clock import zone
 from service.errors import Conflict, Forbidden, Unprocessable
 from service.models import User
 
@@ -66,7 +66,7 @@ def check_in(session: Session, challenge: Challenge, user: User, location_id: in
                                 f"{location.radius_m:.0f} m.", code="outside-geofence",
                                 distance_m=round(distance), radius_m=location.radius_m)
         method = CheckInMethod.GEOFENCE
-    day = now.astimezone(ZoneInfo(challenge.timezone)).date()
+    day = now.astimezone(zone(challenge.timezone)).date()
     duplicate = Conflict(f"You already checked in at {location.name} on {day.isoformat()}.",
                          code="duplicate-checkin", local_day=day.isoformat())
     if session.scalar(select(CheckIn.id).where(CheckIn.user_id == user.id, CheckIn.location_id == location.id,
