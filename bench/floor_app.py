@@ -23,7 +23,7 @@ from bench.baseline_app import BaselineActivity
 from challenges.activities.schemas import ActivityCreateSchema
 from service.app import create_app as create_service
 from service.auth import auth_required, current_user
-from service.extensions import db
+from service.db import db
 from service.models import User
 from service.runtime import freeze_startup_heap
 

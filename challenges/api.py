@@ -43,8 +43,8 @@ from challenges.standings import api as standings_api
 from scoring import badge_definitions
 from scoring.models import BadgeDefinition
 from service.auth import auth_required, current_user, optional_user, require_org_role
+from service.db import db
 from service.errors import NotFound
-from service.extensions import db
 from service.idempotency import idempotent
 from service.models import Organisation
 

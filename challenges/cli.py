@@ -15,8 +15,8 @@ from challenges.places import qr
 from challenges.places.locations import list_locations
 from challenges.standings import reports
 from service.clock import utcnow
+from service.db import db
 from service.errors import NotFound
-from service.extensions import db
 
 
 def _challenge(challenge_id: int) -> Challenge:

@@ -40,8 +40,8 @@ from challenges.activities.schemas import (
     activity_in,
 )
 from service.auth import auth_required, consent_required, current_user
+from service.db import db
 from service.errors import TooLarge, Unprocessable
-from service.extensions import db
 from service.idempotency import HEADER, idempotent
 from service.pagination import cursor_fields, keyset_page
 from service.schemas import BaseSchema, PaginationArgsSchema, prebuilt

@@ -22,8 +22,8 @@ from challenges.participation.schemas import (
     TeamUpdateSchema,
 )
 from service.auth import auth_required, current_user, optional_user
+from service.db import db
 from service.errors import NotFound
-from service.extensions import db
 from service.idempotency import idempotent
 from service.schemas import PaginationArgsSchema
 

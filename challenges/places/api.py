@@ -21,7 +21,7 @@ from challenges.places.schemas import (
 )
 from service.auth import auth_required, current_user, optional_user
 from service.clock import utcnow
-from service.extensions import db
+from service.db import db
 from service.idempotency import idempotent
 
 locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/challenges",

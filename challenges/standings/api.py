@@ -18,7 +18,7 @@ from challenges.standings.schemas import (
     ReportSchema,
 )
 from service.auth import auth_required, current_user, optional_user
-from service.extensions import db
+from service.db import db
 
 blp = Blueprint("challenge-standings", __name__, url_prefix="/api/v1/challenges",
                 description="Leaderboards, my progress and organiser reports of a challenge.")

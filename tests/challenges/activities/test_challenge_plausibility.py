@@ -19,7 +19,7 @@ from challenges.activities.plausibility import challenge_flags
 from challenges.limits import challenge_limits
 from challenges.models import Challenge
 from service.clock import utcnow
-from service.extensions import db
+from service.db import db
 from tests.challenges.activity_helpers import World, ago, iso, make_world, points, post
 from tests.challenges.conftest import Cast
 from tests.challenges.factories import challenge_body, enrol, make_challenge

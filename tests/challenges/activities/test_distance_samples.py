@@ -17,7 +17,7 @@ from challenges.activities.distance_samples import DistanceSample
 from challenges.activities.health_mappings import from_health_connect
 from challenges.activities.models import Activity, ActivityStatus
 from scoring.models import PointsEntry
-from service.extensions import db
+from service.db import db
 from tests.challenges.activity_helpers import ago, iso, make_world, points
 
 
