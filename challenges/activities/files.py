@@ -18,15 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from challenges.places.geo import haversine_m
 from service.errors import Unprocessable
 
 STOPPED_SPEED_MS = 1000 / 3600
-EARTH_RADIUS_M = 6_371_008.8
 FIT_SEMICIRCLE_DEG = 180 / 2**31
 SNIFF_BYTES = 4096
 FORMATS = ("gpx", "tcx", "fit")
@@ -55,13 +54,6 @@ class FileSummary:
     distance_m: float | None
     points: int
     sha256: str
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _aware(at: datetime) -> datetime:
