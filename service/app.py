@@ -11,7 +11,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 from werkzeug.routing import IntegerConverter
 
 from service import errors, idempotency, logs, openapi_docs, signing_keys
-from service.config import Settings, load_settings
+from service.config import ENV_NAMES, Settings, load_settings
 from service.errors import problem
 from service.extensions import api, db, limiter, migrate
 from service.schemas import INT32_MAX
@@ -60,17 +60,8 @@ def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str,
         "RATELIMIT_DEFAULT": settings.ratelimit_default,
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
-        **{k: v for k, v in overrides.items() if k.isupper() and k not in _ENV_KEYS},
+        **{k: v for k, v in overrides.items() if k.isupper() and k not in ENV_NAMES},
     }
-
-
-_ENV_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIREBASE_CREDENTIALS", "FIREBASE_PROJECT_ID",
-             "LOG_LEVEL", "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "CORS_ORIGINS", "VCC_ENV",
-             "VCC_INSTANCE_PATH", "MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES", "RATELIMIT_DEFAULT",
-             "RATELIMIT_ENABLED", "PUBLIC_BASE_URL", "FCM_URL", "REDIS_KEY_PREFIX",
-             "LOGIN_RATELIMIT", "EXPORT_RATELIMIT", "FIREBASE_CERT_URL", "TRUSTED_PROXIES", "GC_FREEZE",
-             "OPENBADGES_SIGNING_KEY", "OPENBADGES_RETIRED_KEYS",
-             "HEALTH_DATA_CONSENT_REQUIRED"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -78,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     import os
 
-    environ = {**os.environ, **{k: str(v) for k, v in overrides.items() if k in _ENV_KEYS}}
+    environ = {**os.environ, **{k: str(v) for k, v in overrides.items() if k in ENV_NAMES}}
     settings = load_settings(environ)
     logs.configure_logging(settings.log_level)
 

@@ -1,35 +1,26 @@
-"""Configuration, read once from the environment (12-factor) with safe defaults."""
+"""Configuration, read once from the environment (12-factor) with safe defaults. Each variable is declared once
+(``VARIABLES``, ``TUNABLES``): the reading, the names ``create_app`` takes as variables and the README's tables
+all come from that declaration."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+import marshmallow as ma
+from environs import Env, EnvError
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
-
-
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 def normalise_database_url(url: str) -> str:
@@ -59,10 +50,9 @@ def write_once(path: Path, make: Callable[[], bytes]) -> str:
     return path.read_text()
 
 
-def _secret_key(env: dict[str, str], instance: Path, production: bool) -> str:
-    key = env.get("SECRET_KEY")
-    if key:
-        return key
+def _secret_key(given: str | None, instance: Path, production: bool) -> str:
+    if given:
+        return given
     if production:
         raise RuntimeError("SECRET_KEY must be set when VCC_ENV=production")
     path = instance / "secret_key"
@@ -73,6 +63,8 @@ def _secret_key(env: dict[str, str], instance: Path, production: bool) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """What ``load_settings`` made of the environment; no defaults here, they are the declaration's (``Var``)."""
+
     env: str
     database_url: str
     redis_url: str | None
@@ -89,65 +81,233 @@ class Settings:
     ratelimit_enabled: bool
     instance_path: Path
     public_base_url: str
-    fcm_url: str | None = None
-    login_ratelimit: str = "10 per minute"
-    export_ratelimit: str = "5 per hour"
-    firebase_cert_url: str | None = None
-    trusted_proxies: int = 0
-    redis_prefix: str = "vcc"
-    gc_freeze: bool = True
-    openbadges_signing_key: str | None = None
-    openbadges_retired_keys: str | None = None
-    health_data_consent_required: bool = True
-    tunables: dict[str, int] = field(default_factory=dict)
+    fcm_url: str | None
+    login_ratelimit: str
+    export_ratelimit: str
+    firebase_cert_url: str | None
+    trusted_proxies: int
+    redis_prefix: str
+    gc_freeze: bool
+    openbadges_signing_key: str | None
+    openbadges_retired_keys: str | None
+    health_data_consent_required: bool
+    tunables: dict[str, int]
 
     @property
     def production(self) -> bool:
         return self.env == "production"
 
 
-TUNABLE_KEYS = (
-    "ACTIVITY_STEPS_FLAG_PER_DAY", "ACTIVITY_STEPS_REJECT_PER_DAY", "ACTIVITY_MAX_CADENCE_SPM",
-    "ACTIVITY_MAX_DURATION_S", "ACTIVITY_MAX_BATCH_ITEMS", "REPORT_MIN_GROUP_SIZE", "QR_WINDOW_SECONDS",
+Kind = Literal["str", "int", "flag", "list", "path"]
+"""The environs parser each variable is read with (``flag`` is ours, registered in ``_MappingEnv``)."""
+
+_EXPECTED: dict[Kind, str] = {"str": "text", "int": "an integer", "flag": "one of 1, true, yes, on, 0, false, no, off",
+                             "list": "a comma-separated list", "path": "a path"}
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable, declared once: ``load_settings`` reads it by this record and the README's
+    tables are rendered from it (a test compares them), so the code and the documentation cannot drift."""
+
+    name: str
+    kind: Kind
+    default: Any
+    meaning: str
+    shown: str = ""
+    """The README's default column, where ``default`` alone would not tell a reader (a computed or
+    domain-owned default); empty means "render ``default``"."""
+
+    @property
+    def blank_is_a_value(self) -> bool:
+        """``NAME=`` (as compose files write it) counts as unset, except for text with a default of its own,
+        where it has always been a value: ``RATELIMIT_DEFAULT=`` switches the default limit off."""
+        return self.kind == "str" and self.default is not None
+
+    def row(self) -> str:
+        return f"| `{self.name}` | {self.shown or _shown(self.default)} | {self.meaning} |"
+
+
+def _shown(default: Any) -> str:
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    return f"`{default}`"
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("VCC_ENV", "str", "development", "`production` makes `SECRET_KEY` mandatory"),
+    Var("VCC_INSTANCE_PATH", "path", DEFAULT_INSTANCE,
+        "where the embedded database and the generated development key live", shown="`./instance`"),
+    Var("DATABASE_URL", "str", None,
+        "SQLAlchemy URL; `postgres://` and `postgresql://` are accepted and use psycopg 3",
+        shown="SQLite file `instance/vcc.sqlite3`"),
+    Var("REDIS_URL", "str", None, "Redis for leaderboards (sorted sets) and rate-limit counters; without it SQL "
+        "totals and in-memory limits are used"),
+    Var("REDIS_KEY_PREFIX", "str", "vcc", "prefix of every Redis key, so several deployments can share a server"),
+    Var("SECRET_KEY", "str", None, "signs access tokens (HS256); keep it secret and long",
+        shown="generated once into `instance/secret_key` (development only)"),
+    Var("ACCESS_TOKEN_MINUTES", "int", 15, "access token (JWT) lifetime"),
+    Var("REFRESH_TOKEN_DAYS", "int", 30, "refresh token lifetime (each use rotates it)"),
+    Var("FIREBASE_PROJECT_ID", "str", None, "accept Firebase ID tokens of this project as bearer tokens"),
+    Var("FIREBASE_CREDENTIALS", "str", None, "a Firebase service-account JSON (a file path, or the JSON text "
+        "itself): push via FCM, and Firebase ID tokens"),
+    Var("FIREBASE_CERT_URL", "str", None, "where ID-token signing certificates are fetched (tests point it at a "
+        "local server)", shown="Google's securetoken certificates"),
+    Var("FCM_URL", "str", None, "FCM HTTP v1 endpoint override (tests use a fake FCM server)",
+        shown="Google's FCM endpoint"),
+    Var("PUBLIC_BASE_URL", "str", "http://127.0.0.1:5000",
+        "base of links the API hands out, e.g. invitation links `/join/{code}`"),
+    Var("CORS_ORIGINS", "list", (), "comma-separated browser origins allowed to call the API (`*` for any)",
+        shown="none"),
+    Var("MAX_CONTENT_LENGTH", "int", 16 * 1024 * 1024, "largest request body; bigger is a 413 problem",
+        shown="`16777216` (16 MiB)"),
+    Var("IMPORT_MAX_BYTES", "int", 10 * 1024 * 1024, "largest GPX/TCX/FIT upload", shown="`10485760` (10 MiB)"),
+    Var("RATELIMIT_ENABLED", "flag", True, "switch flask-limiter on or off"),
+    Var("RATELIMIT_DEFAULT", "str", "600 per minute", "default limit per client address"),
+    Var("LOGIN_RATELIMIT", "str", "10 per minute", "limit of `POST /api/v1/auth/token` and "
+        "`POST /api/v1/auth/register` per client address"),
+    Var("EXPORT_RATELIMIT", "str", "5 per hour",
+        "limit of `GET /api/v1/me/export` (the personal data export) per signed-in person"),
+    Var("TRUSTED_PROXIES", "int", 0, "how many reverse proxies in front set `X-Forwarded-For`; at 0 the header is "
+        "ignored"),
+    Var("LOG_LEVEL", "str", "INFO", "logs are JSON lines with the request id (`X-Request-ID`, accepted or "
+        "generated, echoed)"),
+    Var("OPENBADGES_SIGNING_KEY", "str", None, "PEM private key (text, or a file path) that signs Open Badges "
+        "credentials; RSA 2048+ (`RS256`), EC P-256 or Ed25519. Without it in production nothing is signed",
+        shown="made once into `instance/` (development only)"),
+    Var("OPENBADGES_RETIRED_KEYS", "str", None, "old public or private keys (PEM text or a file path) still "
+        "published after a rotation", shown="none"),
+    Var("HEALTH_DATA_CONSENT_REQUIRED", "flag", True, "activity is taken in only from people who consented to "
+        "processing health data (GDPR art. 9); `false` where consent is collected outside this service"),
+    Var("GC_FREEZE", "flag", True, "`wsgi.py` and `vcc scheduler` freeze their start-up heap out of the garbage "
+        "collector's walks (`service/runtime.py`; a 1,000-item sync spent ~25% of its Python time there "
+        "otherwise)"),
 )
-"""Domain limits an operator may tune per deployment; set ones become Flask config keys of the same name."""
+"""The platform's variables. ``create_app(config)`` treats these names among its overrides as environment
+variables (``ENV_NAMES``); every other upper-case key there is a Flask setting."""
+
+TUNABLES: tuple[Var, ...] = (
+    Var("REPORT_MIN_GROUP_SIZE", "int", None, "smallest group the organiser report shows (a request may only "
+        "raise it)", shown="`5`"),
+    Var("QR_WINDOW_SECONDS", "int", None, "rotation period of check-in QR tokens (current and previous window "
+        "accepted)", shown="`300`"),
+    Var("ACTIVITY_STEPS_FLAG_PER_DAY", "int", None, "steps in a local day above which step records are flagged "
+        "for review", shown="`40000`"),
+    Var("ACTIVITY_STEPS_REJECT_PER_DAY", "int", None, "steps in a local day above which step records are rejected",
+        shown="`100000`"),
+    Var("ACTIVITY_MAX_CADENCE_SPM", "int", None, "steps per minute above which a record is flagged",
+        shown="`300`"),
+    Var("ACTIVITY_MAX_DURATION_S", "int", None, "session length above which it is flagged", shown="`86400`"),
+    Var("ACTIVITY_MAX_BATCH_ITEMS", "int", None, "most items in one `POST /api/v1/activities/batch` (more is a 413)",
+        shown="`1000`"),
+)
+"""Domain limits an operator may tune per deployment; set ones become Flask config keys of the same name. Their
+defaults belong to the domain modules that apply them (``shown`` only documents them, and a test checks it
+against those modules), so an unset one is left out of ``Settings.tunables``."""
+
+ENV_NAMES = frozenset(var.name for var in VARIABLES)
+TUNABLE_KEYS = tuple(var.name for var in TUNABLES)
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ if environ is None else environ)
-    instance = Path(env.get("VCC_INSTANCE_PATH") or DEFAULT_INSTANCE)
-    mode = env.get("VCC_ENV", "development")
-    production = mode == "production"
-    db_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'vcc.sqlite3'}"
+class _Flag(ma.fields.Boolean):
+    """The words the settings have always taken as true, and their opposites. Anything else used to read as
+    false (``GC_FREEZE=enabled`` switched freezing off); now it stops the start like a bad integer does."""
+
+    truthy = {"1", "true", "yes", "on"}
+    falsy = {"0", "false", "no", "off"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+        if isinstance(value, bool):  # environs before 14 passes an unset default through the field
+            return value
+        return super()._deserialize(str(value).strip().lower(), attr, data, **kwargs)
+
+
+class _MappingEnv(Env):
+    """environs reads ``os.environ``, but ``create_app`` layers its overrides over it and tests pass bare
+    mappings, so this reads only the mapping it is given, through the lookup hook environs made overridable
+    for exactly that (sloria/environs#51). No ``${NAME}`` expansion and no ``.env`` files: a value is what the
+    mapping says."""
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        super().__init__(eager=True)
+        self._source = source
+        self.add_parser_from_field("flag", _Flag)
+
+    def _get_from_environ(self, key: str, default: Any, *, proxied: bool = False) -> tuple[str, Any, str | None]:
+        return key, self._source.get(key, default), None
+
+
+def _read(environ: Mapping[str, str], declared: Sequence[Var]) -> dict[str, Any]:
+    source = {var.name: environ[var.name] for var in declared
+              if var.name in environ and (environ[var.name] != "" or var.blank_is_a_value)}
+    env = _MappingEnv(source)
+    values: dict[str, Any] = {}
+    for var in declared:
+        try:
+            values[var.name] = getattr(env, var.kind)(var.name, var.default)
+        except EnvError as exc:  # environs' message quotes marshmallow; ours names the variable and the value
+            raise RuntimeError(f"{var.name} must be {_EXPECTED[var.kind]}, got {source.get(var.name)!r}") from exc
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``environ`` alone (``os.environ`` when not given): ``create_app`` passes the environment
+    with its overrides on top, so nothing here may look at the process environment behind its back."""
+    given = os.environ if environ is None else environ
+    v = _read(given, VARIABLES)
+    instance: Path = v["VCC_INSTANCE_PATH"]
+    production = v["VCC_ENV"] == "production"
+    db_url = v["DATABASE_URL"] or f"sqlite:///{instance / 'vcc.sqlite3'}"
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         instance.mkdir(parents=True, exist_ok=True)
-    origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
-        env=mode,
+        env=v["VCC_ENV"],
         database_url=normalise_database_url(db_url),
-        redis_url=env.get("REDIS_URL") or None,
-        secret_key=_secret_key(env, instance, production),
-        firebase_credentials=env.get("FIREBASE_CREDENTIALS") or None,
-        firebase_project_id=env.get("FIREBASE_PROJECT_ID") or None,
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 15),
-        refresh_token_days=_int(env, "REFRESH_TOKEN_DAYS", 30),
-        cors_origins=origins,
-        max_content_length=_int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
-        import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 10 * 1024 * 1024),
-        ratelimit_default=env.get("RATELIMIT_DEFAULT", "600 per minute"),
-        ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
+        redis_url=v["REDIS_URL"],
+        secret_key=_secret_key(v["SECRET_KEY"], instance, production),
+        firebase_credentials=v["FIREBASE_CREDENTIALS"],
+        firebase_project_id=v["FIREBASE_PROJECT_ID"],
+        log_level=v["LOG_LEVEL"].upper(),
+        access_token_minutes=v["ACCESS_TOKEN_MINUTES"],
+        refresh_token_days=v["REFRESH_TOKEN_DAYS"],
+        cors_origins=tuple(o.strip() for o in v["CORS_ORIGINS"] if o.strip()),
+        max_content_length=v["MAX_CONTENT_LENGTH"],
+        import_max_bytes=v["IMPORT_MAX_BYTES"],
+        ratelimit_default=v["RATELIMIT_DEFAULT"],
+        ratelimit_enabled=v["RATELIMIT_ENABLED"],
         instance_path=instance,
-        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        fcm_url=env.get("FCM_URL") or None,
-        redis_prefix=env.get("REDIS_KEY_PREFIX", "vcc"),
-        tunables={key: _int(env, key, 0) for key in TUNABLE_KEYS if env.get(key)},
-        login_ratelimit=env.get("LOGIN_RATELIMIT", "10 per minute"),
-        export_ratelimit=env.get("EXPORT_RATELIMIT", "5 per hour"),
-        firebase_cert_url=env.get("FIREBASE_CERT_URL") or None,
-        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
-        gc_freeze=_bool(env.get("GC_FREEZE"), True),
-        openbadges_signing_key=env.get("OPENBADGES_SIGNING_KEY") or None,
-        openbadges_retired_keys=env.get("OPENBADGES_RETIRED_KEYS") or None,
-        health_data_consent_required=_bool(env.get("HEALTH_DATA_CONSENT_REQUIRED"), True),
+        public_base_url=v["PUBLIC_BASE_URL"].rstrip("/"),
+        fcm_url=v["FCM_URL"],
+        redis_prefix=v["REDIS_KEY_PREFIX"],
+        tunables={name: value for name, value in _read(given, TUNABLES).items() if value is not None},
+        login_ratelimit=v["LOGIN_RATELIMIT"],
+        export_ratelimit=v["EXPORT_RATELIMIT"],
+        firebase_cert_url=v["FIREBASE_CERT_URL"],
+        trusted_proxies=v["TRUSTED_PROXIES"],
+        gc_freeze=v["GC_FREEZE"],
+        openbadges_signing_key=v["OPENBADGES_SIGNING_KEY"],
+        openbadges_retired_keys=v["OPENBADGES_RETIRED_KEYS"],
+        health_data_consent_required=v["HEALTH_DATA_CONSENT_REQUIRED"],
     )
+
+
+TABLE_HEADER = ("| variable | default | meaning |", "|---|---|---|")
+
+
+def markdown_tables() -> list[list[str]]:
+    """The README's two tables, header included: the platform's variables, then the domain limits."""
+    return [[*TABLE_HEADER, *(var.row() for var in declared)] for declared in (VARIABLES, TUNABLES)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m service.config --markdown``: paste the tables into the README after changing a variable."""
+    parser = argparse.ArgumentParser(prog="python -m service.config", description=__doc__)
+    parser.add_argument("--markdown", action="store_true", required=True, help="print the README tables")
+    parser.parse_args(argv)
+    print("\n\n".join("\n".join(table) for table in markdown_tables()))
+
+
+if __name__ == "__main__":
+    main()
