@@ -1,11 +1,16 @@
 """The activity catalogue: types, their MET values from the 2024 Adult Compendium, intensity classes.
 
 Source: Herrmann SD et al., "2024 Adult Compendium of Physical Activities: A third update of the energy
-costs of human activities", J Sport Health Sci 2024;13:6-12 (pacompendium.com). ``compendium_code`` is
-the Compendium's five-digit activity code. The bicycling and e-bike rows (01010, 01011, 01030, 01040,
-01050, 01084, 01088) were checked against the 2024 table; walking, running and swimming follow the
-2024 values listed in DESIGN.md; the remaining rows carry the Compendium code of the closest activity.
-Wheelchair propulsion comes from the companion 2024 Wheelchair Compendium (code prefixed ``WC``).
+costs of human activities", J Sport Health Sci 2024;13:6-12 (pacompendium.com). ``compendium_code`` is the
+Compendium's five-digit activity code and cites the row each MET value comes from. Every five-digit row
+below was checked on 2026-12-03 against the 2024 table (code, MET and description; read from a row-by-row
+text extraction of pacompendium.com's 1_2024-adult-compendium_1_2024.pdf). A type without an exact
+Compendium activity carries the code of the closest one; where 2024 renumbered an activity the 2024 code
+is used (aerobics 03015 -> 02000; snow shovelling, moderate 08202 -> 08195). tests/scoring/test_catalogue.py
+pins every (code, MET) pair.
+Wheelchair propulsion comes from the companion 2024 Wheelchair Compendium (Conger SA et al., J Sport Health
+Sci 2024;13:22-28; marked ``WC``, no five-digit code); those two values are NOT verified yet (the wheelchair
+table could not be consulted), see the comment on those rows.
 
 Intensity classes follow the Compendium/WHO convention: light < 3 MET, moderate 3 to < 6, vigorous >= 6.
 ``max_speed_kmh`` is a plausibility ceiling for the average speed (challenges/ flags faster entries):
@@ -86,7 +91,7 @@ _TYPES: list[ActivityType] = [
     _t("walking_fast", "Walking, 4.5-4.9 mph, level, very fast", "17230", 7.0, "walking", speed=12,
        distance=True, steps=True),
     _t("hiking", "Hiking, cross country", "17080", 6.0, "walking", speed=10, distance=True, steps=True),
-    _t("stairs", "Stair climbing, self-selected pace", "17133", 4.0, "walking", steps=True),
+    _t("stairs", "Stair climbing, slow pace", "17133", 4.5, "walking", steps=True),
     # running (12xxx)
     _t("running", "Running", "12050", 9.3, "running", speed=25, distance=True, steps=True, bands=_RUN_BANDS),
     _t("jogging", "Jogging, general", "12020", 7.5, "running", speed=25, distance=True, steps=True),
@@ -98,7 +103,7 @@ _TYPES: list[ActivityType] = [
        steps=True),
     _t("running_10mph", "Running, 10 mph (6 min/mile)", "12120", 14.8, "running", speed=25, distance=True,
        steps=True),
-    # bicycling (01xxx), checked against the 2024 table
+    # bicycling (01xxx)
     _t("cycling", "Bicycling", "01011", 6.8, "cycling", speed=45, distance=True, bands=_BIKE_BANDS),
     _t("cycling_leisure", "Bicycling, < 10 mph, leisure", "01010", 4.0, "cycling", speed=45, distance=True),
     _t("cycling_commute", "Bicycling, to/from work, self-selected pace", "01011", 6.8, "cycling", speed=45,
@@ -121,27 +126,29 @@ _TYPES: list[ActivityType] = [
     _t("kayaking", "Canoeing or kayaking, moderate effort", "18100", 5.0, "water", speed=15, distance=True),
     # sports (15xxx)
     _t("football", "Soccer, casual, general", "15610", 7.0, "team_sport"),
-    _t("basketball", "Basketball, general", "15055", 6.5, "team_sport"),
+    _t("basketball", "Basketball, general", "15055", 7.5, "team_sport"),
     _t("volleyball", "Volleyball, non-competitive, general play", "15710", 4.0, "team_sport"),
-    _t("floorball", "Floorball / indoor hockey, general", "15360", 8.0, "team_sport"),
-    _t("tennis", "Tennis, general", "15675", 7.3, "racket_sport"),
+    _t("floorball", "Floorball", "15205", 10.5, "team_sport"),  # 2024 has floorball itself (was 15360 ice hockey)
+    _t("tennis", "Tennis, general, moderate effort", "15675", 6.8, "racket_sport"),
     _t("badminton", "Badminton, social singles and doubles", "15030", 5.5, "racket_sport"),
-    _t("nordic_walking", "Nordic walking, moderate pace", "17105", 4.8, "walking", speed=10, distance=True,
-       steps=True),
-    _t("skiing_cross_country", "Skiing, cross country, moderate effort", "19090", 9.0, "winter", speed=30,
+    # 17105 is "pushing a wheelchair"; 2024 splits Nordic walking by speed, 17304 = 3.6-4.4 mph, moderate pace
+    _t("nordic_walking", "Nordic walking, 3.6-4.4 mph, moderate pace", "17304", 5.3, "walking", speed=10,
+       distance=True, steps=True),
+    _t("skiing_cross_country", "Skiing, cross country, moderate effort", "19090", 8.5, "winter", speed=30,
        distance=True),
     # conditioning exercise (02xxx) and dance (03xxx)
     _t("fitness_gym", "Resistance training, multiple exercises, 8-15 reps", "02054", 3.5, "fitness"),
-    _t("circuit_training", "Circuit training, vigorous", "02040", 8.0, "fitness"),
-    _t("aerobics", "Aerobic dance / class, general", "03015", 7.3, "fitness"),
-    _t("yoga", "Yoga, Hatha", "02150", 2.5, "mind_body"),
-    _t("pilates", "Pilates, general", "02105", 3.0, "mind_body"),
+    _t("circuit_training", "Circuit training, vigorous", "02040", 7.5, "fitness"),
+    _t("aerobics", "Aerobic dance / class, general", "02000", 7.3, "fitness"),  # 2011 code 03015
+    _t("yoga", "Yoga, Hatha", "02150", 2.3, "mind_body"),
+    _t("pilates", "Pilates, general", "02105", 2.8, "mind_body"),  # 2.8 is light (was 3.0, moderate)
     _t("stretching", "Stretching, mild", "02101", 2.3, "mind_body"),
-    _t("dancing", "Dancing, general (disco, folk, line dancing)", "03025", 5.0, "dance"),
+    _t("dancing", "Dancing, ethnic or cultural (e.g. salsa, swing, belly)", "03025", 4.5, "dance"),
     # home and garden (08xxx)
     _t("gardening", "Gardening, general, moderate effort", "08245", 3.8, "home"),
-    _t("snow_shovelling", "Shovelling snow, by hand, moderate effort", "08202", 5.3, "home"),
-    # wheelchair propulsion (2024 Wheelchair Compendium)
+    _t("snow_shovelling", "Shovelling snow, by hand, moderate effort", "08195", 5.3, "home"),  # 08202 is vigorous
+    # wheelchair propulsion (2024 Wheelchair Compendium). UNVERIFIED: 3.5 and 6.5 are kept as they were; the
+    # Wheelchair Compendium table (its codes and METs) could not be consulted on 2026-12-03.
     _t("wheelchair", "Wheelchair propulsion, self-paced, outdoors", "WC", 3.5, "wheelchair", speed=20,
        distance=True),
     _t("wheelchair_sport", "Wheelchair basketball or racing", "WC", 6.5, "wheelchair", speed=35,
