@@ -1,110 +1,93 @@
-"""The scheduler's job functions: module-level (the job store pickles references to them), each builds its
-own app context and session, and each run first takes a database lease so one replica does the work.
+"""The periodic jobs, as one table: ``JOBS`` drives the scheduler's registration, ``vcc scheduler --once``,
+the lease each run takes and the removal of stored jobs that are no longer defined.
 
-The scheduler process binds its Flask app once at start-up (``bind_app``); notifications cannot import the
-app factory (the import contract forbids it), and a job function must not build a new app per run.
+It lives in notifications, the top domain layer, because only that layer can see every job's work (the
+platform's ``service.scheduler`` runs the table without knowing any job). A job's ``id`` is its stored
+APScheduler id and its lease name at once: keep ids stable, since changing one retires the stored job and
+starts a new one.
+
+The work functions import their modules when they run: the CLI imports this table in every app and every
+``vcc`` command, and the work pulls in the rules, the dispatcher and firebase-admin (~0.2 s, ~250 modules)
+that web workers never need.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import UTC, timedelta
+from typing import Any
 
-from flask import Flask, current_app
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from notifications import leases
-from service.db import db
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-_APP: Flask | None = None
+from service.scheduler import JobSpec, index, run_leased
 
 
-def bind_app(app: Flask | None) -> None:
-    global _APP
-    _APP = app
-
-
-def _app() -> Flask:
-    if _APP is not None:
-        return _APP
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
-def run_leased(name: str, ttl: timedelta, work: Callable[[Session, str], T]) -> T | None:
-    """Run ``work(session, holder)`` in a fresh app context if this replica wins the lease ``name``."""
-    app = _app()
-    with app.app_context():
-        session = db.session
-        holder = leases.new_holder()
-        try:
-            if not leases.acquire(session, name, holder, ttl):
-                log.debug("job %s: another replica holds the lease", name)
-                return None
-            try:
-                return work(session, holder)
-            finally:
-                session.rollback()
-                leases.release(session, name, holder)
-        finally:
-            db.session.remove()
-
-
-def plan_job() -> Any:
+def _plan(session: Session, holder: str) -> Any:
     from notifications.rules import plan_activity_nudges
 
-    return run_leased("nudges.plan", timedelta(minutes=4), plan_activity_nudges)
+    return plan_activity_nudges(session, holder)
 
 
-def dispatch_job() -> Any:
+def _dispatch(session: Session, holder: str) -> Any:
+    """Renews the lease between batches: sending a large campaign can outlast one lease."""
     from notifications.dispatch import dispatch_due
     from notifications.sender import get_sender
 
-    ttl = timedelta(minutes=2)
-    sender = get_sender(_app())
-
-    def work(session: Session, holder: str) -> Any:
-        return dispatch_due(session, sender, holder,
-                            keep_alive=lambda: leases.renew(session, "nudges.dispatch", holder, ttl))
-
-    return run_leased("nudges.dispatch", ttl, work)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    job = BY_ID["nudges.dispatch"]
+    return dispatch_due(session, get_sender(app), holder, keep_alive=lambda: job.renew(session, holder))
 
 
-def lifecycle_job() -> Any:
+def _lifecycle(session: Session, holder: str) -> Any:
     from notifications.finalise import run_lifecycle
 
-    return run_leased("challenges.lifecycle", timedelta(minutes=9), run_lifecycle)
+    return run_lifecycle(session, holder)
 
 
-def weekly_summary_job() -> Any:
+def _weekly_summary(session: Session, holder: str) -> Any:
     from notifications.rules import plan_weekly_summaries
 
-    return run_leased("nudges.weekly_summary", timedelta(minutes=14), plan_weekly_summaries)
+    return plan_weekly_summaries(session, holder)
 
 
-def reconcile_job() -> Any:
+def _reconcile(session: Session, holder: str) -> Any:
     from notifications.finalise import reconcile_leaderboards
 
-    return run_leased("scoring.reconcile", timedelta(minutes=30), reconcile_leaderboards)
+    return reconcile_leaderboards(session, holder)
 
 
-def purge_idempotency_job() -> Any:
-    """Delete idempotency records past their retention (service.idempotency keeps them a day)."""
+def _purge_idempotency(session: Session, holder: str) -> int:
+    """service.idempotency keeps answers a day; the platform has no table of jobs, so its purge is listed here."""
     from service.idempotency import purge_expired
 
-    def work(session: Session, holder: str) -> int:
-        purged = purge_expired(session)
-        session.commit()
-        return purged
-
-    return run_leased("service.idempotency_purge", timedelta(minutes=10), work)
+    purged = purge_expired(session)
+    session.commit()
+    return purged
 
 
-ALL_JOBS: dict[str, Callable[[], Any]] = {
-    "plan": plan_job, "dispatch": dispatch_job, "lifecycle": lifecycle_job, "weekly": weekly_summary_job,
-    "reconcile": reconcile_job, "purge": purge_idempotency_job,
-}
+# id (job store and lease), --once name, work, trigger, misfire grace (s), lease ttl, description
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("nudges.plan", "plan", _plan, IntervalTrigger(minutes=5, timezone=UTC), 240, timedelta(minutes=4),
+            "plan nudges (activity, streak, overtaken, milestones, badges, goals, announcements)", run_at_start=True),
+    JobSpec("nudges.dispatch", "dispatch", _dispatch, IntervalTrigger(seconds=30, timezone=UTC), 25,
+            timedelta(minutes=2), "dispatch due nudges", run_at_start=True),
+    JobSpec("challenges.lifecycle", "lifecycle", _lifecycle, IntervalTrigger(minutes=10, timezone=UTC), 540,
+            timedelta(minutes=9), "challenge starting, started, ending soon, ended (final standings, finisher badges)",
+            run_at_start=True),
+    JobSpec("nudges.weekly_summary", "weekly", _weekly_summary, IntervalTrigger(minutes=15, timezone=UTC), 840,
+            timedelta(minutes=14), "weekly summaries at Monday 09:00 local"),
+    JobSpec("scoring.reconcile", "reconcile", _reconcile, CronTrigger(hour=3, minute=17, timezone=UTC), 3600,
+            timedelta(minutes=30), "rebuild leaderboards of live challenges from the ledger (SQL and Redis)"),
+    JobSpec("service.idempotency_purge", "purge", _purge_idempotency, IntervalTrigger(hours=1, timezone=UTC), 3000,
+            timedelta(minutes=10), "delete idempotency records past their retention"),
+)
+BY_ID = index(JOBS, lambda spec: spec.id)
+BY_NAME = index(JOBS, lambda spec: spec.cli_name)
+
+
+def run(job_id: str) -> Any:
+    """What the job store holds for every job (with the job's id as its argument): a module-level function,
+    so APScheduler can pickle a reference to it."""
+    return run_leased(BY_ID[job_id])

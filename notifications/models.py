@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models of notifications: devices, preferences, nudges, delivery attempts, leases.
+"""Typed SQLAlchemy 2.0 models of notifications: devices, preferences, nudges, delivery attempts.
 
 A ``Nudge`` is planned once (its ``dedupe_key`` is unique, so a rule that fires twice, or two scheduler
 replicas planning at once, store one row), claimed by one dispatcher (``status='sending'`` with a claim
@@ -13,15 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    Column,
-    Float,
     ForeignKey,
     Index,
-    LargeBinary,
     String,
-    Table,
     Text,
-    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -186,17 +181,6 @@ class Announcement(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Lease(Base):
-    """A named lock with an expiry, taken by a conditional UPDATE, so one replica runs each job at a time."""
-
-    __tablename__ = "scheduler_leases"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str | None] = mapped_column(String(80))
-    expires_at: Mapped[datetime | None]
-    acquired_at: Mapped[datetime | None]
-
-
 class PlannerMark(Base):
     """Remembers what a rule last saw (e.g. a user's rank on a board) so 'overtaken' compares with it."""
 
@@ -208,13 +192,3 @@ class PlannerMark(Base):
     value: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-
-# APScheduler's SQLAlchemyJobStore table, declared here with exactly the columns APScheduler 3.11 gives it
-# (apscheduler/jobstores/sqlalchemy.py), so the migration creates it and the drift check knows it; the job
-# store's own ``create(checkfirst=True)`` then finds it in place.
-scheduler_jobs = Table(
-    "apscheduler_jobs", Base.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
-)

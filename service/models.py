@@ -1,11 +1,26 @@
-"""Accounts: users, organisations, memberships, invitations, refresh tokens, consents, idempotency records."""
+"""Accounts: users, organisations, memberships, invitations, refresh tokens, consents, idempotency records;
+and the job runner's tables (leases, APScheduler's job store).
+"""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.clock import utcnow
@@ -159,3 +174,25 @@ class AuditNote(Base):
     event: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lock with an expiry, taken by a conditional UPDATE, so one replica runs each job at a time."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(80))
+    expires_at: Mapped[datetime | None]
+    acquired_at: Mapped[datetime | None]
+
+
+# APScheduler's SQLAlchemyJobStore table, declared here with exactly the columns APScheduler 3.11 gives it
+# (apscheduler/jobstores/sqlalchemy.py), so the migration creates it and the drift check knows it; the job
+# store's own ``create(checkfirst=True)`` then finds it in place.
+scheduler_jobs = Table(
+    "apscheduler_jobs", Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

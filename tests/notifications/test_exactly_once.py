@@ -1,4 +1,7 @@
-"""No nudge is sent twice and none is lost: concurrent dispatchers, replicas with leases, a killed scheduler."""
+"""No nudge is sent twice and none is lost: concurrent dispatchers, replicas with leases, a killed scheduler.
+
+The leases themselves are tested with the job runner, in tests/service/test_leases.py.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +23,15 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications import jobs, leases
+from notifications import jobs
 from notifications.dispatch import CLAIM_TIMEOUT, dispatch_due
 from notifications.models import AttemptOutcome, DeliveryAttempt, NotificationSettings, Nudge, NudgeKind, NudgeStatus
 from notifications.planner import Candidate, plan
+from service import leases
 from service.clock import utcnow
 from service.config import PROJECT_ROOT
 from service.db import db
+from service.scheduler import bind_app
 from tests.factories import quick_user
 from tests.notifications.factories import make_device
 from tests.notifications.fake_fcm import FakeFcm
@@ -91,25 +96,13 @@ def test_two_dispatchers_claiming_with_skip_locked_send_each_nudge_exactly_once(
 def test_two_scheduler_replicas_running_the_dispatch_job_send_each_nudge_exactly_once(
         app: Flask, session: Session, fcm: FakeFcm) -> None:
     tokens = _setup(session, 60, "replica")
-    jobs.bind_app(app)
+    bind_app(app)
     try:
-        results = _in_threads(app, 2, jobs.dispatch_job)
+        results = _in_threads(app, 2, lambda: jobs.run("nudges.dispatch"))
     finally:
-        jobs.bind_app(None)
+        bind_app(None)
     assert fcm.counts() == {t: 1 for t in tokens}
     assert sorted(r is None for r in results) in ([False, True], [False, False])
-
-
-def test_a_lease_is_held_by_one_holder_until_it_expires_or_is_released(app: Flask, session: Session) -> None:
-    ttl = timedelta(minutes=2)
-    assert leases.acquire(session, "job", "a", ttl)
-    assert not leases.acquire(session, "job", "b", ttl)
-    assert leases.acquire(session, "job", "a", ttl)  # the holder may extend it
-    with time_machine.travel(utcnow() + ttl + timedelta(seconds=1)):
-        assert not leases.renew(session, "job", "a", ttl)
-        assert leases.acquire(session, "job", "b", ttl)  # a crashed holder's lease simply runs out
-    leases.release(session, "job", "b")
-    assert leases.acquire(session, "job", "c", ttl)
 
 
 DOOMED = textwrap.dedent("""

@@ -1,8 +1,9 @@
-"""The scheduler's set-up: jobs as data in the database job store, fixed ids, UTC, misfire and coalesce on purpose."""
+"""The table of periodic jobs: registered in the database job store with fixed ids, run once from the CLI,
+documented in the README, and what the jobs do."""
 
 from __future__ import annotations
 
-import logging
+import itertools
 from datetime import UTC
 from typing import Any
 
@@ -12,16 +13,18 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from notifications import jobs
-from notifications.models import scheduler_jobs
-from notifications.scheduler import JOBS, build_scheduler, register_jobs
+from notifications.jobs import JOBS
+from service.config import PROJECT_ROOT
 from service.db import db
+from service.models import scheduler_jobs
+from service.scheduler import bind_app, build_scheduler, register_jobs
 
 
 def test_jobs_live_in_the_app_database_with_fixed_ids_and_restarts_replace_them(app: Flask) -> None:
     with app.app_context():
         for _ in range(2):  # a restart (or a second replica) registers the same jobs again
             scheduler = build_scheduler(db.engine, BackgroundScheduler)
-            register_jobs(scheduler)
+            register_jobs(scheduler, JOBS, jobs.run)
             scheduler.start(paused=True)
             stored = {job.id: job for job in scheduler.get_jobs()}
             scheduler.shutdown(wait=False)
@@ -33,13 +36,14 @@ def test_jobs_live_in_the_app_database_with_fixed_ids_and_restarts_replace_them(
             assert job.coalesce is True and job.max_instances == 1
             assert job.misfire_grace_time == spec.misfire_grace_time > 1  # not APScheduler's 1 s default
             assert job.func_ref.startswith("notifications.jobs:")  # module-level, picklable by reference
+            assert job.args == (spec.id,)  # the store keeps the id only: the table defines the rest
         assert scheduler.timezone == UTC
         db.session.remove()
 
 
 def test_vcc_scheduler_once_runs_every_job_and_names_the_log_sender(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["scheduler", "--once", "all"])
-    jobs.bind_app(None)
+    bind_app(None)
     assert result.exit_code == 0, result.output
     assert "push sender: log" in result.output
     for name in ("plan:", "dispatch:", "lifecycle:", "weekly:", "reconcile:", "purge:"):
@@ -71,11 +75,11 @@ def test_reconcile_job_rebuilds_a_drifted_leaderboard_from_the_ledger(app: Flask
     right = session.scalar(select(LeaderboardTotal.points).where(*board))
     session.execute(update(LeaderboardTotal).where(*board).values(points=1))  # drift
     session.commit()
-    jobs.bind_app(app)
+    bind_app(app)
     try:
-        assert jobs.reconcile_job() == 1
+        assert jobs.run("scoring.reconcile") == 1
     finally:
-        jobs.bind_app(None)
+        bind_app(None)
     session.expire_all()
     assert session.scalar(select(LeaderboardTotal.points).where(*board)) == right > 1
 
@@ -83,7 +87,7 @@ def test_reconcile_job_rebuilds_a_drifted_leaderboard_from_the_ledger(app: Flask
 def test_purge_job_deletes_only_expired_idempotency_records_under_a_lease(app: Flask, session: Any) -> None:
     from datetime import timedelta
 
-    from notifications import leases
+    from service import leases
     from service.clock import utcnow
     from service.idempotency import RETENTION
     from service.models import IdempotencyRecord
@@ -95,29 +99,41 @@ def test_purge_job_deletes_only_expired_idempotency_records_under_a_lease(app: F
         session.add(IdempotencyRecord(user_id=user.id, key=key, endpoint="activities.create", request_hash="h",
                                       status_code=201, response_body={}, created_at=now - age))
     session.commit()
-    jobs.bind_app(app)
+    bind_app(app)
     try:
         assert leases.acquire(session, "service.idempotency_purge", "someone-else", timedelta(minutes=5))
-        assert jobs.purge_idempotency_job() is None  # another replica holds the lease: nothing done
+        assert jobs.run("service.idempotency_purge") is None  # another replica holds the lease: nothing done
         leases.release(session, "service.idempotency_purge", "someone-else")
-        assert jobs.purge_idempotency_job() == 1
+        assert jobs.run("service.idempotency_purge") == 1
     finally:
-        jobs.bind_app(None)
+        bind_app(None)
     session.expire_all()
     assert list(session.scalars(select(IdempotencyRecord.key))) == ["fresh"]
 
 
-@pytest.mark.parametrize(("log_level", "expected"), [("INFO", logging.WARNING), ("debug", logging.DEBUG)])
-def test_apscheduler_run_logs_stay_off_the_console_unless_debugging(log_level: str, expected: int) -> None:
-    from notifications.scheduler import quiet_apscheduler_logs
+def test_once_offers_the_table_names_and_all(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["scheduler", "--once", "nope"])
+    assert result.exit_code == 2
+    assert all(f"'{name}'" in result.output for name in [*(spec.cli_name for spec in JOBS), "all"]), result.output
 
-    loggers = [logging.getLogger(n) for n in ("apscheduler", "apscheduler.scheduler", "apscheduler.executors.default")]
-    before = [lg.level for lg in loggers]
-    try:
-        quiet_apscheduler_logs(log_level)
-        assert all(lg.getEffectiveLevel() == expected for lg in loggers)
-        executor = logging.getLogger("apscheduler.executors.default")
-        assert executor.isEnabledFor(logging.INFO) is (expected < logging.INFO)
-    finally:
-        for lg, level in zip(loggers, before, strict=True):
-            lg.setLevel(level)
+
+JOB_TABLE_HEADER = "| job id | every | what |"
+
+
+def documented_job_ids(text: str) -> list[str]:
+    """The first column (ids in backticks) of the table under ``JOB_TABLE_HEADER``; a missing header raises."""
+    lines = text.splitlines()
+    rows = itertools.takewhile(lambda line: line.startswith("|"), lines[lines.index(JOB_TABLE_HEADER) + 2:])
+    return [row.split("|")[1].strip().strip("`") for row in rows]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/notifications.md"])
+def test_the_documented_job_table_lists_exactly_the_defined_jobs(doc: str) -> None:
+    documented = documented_job_ids((PROJECT_ROOT / doc).read_text(encoding="utf-8"))
+    assert sorted(documented) == sorted(spec.id for spec in JOBS), f"{doc}'s job table differs from JOBS"
+
+
+def test_the_table_check_notices_a_job_left_out_of_the_readme() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    without_dispatch = "\n".join(line for line in readme.splitlines() if not line.startswith("| `nudges.dispatch`"))
+    assert sorted(documented_job_ids(without_dispatch)) != sorted(spec.id for spec in JOBS)

@@ -3,6 +3,9 @@
 A lease is a row (name, holder, expires_at). Taking it is one conditional UPDATE that succeeds only when
 the lease is free (expired) or already ours, so two schedulers racing for it cannot both win: the
 database serialises the two UPDATEs and the second sees a live lease held by someone else.
+
+The job runner (``service.scheduler``) takes one per job run, named by the job's id. Leases are platform
+code, below the domain packages, so each domain's jobs use them without importing one another.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from notifications.models import Lease
 from service.clock import utcnow
 from service.db_dialect import insert_ignore
+from service.models import Lease
 
 
 def new_holder() -> str:
