@@ -14,7 +14,7 @@ from scoring.catalogue import ACTIVITY_TYPES
 from scoring.schemas import BadgeSchema
 from scoring.types import Metric
 from service.clock import zone
-from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, within_supported_years
+from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, page_of, within_supported_years
 
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
                    "challenge's time zone")
@@ -177,9 +177,7 @@ class ChallengeByIdArgsSchema(BaseSchema):
     invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
 
 
-class ChallengePageSchema(BaseSchema):
-    items = fields.List(fields.Nested(ChallengeSchema))
-    next = fields.String(allow_none=True)
+ChallengePageSchema = page_of(ChallengeSchema)
 
 
 class ChallengeBadgeSchema(BadgeSchema):

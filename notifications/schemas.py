@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from notifications.models import NudgeKind, Platform, TokenType
-from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema
+from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, page_of
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. '21:30'.")
 KINDS = [k.value for k in NudgeKind]
@@ -70,9 +70,7 @@ class NotificationSchema(BaseSchema):
     read_at = AwareDateTime(allow_none=True)
 
 
-class NotificationPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(NotificationSchema), required=True)
-    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+class NotificationPageSchema(page_of(NotificationSchema, documented=True)):  # type: ignore[misc]
     unread = fields.Integer(metadata={"description": "unread notifications in the whole inbox"})
 
 

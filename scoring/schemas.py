@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from service.schemas import BaseSchema
+from service.schemas import BaseSchema, page_of
 
 
 class ActivityTypeSchema(BaseSchema):
@@ -45,9 +45,7 @@ class BadgeAwardSchema(BaseSchema):
         return f"{self._credential_url(award)}.jwt"
 
 
-class BadgeAwardPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(BadgeAwardSchema))
-    next = fields.String(allow_none=True)
+BadgeAwardPageSchema = page_of(BadgeAwardSchema)
 
 
 class CredentialSchema(BaseSchema):

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service.invitations import link_for
 from service.models import OrgKind, Role
-from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField
+from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField, page_of
 
 LOCALE = validate.And(  # the column is VARCHAR(16): a longer tag was a database error (a 500) on PostgreSQL
     validate.Length(max=16, error="A locale tag has at most 16 characters."),
@@ -150,9 +150,7 @@ class OrganisationSchema(BaseSchema):
                           metadata={"description": "the caller's role in this organisation"})
 
 
-class OrganisationPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(OrganisationSchema), required=True)
-    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+OrganisationPageSchema = page_of(OrganisationSchema, documented=True)
 
 
 class OrganisationListArgsSchema(PaginationArgsSchema):
@@ -168,9 +166,7 @@ class MembershipSchema(BaseSchema):
     created_at = AwareDateTime()
 
 
-class MembershipPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(MembershipSchema), required=True)
-    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+MembershipPageSchema = page_of(MembershipSchema, documented=True)
 
 
 class MembershipUpdateSchema(BaseSchema):
@@ -201,9 +197,7 @@ class InvitationSchema(BaseSchema):
     created_at = AwareDateTime()
 
 
-class InvitationPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(InvitationSchema), required=True)
-    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page, null at the end"})
+InvitationPageSchema = page_of(InvitationSchema, documented=True)
 
 
 class InvitationPreviewSchema(BaseSchema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from flask import Response, current_app
@@ -126,6 +127,26 @@ class PaginationArgsSchema(BaseSchema):
                            metadata={"description": "page size, 1..500"})
     cursor = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "opaque cursor from a previous page's `next`"})
+
+
+NEXT_CURSOR_DOC = {"description": "cursor of the next page, null at the end"}
+
+
+def page_of(item_schema: type[Schema], name: str | None = None, *, documented: bool = False) -> type[BaseSchema]:
+    """The schema of one page of a keyset-paginated list: ``items`` (a list of ``item_schema``) and ``next``, the
+    cursor of the next page (null at the end); see service.pagination.
+
+    The OpenAPI component is ``name`` (``ChallengeSchema`` gives ``ChallengePage`` when no name is given); the
+    class is built once per item schema, name and flavour, so every view sharing a page shares its component.
+    A ``documented`` page marks ``items`` required and describes ``next`` in the document."""
+    return _page(item_schema, name or item_schema.__name__.removesuffix("Schema") + "Page", documented)
+
+
+@cache
+def _page(item_schema: type[Schema], name: str, documented: bool) -> type[BaseSchema]:
+    items = fields.List(fields.Nested(item_schema), **({"required": True} if documented else {}))
+    cursor = fields.String(allow_none=True, **({"metadata": NEXT_CURSOR_DOC} if documented else {}))
+    return BaseSchema.from_dict({"items": items, "next": cursor}, name=f"{name}Schema")
 
 
 def prebuilt(payload: dict[str, Any], status: int = 200) -> Response:

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -44,7 +43,7 @@ from service.db import db
 from service.errors import TooLarge, Unprocessable
 from service.idempotency import HEADER, idempotent
 from service.pagination import cursor_fields, keyset_page
-from service.schemas import BaseSchema, PaginationArgsSchema, prebuilt
+from service.schemas import PaginationArgsSchema, page_of, prebuilt
 
 blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
                 description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
@@ -58,14 +57,8 @@ weeks_blp = Blueprint("my-weeks", __name__, url_prefix="/api/v1/me",
                       description="My weeks against the WHO guideline, across every challenge and none.")
 
 
-class ActivityPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(ActivitySchema))
-    next = fields.String(allow_none=True)
-
-
-class ReviewPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(ReviewItemSchema))
-    next = fields.String(allow_none=True)
+ActivityPageSchema = page_of(ActivitySchema)
+ReviewPageSchema = page_of(ReviewItemSchema, "ReviewPage")
 
 
 def _commit() -> None:

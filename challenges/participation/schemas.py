@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from challenges.models import Phase
 from challenges.schemas import ChallengeSchema
-from service.schemas import BaseSchema, PaginationArgsSchema
+from service.schemas import BaseSchema, PaginationArgsSchema, page_of
 
 
 class EnrolmentCreateSchema(BaseSchema):
@@ -37,9 +37,7 @@ class MyChallengeSchema(BaseSchema):
     enrolment = fields.Nested(EnrolmentSchema)
 
 
-class MyChallengePageSchema(BaseSchema):
-    items = fields.List(fields.Nested(MyChallengeSchema))
-    next = fields.String(allow_none=True)
+MyChallengePageSchema = page_of(MyChallengeSchema)
 
 
 class TeamCreateSchema(BaseSchema):
@@ -64,9 +62,7 @@ class TeamMemberSchema(BaseSchema):
                        "shown to an organiser"})
 
 
-class TeamMemberPageSchema(BaseSchema):
-    items = fields.List(fields.Nested(TeamMemberSchema))
-    next = fields.String(allow_none=True)
+TeamMemberPageSchema = page_of(TeamMemberSchema)
 
 
 class TeamSchema(BaseSchema):
