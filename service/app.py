@@ -35,9 +35,10 @@ class Int32Converter(IntegerConverter):
 def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str, Any]:
     # No pool_pre_ping: it costs a round trip per request; a connection dropped by a database restart fails
     # one statement, SQLAlchemy then invalidates the whole pool, and /readyz retries once (service.health).
-    engine_options: dict[str, Any] = {"pool_recycle": 1800}
+    # hide_parameters: a statement's values (an activity's times and figures) stay out of error messages and logs.
+    engine_options: dict[str, Any] = {"pool_recycle": 1800, "hide_parameters": True}
     if settings.database_url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
     return {
         "SECRET_KEY": settings.secret_key,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,

@@ -7,10 +7,12 @@ import logging
 import re
 import time
 import uuid
+from types import TracebackType
 
 from flask import Flask, Response, g, has_request_context, request
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_DB_DETAIL = re.compile(r"^DETAIL:.*?(?=^\[SQL: |^HINT: |^CONTEXT: |^\(Background |^$|\Z)", re.M | re.S)
 
 
 REQUEST_FIELDS = ("request_id", "path", "method")
@@ -41,6 +43,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+    def formatException(self, ei: tuple[type[BaseException], BaseException, TracebackType | None]
+                        | tuple[None, None, None]) -> str:
+        """Without PostgreSQL's DETAIL: a violated constraint's DETAIL repeats the failing row, values and all
+        (an activity's times and figures), which the engine's hide_parameters cannot reach; the statement and the
+        database's message stay."""
+        return _DB_DETAIL.sub("", super().formatException(ei))
 
 
 def configure_logging(level: str) -> None:
