@@ -202,6 +202,8 @@ TUNABLES: tuple[Var, ...] = (
     Var("ACTIVITY_MAX_DURATION_S", "int", None, "session length above which it is flagged", shown="`86400`"),
     Var("ACTIVITY_MAX_BATCH_ITEMS", "int", None, "most items in one `POST /api/v1/activities/batch` (more is a 413)",
         shown="`1000`"),
+    Var("ACTIVITY_IMPORT_MAX_POINTS", "int", None, "most track points read from one imported GPX/TCX/FIT file (more "
+        "is a 422 `too-many-points`, refused before the file is parsed in full)", shown="`50000`"),
 )
 """Domain limits an operator may tune per deployment; set ones become Flask config keys of the same name. Their
 defaults belong to the domain modules that apply them (``shown`` only documents them, and a test checks it

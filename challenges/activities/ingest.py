@@ -175,7 +175,7 @@ def import_file(session: Session, user: User, filename: str | None, data: bytes,
     if len(data) > max_bytes:
         raise TooLarge(f"The file is {len(data)} bytes; imports are limited to {max_bytes} bytes.",
                        code="file-too-large", limit=max_bytes)
-    summary = files.read_activity_file(filename, data)
+    summary = files.read_activity_file(filename, data, max_points=limits.max_file_points)
     code = type_code or files.type_for_sport(summary.sport)
     if code is None:
         raise InvalidActivity(f"The file's sport {summary.sport!r} is not one we can map; send the form field "

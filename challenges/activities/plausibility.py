@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from challenges.activities.models import ActivityKind
+from challenges.activities.screening import MAX_POINTS
 from challenges.limits import DAY_S, ChallengeLimits
 from scoring.catalogue import ACTIVITY_TYPES
 
@@ -42,6 +43,7 @@ class Limits:
     max_cadence_spm: float = 300.0
     max_duration_s: int = DAY_S
     max_batch_items: int = 1000
+    max_file_points: int = MAX_POINTS
 
 
 DEFAULT_LIMITS = Limits()
@@ -50,7 +52,8 @@ CONFIG_KEYS = {"ACTIVITY_STEPS_FLAG_PER_DAY": "steps_flag_per_day",
                "ACTIVITY_STEPS_REJECT_PER_DAY": "steps_reject_per_day",
                "ACTIVITY_MAX_CADENCE_SPM": "max_cadence_spm",
                "ACTIVITY_MAX_DURATION_S": "max_duration_s",
-               "ACTIVITY_MAX_BATCH_ITEMS": "max_batch_items"}
+               "ACTIVITY_MAX_BATCH_ITEMS": "max_batch_items",
+               "ACTIVITY_IMPORT_MAX_POINTS": "max_file_points"}
 """App config keys (``create_app({...})`` or Flask config) that override the defaults of a deployment."""
 
 
