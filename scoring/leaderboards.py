@@ -16,6 +16,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
@@ -65,6 +66,24 @@ def _ranked(rows: list[tuple[int, int]], start: int, prev: tuple[int, int] | Non
     return out
 
 
+def _mirror(session: Session) -> Any | None:
+    """The Redis client, when one is configured and answers, with boards that missed increments dropped."""
+    r = redis_write.client()
+    if r is None:
+        return None
+    try:
+        redis_write.repair_if_due(session, r)
+    except RedisError:
+        _unavailable()
+        return None
+    return r
+
+
+def _unavailable() -> None:
+    redis_write.note_failure()
+    log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
+
+
 def _no_count(points: int) -> int:
     raise AssertionError("rank needed a count the caller said was known")
 
@@ -110,12 +129,12 @@ def board(session: Session, contest_id: int, scope: Scope | str, period: Period 
         raise Invalid("malformed cursor", code="invalid-cursor") from None
     # One row past the page, read only to learn whether a next page exists (a full page alone does not say).
     rows = None
-    r = redis_write.client()
+    r = _mirror(session)
     if r is not None:
         try:
             rows = redis_read.top(session, r, contest_id, scope, pkey, offset, limit + 1, expire_at)
         except RedisError:
-            log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
+            _unavailable()
     if rows is None:
         rows = sql.top(session, contest_id, scope, pkey, limit + 1, last)
     ranked = _ranked(rows[:limit], offset, prev, {}, _no_count)
@@ -135,7 +154,7 @@ def around(session: Session, contest_id: int, scope: Scope | str, period: Period
     if not 0 <= k <= 100:
         raise Invalid("k must be between 0 and 100", code="invalid-k")
     pkey, expire_at = _pkey(period, at, tz, period_key)
-    r = redis_write.client()
+    r = _mirror(session)
     ranked = None
     if r is not None:
         try:
@@ -147,7 +166,7 @@ def around(session: Session, contest_id: int, scope: Scope | str, period: Period
             count = lambda pts: redis_read.count_above(r, contest_id, scope, pkey, pts)  # noqa: E731
             ranked = _ranked(rows, start, None, {mine: my_rank}, count)
         except RedisError:
-            log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
+            _unavailable()
     if ranked is None:
         in_sql = sql.around(session, contest_id, scope, pkey, subject_id, k)
         if in_sql is None:

@@ -129,3 +129,14 @@ class BadgeAward(Base):
     awarded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     badge: Mapped[BadgeDefinition] = relationship(lazy="joined")
+
+
+class StaleBoards(Base):
+    """A contest whose Redis boards missed an increment: Redis was unreachable after the commit, so they could
+    not even be dropped. The next read that reaches Redis drops them (scoring.boards.redis_write), to be rebuilt
+    from the SQL totals. ``misses`` counts the misses, so a repair clears only the marks it has seen."""
+
+    __tablename__ = "stale_boards"
+
+    contest_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    misses: Mapped[int] = mapped_column(BigInteger, default=1)

@@ -60,6 +60,9 @@ def _flask_config(settings: Settings, overrides: Mapping[str, Any]) -> dict[str,
         "RATELIMIT_ENABLED": settings.ratelimit_enabled,
         "RATELIMIT_DEFAULT": settings.ratelimit_default,
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        # Redis down: count in this process's memory (flask-limiter retries Redis after 1, 2, 4 ... 32 s and
+        # goes back to it once it answers) instead of failing every request before its view runs.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         **{k: v for k, v in overrides.items() if k.isupper() and k not in ENV_NAMES},
     }

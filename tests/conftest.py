@@ -8,8 +8,13 @@ a key prefix unique to this run. With CI=true an unreachable server fails the ru
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +78,82 @@ def redis_url() -> str | None:
 REDIS_PREFIX = f"vcctest{RUN_ID}"
 
 
+@contextmanager
+def serve_http(app: Flask) -> Iterator[str]:
+    """``app`` served over real HTTP on a free 127.0.0.1 port, for clients that are not Flask's."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start as an outage would. It
+    writes no snapshot by itself; ``save()`` takes one, which the next ``start()`` loads (a Redis with
+    persistence that comes back holding boards from before the outage)."""
+
+    def __init__(self, directory: Path) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def save(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.url).save()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """Needs only the redis-server program, so it runs in every tier; where it is missing the test is skipped
+    (CI=true fails instead)."""
+    if shutil.which("redis-server") is None:
+        _unreachable("redis-server (a private Redis the test stops and starts)",
+                     FileNotFoundError("redis-server is not on PATH; install the redis-server package"))
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def make_test_config(database_url: str, redis_url: str | None, tmp: Path, **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "TESTING": True,
@@ -131,6 +212,10 @@ def side_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Callable
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
+    if built:  # flask-limiter has one process-wide Limiter: hand it back to the shared app (limits off)
+        from service.extensions import limiter
+
+        limiter.init_app(app)
 
 
 def _flush_redis(url: str) -> None:

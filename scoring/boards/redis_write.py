@@ -11,12 +11,21 @@ from the session's ``after_commit`` event, so Redis never shows points the datab
 increment is a tiny script (ZINCRBY only if the key exists): a missing board (flushed, expired,
 never built) is rebuilt from SQL totals on the next read instead of being started half-empty.
 Finished day and week boards get EXPIREAT one week after the period ends.
+
+When Redis cannot be reached after a commit, the boards it was sent to are dropped; when even that fails
+(Redis is down) the contest is marked in SQL (``StaleBoards``), because Redis may come back holding those
+boards without the increments (a snapshot, a partition that healed). Reads call ``repair_if_due`` first: in
+a process that has seen Redis fail, and in every process at least every ``REPAIR_EVERY_S``, it drops the
+boards of each contest with marks that Redis has not yet been repaired for (the repaired counts live in
+Redis, so a read never writes SQL), and the next read rebuilds them from the SQL totals.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from scoring.types import Scope
 from service.clock import utcnow
+from service.db_dialect import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,8 @@ KEEP_AT_LEAST = timedelta(hours=1)  # a board of a long-finished period, rebuilt
 PENDING = "scoring_redis_pending"
 BUILD_TTL_S = 300  # a rebuild that died leaves its marker this long at most
 FIX_ROUNDS = 20
+REPAIR_EVERY_S = 10.0
+_health = {"suspect": False, "checked": -math.inf}  # this process: has it seen Redis fail, when did it check
 
 INCR_IF_EXISTS = """
 local applied = 0
@@ -71,6 +83,15 @@ def board_key(pfx: str, contest_id: int, scope: Scope | str, period_key: str) ->
 
 def contest_pattern(pfx: str, contest_id: int) -> str:
     return f"{pfx}:lb:{{{contest_id}}}:*"
+
+
+def contest_of(key: str) -> int:
+    return int(key.rsplit(":lb:{", 1)[1].split("}", 1)[0])
+
+
+def repaired_key(pfx: str) -> str:
+    """One hash of contest -> the misses its boards were repaired for (one key: no cross-slot reads)."""
+    return f"{pfx}:lb-repaired"
 
 
 def member(subject_id: int) -> str:
@@ -113,14 +134,57 @@ def _flush_after_commit(session: Session) -> None:
     if not pending:
         return
     r = pending["client"]
+    removals = pending.get("removals", [])
     try:
-        _send(r, pending["ops"], pending.get("removals", []))
+        _send(r, pending["ops"], removals)
     except Exception:  # Redis is a cache: the SQL totals are committed; drop the boards to rebuild them
-        log.exception("redis board update failed; boards will be rebuilt from SQL on read")
+        log.warning("redis board update failed; boards will be rebuilt from SQL on read", exc_info=True)
+        keys = {op[0] for op in pending["ops"]} | {key for keys, _ in removals for key in keys}
         try:
-            r.delete(*{op[0] for op in pending["ops"]})
+            r.delete(*keys)
         except Exception:
-            log.exception("could not drop stale redis boards")
+            mark_stale(session, {contest_of(key) for key in keys})
+
+
+def note_failure() -> None:
+    _health["suspect"] = True
+
+
+def mark_stale(session: Session, contest_ids: set[int]) -> None:
+    """Note in SQL that these contests' Redis boards missed increments; after commit the session can no longer
+    run statements, so on a connection of its own."""
+    from scoring.models import StaleBoards
+
+    note_failure()
+    stmt = insert_for(session, StaleBoards).values([{"contest_id": cid, "misses": 1} for cid in sorted(contest_ids)])
+    stmt = stmt.on_conflict_do_update(index_elements=[StaleBoards.contest_id],
+                                      set_={"misses": StaleBoards.misses + 1})
+    try:
+        with session.get_bind().engine.begin() as conn:
+            conn.execute(stmt)
+    except Exception:  # the nightly scoring.reconcile job rebuilds every live board anyway
+        log.exception("could not mark the redis boards of contests %s stale", sorted(contest_ids))
+
+
+def repair_if_due(session: Session, r: Any) -> None:
+    """Drop the boards of contests marked stale since Redis was last repaired for them (see the module's
+    docstring); raises RedisError while Redis is unreachable."""
+    from scoring.models import StaleBoards
+
+    now = time.monotonic()
+    if not _health["suspect"] and now - _health["checked"] < REPAIR_EVERY_S:
+        return
+    marks = {int(cid): int(misses)
+             for cid, misses in session.execute(select(StaleBoards.contest_id, StaleBoards.misses))}
+    if marks:
+        pfx = prefix()
+        done = r.hmget(repaired_key(pfx), list(marks))
+        for (cid, misses), repaired in zip(marks.items(), done, strict=True):
+            if int(repaired or 0) < misses:
+                log.warning("dropping the redis boards of contest %s: they missed increments", cid)
+                drop_contest(r, pfx, cid)
+                r.hset(repaired_key(pfx), str(cid), misses)
+    _health.update(suspect=False, checked=now)
 
 
 def _send(r: Any, ops: list[tuple[str, str, int, str]], removals: list[tuple[list[str], list[str]]]) -> None:
