@@ -12,8 +12,9 @@ from werkzeug.routing import IntegerConverter
 
 from service import errors, idempotency, logs, openapi_docs, signing_keys
 from service.config import ENV_NAMES, Settings, load_settings
+from service.db import db
 from service.errors import problem
-from service.extensions import api, db, limiter, migrate
+from service.extensions import api, limiter, migrate
 from service.schemas import INT32_MAX
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ def main() -> None:
 def create_admin(email: str, password: str, display_name: str) -> None:
     """Create (or promote) a platform administrator."""
     from service.accounts import create_superuser
+    from service.db import db
     from service.errors import DomainError
-    from service.extensions import db
 
     try:
         user = create_superuser(db.session, email=email, password=password, display_name=display_name)
@@ -73,8 +73,8 @@ def seed_demo(if_empty: bool) -> None:
     """Load the demo: a city challenge with teams, activity and leaderboards."""
     from challenges.demo import seed as seed_challenges
     from notifications.demo import seed as seed_notifications
+    from service.db import db
     from service.demo import demo_exists, seed_accounts
-    from service.extensions import db
 
     if if_empty and demo_exists(db.session):
         click.echo("demo data already present; nothing to do")

@@ -7,9 +7,7 @@ from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 
-from service.db import db
-
-__all__ = ["api", "db", "limiter", "migrate"]
+__all__ = ["api", "limiter", "migrate"]
 
 
 def _client_key() -> str:

@@ -1,5 +1,5 @@
 """One way to the database handle: ``from service.db import db`` (DESIGN: domain models import it without importing
-the rest of service/), never the copy service.extensions still re-exports."""
+the rest of service/), never through service.extensions, which no longer re-exports it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("service", "scoring", "challenges", "notifications", "bench", "migrations", "tests")
-# Still on the re-export, owned elsewhere for now; drop each entry (and then the re-export) when it moves.
-NOT_YET = {"service/app.py", "service/cli.py"}
 
 
 def _imports_db_from_extensions(path: Path) -> bool:
@@ -23,4 +21,4 @@ def _imports_db_from_extensions(path: Path) -> bool:
 def test_db_is_imported_from_service_db() -> None:
     files = [p for top in SOURCES for p in (ROOT / top).rglob("*.py")] + [ROOT / "wsgi.py"]
     found = {str(p.relative_to(ROOT)) for p in files if _imports_db_from_extensions(p)}
-    assert found - NOT_YET == set(), "import db from service.db"
+    assert found == set(), "import db from service.db"
