@@ -185,3 +185,5 @@ class CheckIn(Base):
     local_day: Mapped[date] = mapped_column(Date)
     method: Mapped[CheckInMethod] = mapped_column(str_enum(CheckInMethod, "checkin_method"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    location: Mapped[Location] = relationship()

@@ -18,6 +18,7 @@ from challenges.participation.schemas import (
     MyChallengesArgsSchema,
     TeamCreateSchema,
     TeamMemberPageSchema,
+    TeamPageSchema,
     TeamSchema,
     TeamUpdateSchema,
 )
@@ -84,7 +85,7 @@ class EnrolmentResource(MethodView):
 
 def _decorate(found: list[Team], challenge: Challenge, organiser: bool, user_id: int | None,
               my_team_id: int | None) -> list[Team]:
-    counts = teams.member_counts(db.session, challenge)
+    counts = teams.member_counts(db.session, challenge, found)
     for team in found:
         team.member_count = counts.get(team.id, 0)  # type: ignore[attr-defined]
         team.show_code = organiser or (user_id is not None and (  # type: ignore[attr-defined]
@@ -102,11 +103,13 @@ def _for_viewer(found: list[Team], challenge: Challenge) -> list[Team]:
 
 @teams_blp.route("/<int:challenge_id>/teams")
 class Teams(MethodView):
-    @teams_blp.response(200, TeamSchema(many=True))
-    def get(self, challenge_id: int) -> list[Team]:
-        """Teams with their member counts (codes only for organisers and the team's own people)"""
+    @teams_blp.arguments(PaginationArgsSchema, location="query")
+    @teams_blp.response(200, TeamPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Teams in name order with their member counts (codes only for organisers and the team's own people)"""
         challenge = visible_challenge(db.session, challenge_id, optional_user())
-        return _for_viewer(teams.list_teams(db.session, challenge), challenge)
+        found, next_cursor = teams.teams_page(db.session, challenge, **args)
+        return {"items": _for_viewer(found, challenge), "next": next_cursor}
 
     @auth_required
     @idempotent("challenges.participation.teams.create")

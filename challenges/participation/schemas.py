@@ -73,3 +73,6 @@ class TeamSchema(BaseSchema):
     members = fields.Integer(attribute="member_count")
     code = fields.Function(lambda t: t.code if getattr(t, "show_code", False) else None, allow_none=True,
                            metadata={"type": "string", "description": "organisers and the team's creator"})
+
+
+TeamPageSchema = page_of(TeamSchema, documented=True)

@@ -10,6 +10,7 @@ before a move stay with the team they were scored for, as when leaving.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,24 +29,31 @@ from scoring.types import Scope
 from service.db_dialect import one_of
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Organisation, User
-from service.pagination import cursor_fields, keyset_page
+from service.pagination import cursor_fields, keyset_page, keyset_rows
 
 
-def member_counts(session: Session, challenge: Challenge) -> dict[int, int]:
-    """Active members per team; in organisation format a team's members are its organisation's participants."""
+def member_counts(session: Session, challenge: Challenge, teams: Sequence[Team]) -> dict[int, int]:
+    """Active members of each of ``teams`` (counted for those alone, not the whole challenge); in organisation
+    format a team's members are its organisation's participants."""
+    if not teams:
+        return {}
     active = (Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None))
     if format_of(challenge).team_is_organisation:
-        per_org = dict(session.execute(select(Enrolment.organisation_id, func.count(Enrolment.id)).where(*active)
-                                       .group_by(Enrolment.organisation_id)).all())
-        teams = session.execute(select(Team.id, Team.organisation_id).where(Team.challenge_id == challenge.id))
-        return {team_id: per_org.get(org_id, 0) for team_id, org_id in teams}
+        orgs = [t.organisation_id for t in teams if t.organisation_id is not None]
+        per_org = dict(session.execute(select(Enrolment.organisation_id, func.count(Enrolment.id)).where(
+            *active, one_of(session, Enrolment.organisation_id, orgs)).group_by(Enrolment.organisation_id)).all())
+        return {t.id: per_org.get(t.organisation_id, 0) for t in teams}
     rows = session.execute(select(Enrolment.team_id, func.count(Enrolment.id))
-                           .where(*active, Enrolment.team_id.is_not(None)).group_by(Enrolment.team_id)).all()
+                           .where(*active, one_of(session, Enrolment.team_id, [t.id for t in teams]))
+                           .group_by(Enrolment.team_id)).all()
     return {team_id: n for team_id, n in rows if team_id is not None}
 
 
-def list_teams(session: Session, challenge: Challenge) -> list[Team]:
-    return list(session.scalars(select(Team).where(Team.challenge_id == challenge.id).order_by(Team.name)))
+def teams_page(session: Session, challenge: Challenge, *, limit: int, cursor: str | None
+               ) -> tuple[list[Team], str | None]:
+    """The challenge's teams in name order, a page at a time."""
+    query = select(Team).where(Team.challenge_id == challenge.id)
+    return keyset_rows(session, query, [Team.name, Team.id], limit=limit, cursor=cursor)
 
 
 def create_team(session: Session, challenge: Challenge, user: User, *, name: str,
@@ -149,7 +157,7 @@ def update_team(session: Session, challenge: Challenge, team: Team, user: User, 
 def delete_team(session: Session, challenge: Challenge, team: Team) -> None:
     """Delete a team nobody is in and that never scored (organisers; the caller checks the role). A team with
     history is refused: its points are part of the results, so rename it instead."""
-    members = member_counts(session, challenge).get(team.id, 0)
+    members = member_counts(session, challenge, [team]).get(team.id, 0)
     if members:
         raise Conflict(f"Team {team.name!r} has {members} active member(s); move or remove them first.",
                        code="team-not-empty", members=members)

@@ -13,8 +13,10 @@ from challenges.models import CheckIn, Location
 from challenges.places import checkins, locations, qr
 from challenges.places.schemas import (
     CheckInCreateSchema,
+    CheckInPageSchema,
     CheckInSchema,
     LocationCreateSchema,
+    LocationPageSchema,
     LocationSchema,
     LocationUpdateSchema,
     QrTokenSchema,
@@ -23,6 +25,7 @@ from service.auth import auth_required, current_user, optional_user
 from service.clock import utcnow
 from service.db import db
 from service.idempotency import idempotent
+from service.schemas import PaginationArgsSchema
 
 locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/challenges",
                           description="Check-in locations with a geofence and a rotating QR code.")
@@ -36,11 +39,13 @@ def qr_window_s() -> int:
 
 @locations_blp.route("/<int:challenge_id>/locations")
 class Locations(MethodView):
-    @locations_blp.response(200, LocationSchema(many=True))
-    def get(self, challenge_id: int) -> list[Location]:
-        """Check-in locations of a challenge"""
+    @locations_blp.arguments(PaginationArgsSchema, location="query")
+    @locations_blp.response(200, LocationPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """Check-in locations of a challenge, in the order they were added"""
         challenge = visible_challenge(db.session, challenge_id, optional_user())
-        return locations.list_locations(db.session, challenge)
+        items, next_cursor = locations.locations_page(db.session, challenge, **args)
+        return {"items": items, "next": next_cursor}
 
     @auth_required
     @idempotent("challenges.places.locations.create")
@@ -109,12 +114,14 @@ class LocationQrImage(MethodView):
 @checkins_blp.route("/<int:challenge_id>/checkins")
 class CheckIns(MethodView):
     @auth_required
-    @checkins_blp.response(200, CheckInSchema(many=True))
-    def get(self, challenge_id: int) -> list[CheckIn]:
-        """My check-ins in this challenge, newest first"""
+    @checkins_blp.arguments(PaginationArgsSchema, location="query")
+    @checkins_blp.response(200, CheckInPageSchema)
+    def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
+        """My check-ins in this challenge, newest first, each naming its location"""
         user = current_user()
         challenge = visible_challenge(db.session, challenge_id, user)
-        return checkins.my_checkins(db.session, challenge, user)
+        items, next_cursor = checkins.my_checkins(db.session, challenge, user, **args)
+        return {"items": items, "next": next_cursor}
 
     @auth_required
     @idempotent("challenges.places.checkins.create")

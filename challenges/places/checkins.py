@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from challenges.lifecycle import rules_for
 from challenges.models import Challenge, ChallengeStatus, CheckIn, CheckInMethod
@@ -22,6 +22,7 @@ from scoring.types import ActivityFacts
 from service.clock import zone
 from service.errors import Conflict, Forbidden, Unprocessable
 from service.models import User
+from service.pagination import keyset_rows
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,10 @@ def check_in(session: Session, challenge: Challenge, user: User, location_id: in
     return CheckInResult(checkin, result.points, [a.badge.code for a in awarded])
 
 
-def my_checkins(session: Session, challenge: Challenge, user: User, limit: int = 500) -> list[CheckIn]:
-    return list(session.scalars(select(CheckIn).where(CheckIn.challenge_id == challenge.id,
-                                                      CheckIn.user_id == user.id)
-                                .order_by(CheckIn.at.desc(), CheckIn.id.desc()).limit(limit)))
+def my_checkins(session: Session, challenge: Challenge, user: User, *, limit: int, cursor: str | None
+                ) -> tuple[list[CheckIn], str | None]:
+    """The user's check-ins in the challenge, newest first, a page at a time, each with its location loaded (the
+    answer names it; an archived location too)."""
+    query = (select(CheckIn).where(CheckIn.challenge_id == challenge.id, CheckIn.user_id == user.id)
+             .options(joinedload(CheckIn.location)))
+    return keyset_rows(session, query, [CheckIn.at, CheckIn.id], limit=limit, cursor=cursor, descending=True)

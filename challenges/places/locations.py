@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from challenges.models import Challenge, Location
 from service.clock import utcnow
 from service.errors import NotFound
+from service.pagination import keyset_rows
 
 
 def list_locations(session: Session, challenge: Challenge, *, include_archived: bool = False) -> list[Location]:
@@ -19,6 +20,13 @@ def list_locations(session: Session, challenge: Challenge, *, include_archived: 
     if not include_archived:
         query = query.where(Location.archived_at.is_(None))
     return list(session.scalars(query))
+
+
+def locations_page(session: Session, challenge: Challenge, *, limit: int, cursor: str | None
+                   ) -> tuple[list[Location], str | None]:
+    """The challenge's open locations in the order they were added, a page at a time."""
+    query = select(Location).where(Location.challenge_id == challenge.id, Location.archived_at.is_(None))
+    return keyset_rows(session, query, [Location.id], limit=limit, cursor=cursor)
 
 
 def get_location(session: Session, challenge: Challenge, location_id: int) -> Location:

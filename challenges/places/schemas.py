@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from challenges.models import CheckInMethod
-from service.schemas import BaseSchema
+from service.schemas import BaseSchema, page_of
 
 
 class LocationCreateSchema(BaseSchema):
@@ -32,6 +32,9 @@ class LocationSchema(BaseSchema):
     lat = fields.Float()
     lon = fields.Float()
     radius_m = fields.Float()
+
+
+LocationPageSchema = page_of(LocationSchema, documented=True)
 
 
 class QrTokenSchema(BaseSchema):
@@ -61,8 +64,12 @@ class CheckInSchema(BaseSchema):
     id = fields.Integer()
     challenge_id = fields.Integer()
     location_id = fields.Integer()
+    location_name = fields.String(attribute="location.name")
     at = fields.DateTime(format="iso")
     local_day = fields.Date()
     method = fields.Enum(CheckInMethod, by_value=True)
-    points = fields.Integer()
-    badges = fields.List(fields.String(), metadata={"description": "codes of badges this check-in earned"})
+    points = fields.Integer(metadata={"description": "on check-in: the points it scored"})
+    badges = fields.List(fields.String(), metadata={"description": "on check-in: codes of badges it earned"})
+
+
+CheckInPageSchema = page_of(CheckInSchema, documented=True)

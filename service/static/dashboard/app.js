@@ -184,7 +184,7 @@ async function showTeams(challenge) {
     return;
   }
   const base = "/api/v1/challenges/" + challenge.id + "/teams";
-  listPanel(box, await api(base), "No teams yet.", (t) => {
+  listPanel(box, await api(base + "?limit=500"), "No teams yet.", (t) => {
     const li = el("li", t.name + ": " + t.members + " member(s)" + (t.code ? ", code " + t.code : ""));
     const roster = el("div");
     const who = el("button", "Members", { type: "button" });
@@ -268,7 +268,8 @@ $("badge-form").addEventListener("submit", async (event) => {
 // Locations of a check-in challenge, each with a full-screen rotating QR code for a screen at the spot.
 async function showCodes(challenge) {
   const box = $("codes");
-  listPanel(box, await api("/api/v1/challenges/" + challenge.id + "/locations"), "No check-in locations.", (place) => {
+  const places = await api("/api/v1/challenges/" + challenge.id + "/locations?limit=500");
+  listPanel(box, places, "No check-in locations.", (place) => {
     const li = el("li", place.name + " ");
     const button = el("button", "Show code", { type: "button" });
     button.onclick = () => showCode(challenge, place);

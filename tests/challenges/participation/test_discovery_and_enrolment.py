@@ -168,7 +168,7 @@ def test_organisation_format_counts_each_participant_for_their_own_organisation(
     assert chosen.status_code == 201 and chosen.json["organisation_id"] == cast.other_org.id
     foreign = client.post(url, json={"organisation_id": cast.other_org.id}, headers=cast.headers(app, "member"))
     assert foreign.status_code == 403
-    listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json
+    listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json["items"]
     assert {t["name"]: t["members"] for t in listed} == {"Tampere": 1, "Espoo": 1}
 
 

@@ -93,7 +93,8 @@ def test_a_team_is_deleted_only_when_empty_and_without_points(app: Flask, client
     assert history.status_code == 409 and history.json["type"].endswith("/team-has-points")
     assert client.delete(_team_url(challenge.id, empty.id), headers=organiser).status_code == 204
     assert client.get(_team_url(challenge.id, empty.id)).status_code == 404
-    assert [t["name"] for t in client.get(f"/api/v1/challenges/{challenge.id}/teams").json] == ["Logistics"]
+    assert [t["name"] for t in client.get(f"/api/v1/challenges/{challenge.id}/teams").json["items"]] == [
+        "Logistics"]
     page = leaderboards.board(session, challenge.id, Scope.TEAM, Period.ALL, tz=challenge.timezone)
     assert [(r.subject_id, r.points) for r in page.rows] == [(scored.id, 30)]
 

@@ -60,7 +60,7 @@ def test_team_codes_join_and_the_size_cap_holds(app: Flask, client: FlaskClient,
     assert same_again.status_code == 201
     unknown = client.post(url, json={"team_code": "ZZZZZZZZ"}, headers=auth_headers(app, people[2]))
     assert unknown.status_code == 404 and unknown.json["type"].endswith("/team-code-unknown")
-    listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json
+    listed = client.get(f"/api/v1/challenges/{challenge.id}/teams").json["items"]
     assert listed == [{"id": team.id, "challenge_id": challenge.id, "name": "Finance", "organisation_id": None,
                        "members": 2, "code": None}]
     client.delete(url, headers=auth_headers(app, people[0]))
@@ -139,3 +139,18 @@ def test_two_people_racing_for_the_last_place_in_a_team_get_one_place(app: Flask
     for t in threads:
         t.join(timeout=30)
     assert sorted(outcomes) == ["joined", "team-full"]
+
+
+def test_teams_are_a_page_in_name_order_with_their_member_counts(app: Flask, client: FlaskClient, session: Any,
+                                                                 cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
+    teams = {name: make_team(session, challenge, cast.organiser, name) for name in ("Sales", "Finance", "Legal")}
+    for person in (quick_user(session), quick_user(session)):
+        enrol(session, challenge, person, team_code=teams["Sales"].code)
+    session.commit()
+    url = f"/api/v1/challenges/{challenge.id}/teams"
+    first = client.get(f"{url}?limit=2").json
+    rest = client.get(f"{url}?limit=2&cursor={first['next']}").json
+    assert [(t["name"], t["members"]) for t in first["items"]] == [("Finance", 0), ("Legal", 0)]
+    assert [(t["name"], t["members"]) for t in rest["items"]] == [("Sales", 2)]
+    assert first["next"] and rest["next"] is None

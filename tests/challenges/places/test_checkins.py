@@ -109,7 +109,7 @@ def test_geofence_check_in_scores_once_per_local_day(app: Flask, client: FlaskCl
         assert nxt.status_code == 201 and nxt.json["local_day"] == "2026-05-11"
     assert session.scalar(select(func.count(CheckIn.id))) == 2
     with time_machine.travel("2026-05-10T21:31:00Z"):
-        mine = client.get(f"{park.url}/checkins", headers=cast.headers(app, "member")).json
+        mine = client.get(f"{park.url}/checkins", headers=cast.headers(app, "member")).json["items"]
     assert [c["local_day"] for c in mine] == ["2026-05-11", "2026-05-10"]
     assert session.scalar(select(func.sum(PointsEntry.points)).where(
         PointsEntry.contest_id == park.challenge.id, PointsEntry.user_id == cast.member.id)) == 2
@@ -233,3 +233,29 @@ def test_a_retried_check_in_with_the_same_idempotency_key_replays_the_first_answ
     assert first.status_code == retry.status_code == 201 and first.json == retry.json
     assert retry.headers.get("Idempotent-Replayed") == "true"
     assert session.scalar(select(func.count(CheckIn.id))) == 1
+
+
+def test_locations_and_my_check_ins_are_pages_and_each_check_in_names_its_location(
+        app: Flask, client: FlaskClient, cast: Cast, park: SimpleNamespace) -> None:
+    names = ["Koskipuisto gym", "Pyynikki stairs", "Hervanta track"]
+    with time_machine.travel("2026-05-10T09:00:00Z"):
+        spots = [client.post(f"{park.url}/locations", json={"name": n, "lat": 61.0 + i / 10, "lon": 23.0},
+                             headers=cast.headers(app, "organiser")).json for i, n in enumerate(names)]
+    for minute, spot in enumerate(spots):
+        with time_machine.travel(f"2026-05-10T10:0{minute}:00Z"):
+            assert client.post(f"{park.url}/checkins", json={"location_id": spot["id"], "lat": spot["lat"],
+                                                             "lon": spot["lon"]},
+                               headers=cast.headers(app, "member")).status_code == 201
+    with time_machine.travel("2026-05-10T11:00:00Z"):
+        headers = cast.headers(app, "member")
+        first = client.get(f"{park.url}/locations?limit=2").json
+        rest = client.get(f"{park.url}/locations?limit=2&cursor={first['next']}").json
+        newest = client.get(f"{park.url}/checkins?limit=2", headers=headers).json
+        oldest = client.get(f"{park.url}/checkins?limit=2&cursor={newest['next']}", headers=headers).json
+        bad = client.get(f"{park.url}/checkins?cursor=not-ours", headers=headers)
+    assert [p["name"] for p in first["items"]] == names[:2] and first["next"]
+    assert [p["name"] for p in rest["items"]] == names[2:] and rest["next"] is None
+    assert [(c["location_id"], c["location_name"]) for c in newest["items"] + oldest["items"]] == [
+        (s["id"], s["name"]) for s in reversed(spots)]
+    assert newest["next"] and oldest["next"] is None
+    assert bad.status_code == 400 and bad.json["type"].endswith("/bad-cursor")
