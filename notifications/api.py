@@ -32,7 +32,7 @@ from service.db import db
 
 devices_blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices",
                         description="Push device tokens of the signed-in person.")
-prefs_blp = Blueprint("notification_preferences", __name__, url_prefix="/api/v1/me/notification-preferences",
+prefs_blp = Blueprint("notification-preferences", __name__, url_prefix="/api/v1/me/notification-preferences",
                       description="Which nudges to get, quiet hours and daily caps.")
 inbox_blp = Blueprint("notifications", __name__, url_prefix="/api/v1/me/notifications",
                       description="The in-app inbox of nudges.")

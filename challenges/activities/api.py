@@ -49,7 +49,7 @@ blp = Blueprint("activities", __name__, url_prefix="/api/v1/activities",
                 description="Activity ingest: manual entries, wearable sync, GPX/TCX/FIT import, review.")
 T = TypeVar("T")
 
-review_blp = Blueprint("activity_review", __name__, url_prefix="/api/v1/challenges",
+review_blp = Blueprint("activity-review", __name__, url_prefix="/api/v1/challenges",
                        description="Organisers' review queue of flagged activity.")
 
 
