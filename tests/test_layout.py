@@ -3,7 +3,9 @@ sub-package (docs/architecture.md)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,3 +41,9 @@ def test_every_sub_package_says_what_it_is() -> None:
     silent = [str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("__init__.py")
               if p.parent != ROOT / package and not p.read_text().lstrip().startswith('"""')]
     assert silent == []
+
+
+def test_blueprint_names_follow_one_convention(app: Any) -> None:
+    """Blueprint names become OpenAPI tags and endpoint prefixes: kebab-case, like the URLs."""
+    odd = [name for name in app.blueprints if not re.fullmatch(r"[a-z]+(-[a-z]+)*", name)]
+    assert odd == []
