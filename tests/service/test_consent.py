@@ -148,3 +148,32 @@ def test_an_operator_who_collects_consent_elsewhere_can_switch_the_check_off(sid
     relaxed = side_app(HEALTH_DATA_CONSENT_REQUIRED="false")
     resp = relaxed.test_client().post("/api/v1/activities", json=_walk(), headers=auth_headers(relaxed, user))
     assert resp.status_code == 201, resp.get_json()
+
+
+def _shape(value: Any) -> Any:
+    """The keys of every object, and the shape of a list's first item: what a client reading the answer relies on."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__ if value is not None else None
+
+
+def _documented_consents() -> dict[str, Any]:
+    import json
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    found = re.search(r"`GET /api/v1/me/consents` answers.*?```json\n(.*?)```", text, re.S)
+    assert found, "docs/api.md shows the answer of GET /api/v1/me/consents"
+    return json.loads(found.group(1))
+
+
+def test_the_consents_answer_has_the_shape_docs_api_md_shows(app: Flask, client: FlaskClient,
+                                                             session: Session) -> None:
+    user = _unconsented(session)
+    h = auth_headers(app, user)
+    assert client.put(HEALTH, json={"notice_version": "2026-05"}, headers=h).status_code == 200
+    answer = client.get(CONSENTS, headers=h).get_json()
+    assert _shape(answer) == _shape(_documented_consents())
