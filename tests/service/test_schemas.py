@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -118,3 +119,17 @@ def test_a_time_zone_name_too_long_for_a_file_name_is_422(client: FlaskClient) -
     resp = client.post("/api/v1/auth/register", json={"email": "tz@example.org", "password": "long enough pw",
                                                       "display_name": "Tz", "timezone": "Europe/" + "x" * 300})
     assert resp.status_code == 422 and set(resp.json["errors"]) == {"timezone"}
+
+
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@given(at=st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(8998, 12, 31), timezones=offsets))
+def test_an_instant_is_read_and_answered_in_utc_whatever_offset_it_came_with(at: datetime) -> None:
+    class When(BaseSchema):
+        at = AwareDateTime()
+
+    loaded = When().load({"at": at.isoformat()})["at"]
+    assert loaded == at and loaded.utcoffset() == timedelta(0)
+    shown = When().dump({"at": at})["at"]
+    assert shown.endswith("+00:00") and datetime.fromisoformat(shown) == at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -192,3 +193,21 @@ def test_my_activities_filter_by_start_window_and_type(app, client, session):
     assert naive.status_code == 422 and "since" in naive.json["errors"]
     backwards = client.get(f"/api/v1/activities?since={until}&until={since}", headers=w.h(pat))
     assert backwards.status_code == 422 and "until" in backwards.json["errors"]
+
+
+def test_every_answer_shows_the_activity_s_times_in_utc_whatever_offset_was_sent(app, client, session):
+    from zoneinfo import ZoneInfo
+
+    w = make_world(app, session)
+    pat = w.users[0]
+    start = ago(hours=3)
+    sent = start.astimezone(ZoneInfo("America/New_York")).isoformat()
+    created = post(client, w, pat, {"type": "walking", "started_at": sent, "duration_s": 1800})
+    read = client.get(f"/api/v1/activities/{created.json['id']}", headers=w.h(pat))
+    moved = start - timedelta(minutes=20)
+    edited = client.patch(f"/api/v1/activities/{created.json['id']}", headers=w.h(pat),
+                          json={"started_at": moved.astimezone(ZoneInfo("Asia/Kolkata")).isoformat()})
+    assert created.status_code == 201 and edited.status_code == 200, (created.json, edited.json)
+    assert created.json["started_at"] == read.json["started_at"] == iso(start)
+    assert created.json["ended_at"] == iso(start + timedelta(minutes=30))
+    assert edited.json["started_at"] == iso(moved) and edited.json["ended_at"] == iso(moved + timedelta(minutes=30))
