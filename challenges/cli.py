@@ -16,7 +16,7 @@ from challenges.places.locations import list_locations
 from challenges.standings import reports
 from service.clock import utcnow
 from service.db import db
-from service.errors import NotFound
+from service.errors import NotFound, Unprocessable
 
 
 def _challenge(challenge_id: int) -> Challenge:
@@ -60,7 +60,11 @@ def qr_command(challenge_id: int) -> None:
 def report_command(challenge_id: int, min_group_size: int | None) -> None:
     """Print the organiser report (small groups suppressed) as JSON."""
     configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
-    body = reports.report(db.session, _challenge(challenge_id), max(configured, min_group_size or 0))
+    try:
+        floor = reports.group_floor(configured, min_group_size)
+    except Unprocessable as exc:
+        raise click.UsageError(exc.detail) from exc
+    body = reports.report(db.session, _challenge(challenge_id), floor)
     click.echo(json.dumps(body, indent=2, default=str))
 
 

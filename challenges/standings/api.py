@@ -75,7 +75,7 @@ class ReportCsv(MethodView):
 def _report(challenge_id: int, args: dict[str, Any]) -> dict[str, Any]:
     challenge = managed_challenge(db.session, challenge_id, current_user())
     configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
-    return reports.report(db.session, challenge, max(configured, args["min_group_size"] or 0))
+    return reports.report(db.session, challenge, reports.group_floor(configured, args["min_group_size"]))
 
 
 blueprints: list[Blueprint] = [blp]

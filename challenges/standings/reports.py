@@ -31,9 +31,20 @@ from challenges.formats import format_of
 from challenges.models import Challenge, CheckIn, Enrolment, Location, Team
 from scoring.catalogue import ACTIVITY_TYPES, CHECKIN
 from scoring.models import PointsEntry
+from service.errors import Unprocessable
 from service.models import Organisation
 
 MIN_GROUP_SIZE = 5
+
+
+def group_floor(configured: int, requested: int | None) -> int:
+    """The minimum group size of one report: the deployment's, or a larger one asked for. Asking for less is
+    refused rather than quietly raised, so nobody reads a report believing groups that small were shown."""
+    if requested is not None and requested < configured:
+        raise Unprocessable(f"This deployment shows groups of at least {configured} people; ask for "
+                            f"min_group_size {configured} or more (a report may raise the minimum, never lower it).",
+                            code="min-group-size-below-floor", floor=configured)
+    return max(configured, requested or 0)
 
 
 @dataclass

@@ -125,13 +125,17 @@ def test_a_challenge_with_fewer_people_than_the_minimum_shows_nothing(session: A
     assert all(d["suppressed"] for d in body["by_day"])
 
 
-def test_minimum_group_size_can_be_raised_not_lowered(app: Flask, client: FlaskClient, cast: Cast,
-                                                      company: SimpleNamespace) -> None:
+def test_minimum_group_size_can_be_raised_and_asking_below_the_floor_is_a_422_naming_it(
+        app: Flask, client: FlaskClient, cast: Cast, company: SimpleNamespace) -> None:
     headers = cast.headers(app, "admin")
-    raised = _by_name(client.get(f"{company.url}?min_group_size=7", headers=headers).json["by_team"])
-    assert all(r["suppressed"] for r in raised.values())
-    lowered = client.get(f"{company.url}?min_group_size=2", headers=headers).json
-    assert lowered["min_group_size"] == 5 and _by_name(lowered["by_team"])["Legal"]["suppressed"]
+    raised = client.get(f"{company.url}?min_group_size=7", headers=headers).json
+    assert raised["min_group_size"] == 7 and all(r["suppressed"] for r in _by_name(raised["by_team"]).values())
+    assert client.get(f"{company.url}?min_group_size=5", headers=headers).json["min_group_size"] == 5
+    for path in (company.url, f"{company.url}.csv"):
+        lowered = client.get(f"{path}?min_group_size=2", headers=headers)
+        assert lowered.status_code == 422 and lowered.mimetype == "application/problem+json"
+        assert lowered.json["type"].endswith("/min-group-size-below-floor") and lowered.json["floor"] == 5
+        assert "at least 5" in lowered.json["detail"]
 
 
 @pytest.mark.parametrize(("who", "status"), [("admin", 200), ("organiser", 200), ("member", 403),
