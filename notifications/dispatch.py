@@ -38,6 +38,7 @@ from notifications.planner import REPLACEABLE, TTL, user_prefs
 from notifications.preferences import Prefs, local_day_start, next_allowed
 from notifications.sender import Push, PushResult, Sender
 from notifications.templates import render
+from service import metrics
 from service.clock import utcnow
 from service.db_dialect import insert_ignore, is_postgres, one_of
 
@@ -253,6 +254,11 @@ def _record(session: Session, token: str, results: list[PushResult], sender_name
             stats.failed += 1
 
 
+def _outcomes(stats: DispatchStats) -> dict[str, int]:
+    return {"sent": stats.sent, "failed": stats.failed, "skipped": stats.skipped, "expired": stats.expired,
+            "retrying": stats.retrying}
+
+
 def paused_until(session: Session, now: datetime) -> datetime | None:
     """The end of a project-wide pause the server asked for (Retry-After), if it is still running."""
     value = session.scalar(select(PlannerMark.value).where(PlannerMark.key == PAUSE_KEY)) or {}
@@ -289,6 +295,7 @@ def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = 
         now = utcnow()
         token = claim(session, holder, now, batch)
         claimed_before = stats.claimed
+        counted = _outcomes(stats)
         pushes = _prepare(session, token, now, stats, sender.name, quiet_hours)
         session.commit()  # pending attempts are durable before any push leaves
         if pushes:
@@ -300,8 +307,10 @@ def dispatch_due(session: Session, sender: Sender, holder: str, *, batch: int = 
                 stats.paused_until = utcnow() + timedelta(seconds=wait)
                 pause(session, stats.paused_until)
             session.commit()
-            if stats.paused_until is not None:
-                break
+        for outcome, total in _outcomes(stats).items():  # committed: each nudge's outcome counts once
+            metrics.NUDGES.labels(outcome).inc(total - counted[outcome])
+        if stats.paused_until is not None:
+            break
         if stats.claimed == claimed_before:  # nothing due (or other replicas hold it all)
             break
         if keep_alive is not None and not keep_alive():

@@ -19,6 +19,7 @@ from typing import Protocol
 from firebase_admin import exceptions, messaging
 
 from notifications.models import AttemptOutcome, Platform, TokenType
+from service import metrics
 from service.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,9 @@ class FcmSender:
                 messages = [build_message(p, base) for p in chunk]
             batch = messaging.send_each(messages, app=self.app)
             results += [classify(p.key, r) for p, r in zip(chunk, batch.responses, strict=True)]
+        for result in results:
+            if result.error_code:
+                metrics.FCM_ERRORS.labels(result.error_code).inc()
         return results
 
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from werkzeug.routing import IntegerConverter
 
-from service import errors, idempotency, logs, openapi_docs, signing_keys
+from service import errors, idempotency, logs, metrics, openapi_docs, signing_keys
 from service.config import ENV_NAMES, Settings, load_settings
 from service.db import db
 from service.errors import problem
@@ -105,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_commands(app)
     errors.init_app(app)
     logs.init_app(app)
+    metrics.init_app(app, limiter)
     _init_content_rules(app, settings)
     return app
 

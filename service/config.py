@@ -86,6 +86,8 @@ class Settings:
     export_ratelimit: str
     firebase_cert_url: str | None
     trusted_proxies: int
+    metrics_token: str | None
+    metrics_port: int | None
     redis_prefix: str
     gc_freeze: bool
     openbadges_signing_key: str | None
@@ -174,6 +176,11 @@ VARIABLES: tuple[Var, ...] = (
         "ignored"),
     Var("LOG_LEVEL", "str", "INFO", "logs are JSON lines with the request id (`X-Request-ID`, accepted or "
         "generated, echoed)"),
+    Var("METRICS_TOKEN", "str", None, "bearer token `GET /metrics` asks for; without it `/metrics` is open in "
+        "development and not served (404) in production"),
+    Var("METRICS_PORT", "int", None, "also serve the metrics on this port of all interfaces, without a token "
+        "(gunicorn's master and `vcc scheduler` each serve their own; keep the port off public networks)"),
+    Var("WEB_CONCURRENCY", "int", None, "gunicorn workers (`gunicorn.conf.py`)", shown="one per core"),
     Var("OPENBADGES_SIGNING_KEY", "str", None, "PEM private key (text, or a file path) that signs Open Badges "
         "credentials; RSA 2048+ (`RS256`), EC P-256 or Ed25519. Without it in production nothing is signed",
         shown="made once into `instance/` (development only)"),
@@ -254,6 +261,13 @@ def _read(environ: Mapping[str, str], declared: Sequence[Var]) -> dict[str, Any]
     return values
 
 
+def read_variables(environ: Mapping[str, str], *names: str) -> dict[str, Any]:
+    """Some declared variables alone, parsed and checked as ``load_settings`` would: for readers that are no
+    app (``gunicorn.conf.py``), so their variables are declared, defaulted and documented here too."""
+    by_name = {var.name: var for var in VARIABLES}
+    return _read(environ, [by_name[name] for name in names])
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``environ`` alone (``os.environ`` when not given): ``create_app`` passes the environment
     with its overrides on top, so nothing here may look at the process environment behind its back."""
@@ -288,6 +302,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         export_ratelimit=v["EXPORT_RATELIMIT"],
         firebase_cert_url=v["FIREBASE_CERT_URL"],
         trusted_proxies=v["TRUSTED_PROXIES"],
+        metrics_token=v["METRICS_TOKEN"],
+        metrics_port=v["METRICS_PORT"],
         gc_freeze=v["GC_FREEZE"],
         openbadges_signing_key=v["OPENBADGES_SIGNING_KEY"],
         openbadges_retired_keys=v["OPENBADGES_RETIRED_KEYS"],

@@ -68,3 +68,24 @@ def quick_user(session: Session, *, display_name: str | None = None, timezone: s
     session.add(user)
     session.flush()
     return user
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(client: Any, **headers: str) -> Samples:
+    """The samples of one ``GET /metrics``, by name and labels: tests read how far a series moved between two
+    scrapes, since the metrics of one test process are shared by every app and test in it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resp = client.get("/metrics", headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    text = resp.get_data(as_text=True)
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How far the series ``name{labels}`` moved between two scrapes (a series first seen counts from 0)."""
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)

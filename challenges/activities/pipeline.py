@@ -17,6 +17,7 @@ commits once).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from challenges.activities import bulk_rows, crediting, dedupe, plausibility
 from challenges.activities.models import Activity, ActivityIn, ActivityKind, ActivitySource, ActivityStatus
 from challenges.activities.plausibility import DEFAULT_LIMITS, Limits
-from service import clock
+from service import clock, metrics
 from service.clock import utcnow
 from service.db_dialect import is_postgres
 from service.models import User
@@ -136,6 +137,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         valid.append((i, item, dedupe.fingerprint(user.id, item)))
         results.append(ItemResult(i, "pending", item.external_id))
     if not valid:
+        _count(session, results)
         return results
     zone = clock.zone(user.timezone or "UTC")
     # day bounds are monotone in time: the span is the bounds of the earliest start and the latest end
@@ -183,7 +185,21 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
                 e["status"] != "counted" for e in counted.entries.get(row.id or 0, [])):
             res.status = "flagged"
             res.reason = "; ".join(sorted({e["reason"] for e in counted.entries[row.id or 0] if e["reason"]}))
+    _count(session, results)
     return results
+
+
+def _count(session: Session, results: Sequence[ItemResult]) -> None:
+    """Items refused before anything is stored count at once (a single one is answered 422, so its transaction
+    never commits); the others count when the transaction that stored or answered them commits."""
+    outcomes: Counter[str] = Counter()
+    for res in results:
+        if res.row is None and res.status == "rejected":
+            metrics.INGEST_ITEMS.labels("rejected").inc()
+        else:
+            outcomes[{"created": "accepted", "duplicate": "superseded" if res.row else "duplicate"}.get(
+                res.status, res.status)] += 1
+    metrics.count_on_commit(session, metrics.INGEST_ITEMS, outcomes)
 
 
 def _lookup(session: Session, user_id: int, valid: list[tuple[int, ActivityIn, str]], span_start: datetime,
