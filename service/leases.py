@@ -51,7 +51,15 @@ def renew(session: Session, name: str, holder: str, ttl: timedelta) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def release(session: Session, name: str, holder: str) -> None:
+def release(session: Session, name: str, holder: str, *, ran: bool = False, error: str | None = None) -> None:
+    """Give the lease up. After a job run (``ran``) the same UPDATE records when it finished and how: ``error``
+    is the exception's class name, ``None`` for a success (the scheduler check reads these)."""
+    now = utcnow()
+    values: dict[str, object] = {"expires_at": now}
+    if ran:
+        values.update(last_finished_at=now, last_error=error)
+        if error is None:
+            values["last_success_at"] = now
     session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                    .values(expires_at=utcnow()).execution_options(synchronize_session=False))
+                    .values(**values).execution_options(synchronize_session=False))
     session.commit()

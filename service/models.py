@@ -185,6 +185,10 @@ class Lease(Base):
     holder: Mapped[str | None] = mapped_column(String(80))
     expires_at: Mapped[datetime | None]
     acquired_at: Mapped[datetime | None]
+    # how the last run under this lease ended (job leases; ``vcc scheduler --check`` reads them)
+    last_finished_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(120))  # the exception's class name only
 
 
 # APScheduler's SQLAlchemyJobStore table, declared here with exactly the columns APScheduler 3.11 gives it

@@ -30,18 +30,23 @@ app per run, so the scheduler process binds its Flask app once at start-up (``bi
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import leases
+from service import leases, metrics
 from service.clock import utcnow
 from service.db import db
+from service.models import Lease
 
 if TYPE_CHECKING:
     from apscheduler.events import SchedulerEvent
@@ -95,7 +100,8 @@ def _app() -> Flask:
 
 def run_leased(spec: JobSpec) -> Any:
     """Run ``spec.work`` in a fresh app context if this replica wins the job's lease; ``None`` if another
-    replica holds it. The work's uncommitted changes are rolled back before the lease is given up."""
+    replica holds it. The work's uncommitted changes are rolled back before the lease is given up, and the
+    lease row records how the run ended."""
     app = _app()
     with app.app_context():
         session = db.session
@@ -103,14 +109,28 @@ def run_leased(spec: JobSpec) -> Any:
         try:
             if not leases.acquire(session, spec.id, holder, spec.lease_ttl):
                 log.debug("job %s: another replica holds the lease", spec.id)
+                metrics.JOB_RUNS.labels(spec.id, "skipped").inc()
                 return None
+            started, error = time.perf_counter(), None
             try:
                 return spec.work(session, holder)
+            except Exception as exc:
+                error = type(exc).__name__
+                raise
             finally:
                 session.rollback()
-                leases.release(session, spec.id, holder)
+                leases.release(session, spec.id, holder, ran=True, error=error)
+                _count_run(spec.id, error, time.perf_counter() - started)
         finally:
             db.session.remove()
+
+
+def _count_run(job_id: str, error: str | None, seconds: float) -> None:
+    result = "ok" if error is None else "error"
+    metrics.JOB_RUNS.labels(job_id, result).inc()
+    metrics.JOB_DURATION.labels(job_id, result).observe(seconds)
+    if error is None:
+        metrics.JOB_LAST_SUCCESS.labels(job_id).set_to_current_time()
 
 
 def quiet_apscheduler_logs(log_level: str) -> None:
@@ -129,16 +149,21 @@ def build_scheduler(engine: Any, scheduler_class: type[BaseScheduler] | None = N
     On SQLite jobs run one at a time: SQLite has one writer, and two jobs writing at once would only wait
     for each other (or fail with 'database is locked' when both started as readers).
 
+    A second store and executor, both in memory (``LOCAL``), hold this process's own heartbeat: it is no shared
+    job, and a long job can never hold up the beat that says the process is alive.
+
     APScheduler's scheduler half (~40 ms, multiprocessing) is imported here, not at the top: every app and
     every ``vcc`` command imports the job table, and only the scheduler process runs it."""
     from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     workers = 1 if engine.dialect.name == "sqlite" else 4
     return (scheduler_class or BlockingScheduler)(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs"),
+                   LOCAL: MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_workers=workers), LOCAL: ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,
     )
@@ -159,10 +184,76 @@ def register_jobs(scheduler: BaseScheduler, jobs: Sequence[JobSpec], entry: Call
     defined = {spec.id for spec in jobs}
 
     def remove_undefined(event: SchedulerEvent) -> None:
-        for job in scheduler.get_jobs():
+        for job in scheduler.get_jobs(jobstore="default"):
             if job.id not in defined:
                 log.info("removing stored job %s (%s): no longer defined", job.id, job.name)
                 scheduler.remove_job(job.id)
 
     scheduler.add_listener(remove_undefined, EVENT_SCHEDULER_STARTED)
     return [spec.id for spec in jobs]
+
+
+LOCAL = "local"
+HEARTBEAT_EVERY = timedelta(seconds=30)
+HEARTBEAT_TTL = timedelta(seconds=90)  # three beats missed: the process is gone or stuck
+
+
+def heartbeat_name(host: str | None = None) -> str:
+    """The lease a scheduler holds while it runs, one per host: a container health check runs on the host
+    (container) of the scheduler it checks, and knows nothing else about it."""
+    return f"scheduler@{(host or socket.gethostname())[:40]}"
+
+
+def beat(session: Session, holder: str) -> bool:
+    """Hold (or keep holding) this host's heartbeat lease; False while another process here still holds one,
+    e.g. a crashed predecessor whose lease has not run out yet. Renewing keeps ``acquired_at``, the start."""
+    name = heartbeat_name()
+    return leases.renew(session, name, holder, HEARTBEAT_TTL) or leases.acquire(session, name, holder, HEARTBEAT_TTL)
+
+
+def stop_beating(session: Session, holder: str) -> None:
+    leases.release(session, heartbeat_name(), holder)
+
+
+def _beat_in_app(holder: str) -> None:
+    with _app().app_context():
+        try:
+            beat(db.session, holder)
+        finally:
+            db.session.remove()
+
+
+def add_heartbeat(scheduler: BaseScheduler, holder: str) -> None:
+    """Beat every ``HEARTBEAT_EVERY`` from the scheduler's own loop, so the beat also says that loop turns."""
+    scheduler.add_job(_beat_in_app, IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds(), timezone=UTC),
+                      args=[holder], id="scheduler.heartbeat", jobstore=LOCAL, executor=LOCAL, coalesce=True,
+                      max_instances=1, misfire_grace_time=int(HEARTBEAT_EVERY.total_seconds()))
+
+
+def check(session: Session, jobs: Sequence[JobSpec], *, now: datetime | None = None) -> tuple[bool, str]:
+    """Whether the scheduler of this host is alive and every job succeeded on time, and a one-line reason.
+
+    Alive: its heartbeat lease is held. On time: each job has succeeded (on any replica) since its next due
+    time after the later of its last success and this scheduler's start, plus the misfire grace and the lease
+    (the longest a run may take); a job not yet due since the start is on time, so a fresh start passes."""
+    now = now or utcnow()
+    host = socket.gethostname()[:40]
+    heart = session.get(Lease, heartbeat_name(host), populate_existing=True)
+    if heart is None or heart.acquired_at is None or heart.expires_at is None:
+        return False, f"no scheduler has run on {host}"
+    if heart.expires_at <= now:
+        return False, (f"the scheduler on {host} is not running (its heartbeat stopped "
+                       f"{(now - heart.expires_at).total_seconds():.0f} s ago)")
+    runs = {row.name: row for row in session.scalars(
+        select(Lease).where(Lease.name.in_([spec.id for spec in jobs])).execution_options(populate_existing=True))}
+    late = []
+    for spec in jobs:
+        run = runs.get(spec.id)
+        since = max(heart.acquired_at, run.last_success_at) if run and run.last_success_at else heart.acquired_at
+        due = spec.trigger.get_next_fire_time(since, since)
+        if due is not None and now > due + timedelta(seconds=spec.misfire_grace_time) + spec.lease_ttl:
+            failed = f" (its last run failed: {run.last_error})" if run and run.last_error else ""
+            late.append(f"{spec.id} has not succeeded since {since:%Y-%m-%d %H:%M:%S} UTC{failed}")
+    if late:
+        return False, "late: " + "; ".join(late)
+    return True, f"ok: the scheduler on {host} is alive, {len(jobs)} jobs on time"
