@@ -15,6 +15,9 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _DB_DETAIL = re.compile(r"^DETAIL:.*?(?=^\[SQL: |^HINT: |^CONTEXT: |^\(Background |^$|\Z)", re.M | re.S)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours (werkzeug paints its lines), noise in a JSON line
+
+
 REQUEST_FIELDS = ("request_id", "path", "method")
 _base_factory = logging.getLogRecordFactory()
 
@@ -35,13 +38,13 @@ class JsonFormatter(logging.Formatter):
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _ANSI.sub("", record.getMessage()),
         }
         for key in (*REQUEST_FIELDS, "status", "duration_ms", "user_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = _ANSI.sub("", self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
     def formatException(self, ei: tuple[type[BaseException], BaseException, TracebackType | None]
@@ -50,6 +53,15 @@ class JsonFormatter(logging.Formatter):
         (an activity's times and figures), which the engine's hide_parameters cannot reach; the statement and the
         database's message stay."""
         return _DB_DETAIL.sub("", super().formatException(ei))
+
+
+class _NoServerRequestLines(logging.Filter):
+    """werkzeug's development server (``vcc serve``, ``vcc run``) logs each request itself, after ``vcc.access``
+    has: one request made two lines. Its request line is the one message ending in the request, status and size
+    placeholders (``werkzeug.serving.WSGIRequestHandler.log_request``); its start-up lines and errors stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith('"%s" %s %s'))
 
 
 def configure_logging(level: str) -> None:
@@ -61,6 +73,9 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
     root.setLevel(level)
+    server = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _NoServerRequestLines) for f in server.filters):
+        server.addFilter(_NoServerRequestLines())
 
 
 def init_app(app: Flask) -> None:
