@@ -150,6 +150,27 @@ def join(session: Session, challenge: Challenge, user: User, *, invite_code: str
     return existing
 
 
+def needs_team(enrolment: Enrolment) -> bool:
+    """A participant of a challenge whose teams are joined by code, without one yet. Allowed on purpose: an HR
+    manager may put people into their department afterwards (``teams.assign_member``)."""
+    return format_of(enrolment.challenge).team_codes and enrolment.active and enrolment.team_id is None
+
+
+def team_hint(enrolment: Enrolment) -> str | None:
+    """What a participant without a team should know and do, or None when nothing is missing. Their activity
+    counts for them alone until then, and points keep the team they were scored for: the sooner, the better."""
+    if not needs_team(enrolment):
+        return None
+    challenge = enrolment.challenge
+    base = f"/api/v1/challenges/{challenge.id}"
+    join = f"join your team with its code (POST {base}/enrolment with team_code)"
+    how = (f"{join} or create one (POST {base}/teams)" if challenge.participants_create_teams
+           else f"ask the organisers or a teammate for your team's code and {join}, or wait for the organisers to "
+                "put you in one")
+    return (f"You are in, with no team yet: your activity counts for you but for no team, and what you score "
+            f"before joining one stays off the team boards. To get a team, {how}.")
+
+
 def leave(session: Session, challenge: Challenge, user: User, now: datetime | None = None) -> Enrolment:
     """Stop taking part. Past ledger entries carry their team, so the team keeps the points."""
     enrolment = find_enrolment(session, challenge.id, user.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from challenges.models import Phase
+from challenges.participation.enrolment import needs_team, team_hint
 from challenges.schemas import ChallengeSchema
 from service.schemas import BaseSchema, PaginationArgsSchema, page_of
 
@@ -23,6 +24,10 @@ class EnrolmentSchema(BaseSchema):
     joined_at = fields.DateTime(format="iso")
     left_at = fields.DateTime(format="iso", allow_none=True)
     active = fields.Boolean()
+    team_needed = fields.Function(needs_team, metadata={
+        "type": "boolean", "description": "a team challenge, and no team yet: activity counts for no team"})
+    next_step = fields.Function(team_hint, allow_none=True, metadata={
+        "type": "string", "description": "what to do to get a team (null when nothing is missing)"})
 
 
 class MyChallengesArgsSchema(PaginationArgsSchema):

@@ -154,3 +154,29 @@ def test_teams_are_a_page_in_name_order_with_their_member_counts(app: Flask, cli
     assert [(t["name"], t["members"]) for t in first["items"]] == [("Finance", 0), ("Legal", 0)]
     assert [(t["name"], t["members"]) for t in rest["items"]] == [("Sales", 2)]
     assert first["next"] and rest["next"] is None
+
+
+def test_joining_a_team_challenge_without_a_team_says_the_activity_counts_for_no_team_and_how_to_get_one(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    steps = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
+    department = make_team(session, steps, cast.organiser, "Finance")
+    open_teams = make_challenge(session, cast.org, format=ChallengeFormat.TEAM, participants_create_teams=True)
+    solo = make_challenge(session, cast.org)
+    session.commit()
+    headers = cast.headers(app, "member")
+
+    def join(challenge_id: int, **body: Any) -> Any:
+        return client.post(f"/api/v1/challenges/{challenge_id}/enrolment", json=body, headers=headers)
+
+    teamless = join(steps.id)
+    assert teamless.status_code == 201 and teamless.json["team_id"] is None and teamless.json["team_needed"]
+    hint = teamless.json["next_step"]
+    assert "no team" in hint and "team_code" in hint and "organisers" in hint
+    assert client.get(f"/api/v1/challenges/{steps.id}/enrolment", headers=headers).json["next_step"] == hint
+    placed = join(steps.id, team_code=department.code)
+    assert (placed.json["team_id"], placed.json["team_needed"], placed.json["next_step"]) == (department.id, False,
+                                                                                            None)
+    own = join(open_teams.id).json
+    assert own["team_needed"] and f"POST /api/v1/challenges/{open_teams.id}/teams" in own["next_step"]
+    alone = join(solo.id).json
+    assert (alone["team_needed"], alone["next_step"]) == (False, None)
