@@ -6,9 +6,11 @@ Invariants (tested):
 - Nothing is updated in place: an edit is ``reverse`` then ``score`` again (a new generation), a delete
   is ``reverse``.
 - Per participant and contest-local day, awarded points == min(cap, sum of uncapped points of the live
-  sources of that day). ``score`` keeps it by awarding ``min(uncapped, cap - awarded so far)``;
-  ``reverse`` keeps it by appending a ``cap_adjust`` entry that re-applies the cap to the day. So the
-  incremental totals equal what scoring the remaining sources from scratch would give.
+  sources of that day), and each source holds (the sum of the lines filed under it, which is what its
+  activity shows) what scoring the live sources afresh in the order they were scored gives it; a withdrawn
+  source holds 0. ``score`` keeps it by awarding ``min(uncapped, cap - awarded so far)``; ``reverse`` by
+  taking away all the reversed generation holds and appending ``cap_adjust`` entries under the sources the
+  freed room goes to. So the incremental totals equal what scoring the remaining sources from scratch gives.
 - Board totals == sums of ledger points (``rescore_contest`` rebuilds them and yields the same ranks).
 On PostgreSQL, capped writers of the same (contest, user) serialise on an advisory lock; SQLite has a
 single writer anyway.
@@ -16,6 +18,7 @@ single writer anyway.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -187,42 +190,113 @@ def score_many(session: Session, rules_: ScoringRules, items: list[tuple[Subject
 
 
 def reverse(session: Session, rules_: ScoringRules, source_key: str) -> int:
-    """Append a reversal of the source's live entry (and re-apply the day's cap); returns points removed."""
+    """Append a reversal of the source's live generation (and re-apply the day's cap); returns points removed.
+
+    The reversal takes away all the generation holds (its activity line and the cap adjustments filed under
+    it), so a withdrawn source shows 0; the room it frees goes to the day's other live sources that the cap
+    had cut, each on its own key.
+    """
     contest = rules_.contest_id
     cap = rules.cap_points(rules_)
     st = _states(session, contest, [source_key])[source_key]
     live = st.live
     if live is None:
         return 0
+    day: list[Any] = []
+    held = int(live.points)
     if cap is not None:
         lock_keys(session, [f"lb:{contest}:{live.user_id}"])
-    base = {"contest_id": contest, "source_key": source_key, "generation": st.generation,
-            "user_id": live.user_id, "team_id": live.team_id, "organisation_id": live.organisation_id,
-            "local_day": live.local_day, "type_code": live.type_code}
-    rev = {**base, "entry_key": f"rev:{source_key}:{st.generation}", "kind": EntryKind.REVERSAL.value,
-           "metric_value": -live.metric_value, "uncapped_points": -live.uncapped_points,
-           "points": -live.points, "rule": f"reversal of {live.entry_key}"}
+        day = list(session.execute(_DAY_LINES, {"contest": contest, "user": live.user_id, "day": live.local_day}))
+        held = sum(int(x.points) for x in day if x.source_key == source_key and x.generation == st.generation)
+    rev = {"contest_id": contest, "source_key": source_key, "generation": st.generation, "user_id": live.user_id,
+           "team_id": live.team_id, "organisation_id": live.organisation_id, "local_day": live.local_day,
+           "type_code": live.type_code, "entry_key": f"rev:{source_key}:{st.generation}",
+           "kind": EntryKind.REVERSAL.value, "metric_value": -live.metric_value,
+           "uncapped_points": -live.uncapped_points, "points": -held, "rule": f"reversal of {live.entry_key}"}
     if not _insert(session, [rev]):
         return 0  # a concurrent reversal won
     deltas = totals.Deltas(contest, rules_.timezone)
-    deltas.add(live.user_id, live.team_id, live.organisation_id, live.local_day, -int(live.points))
-    removed = int(live.points)
+    deltas.add(live.user_id, live.team_id, live.organisation_id, live.local_day, -held)
+    removed = held
     if cap is not None:
-        q = (select(func.coalesce(func.sum(PointsEntry.points), 0),
-                    func.coalesce(func.sum(PointsEntry.uncapped_points), 0))
-             .where(PointsEntry.contest_id == contest, PointsEntry.user_id == live.user_id,
-                    PointsEntry.local_day == live.local_day))
-        awarded, uncapped = (int(v) for v in session.execute(q).one())
-        diff = min(cap, max(0, uncapped)) - awarded
-        if diff:
-            adj = {**base, "entry_key": f"cap:{source_key}:{st.generation}", "kind": EntryKind.CAP_ADJUST.value,
-                   "metric_value": 0.0, "uncapped_points": 0, "points": diff,
-                   "rule": f"daily cap {cap} re-applied after reversal of {live.entry_key}"}
-            if _insert(session, [adj]):
-                deltas.add(live.user_id, live.team_id, live.organisation_id, live.local_day, diff)
-                removed -= diff
+        day.append(_Reversal(source_key, st.generation, -held))
+        adjustments = []
+        for target, diff in _cap_adjustments(cap, day):
+            adjustments.append({
+                "contest_id": contest, "source_key": target.source_key, "generation": target.generation,
+                "user_id": live.user_id, "team_id": target.team_id, "organisation_id": target.organisation_id,
+                "local_day": live.local_day, "type_code": target.type_code,
+                "entry_key": _cap_key(target.source_key, target.generation, rev["entry_key"]),
+                "kind": EntryKind.CAP_ADJUST.value, "metric_value": 0.0, "uncapped_points": 0, "points": diff,
+                "rule": f"daily cap {cap} re-applied after reversal of {live.entry_key}"})
+        inserted = _insert(session, adjustments)
+        for adj in adjustments:
+            if adj["entry_key"] in inserted:
+                deltas.add(adj["user_id"], adj["team_id"], adj["organisation_id"], adj["local_day"], adj["points"])
+                removed -= adj["points"]
     totals.apply(session, deltas)
     return removed
+
+
+@dataclass(frozen=True)
+class _Reversal:
+    """The reversal just written, as ``_cap_adjustments`` reads a line (the day's other lines are Core rows)."""
+
+    source_key: str
+    generation: int
+    points: int
+    id: int = 0
+    kind: EntryKind = EntryKind.REVERSAL
+
+
+_DAY_LINES = (select(PointsEntry.id, PointsEntry.source_key, PointsEntry.generation, PointsEntry.kind,
+                     PointsEntry.points, PointsEntry.uncapped_points, PointsEntry.team_id,
+                     PointsEntry.organisation_id, PointsEntry.type_code)
+              .where(PointsEntry.contest_id == bindparam("contest"), PointsEntry.user_id == bindparam("user"),
+                     PointsEntry.local_day == bindparam("day"))
+              .order_by(PointsEntry.id))
+
+
+def _cap_adjustments(cap: int, lines: Iterable[Any]) -> list[tuple[Any, int]]:
+    """The cap re-applied to one participant-day: (the source's latest activity line, points it gains or loses).
+
+    A withdrawn source must hold 0. A live one keeps what the cap let it have, at most its uncapped points;
+    the room left under the cap goes to the live sources the cap had cut, in the order they were scored (so
+    the day is what scoring them afresh in that order gives), and a day over the cap gives back from the
+    latest first. Lines of no activity (nothing writes them today) keep their points and take room first, as
+    they do when a source is scored.
+    """
+    held: dict[str, int] = defaultdict(int)
+    latest: dict[str, Any] = {}
+    reversed_: set[tuple[str, int]] = set()
+    for line in lines:
+        held[line.source_key] += int(line.points)
+        if line.kind == EntryKind.ACTIVITY and (line.source_key not in latest
+                                                or line.id > latest[line.source_key].id):
+            latest[line.source_key] = line
+        elif line.kind == EntryKind.REVERSAL:
+            reversed_.add((line.source_key, line.generation))
+    order = sorted(latest.values(), key=lambda line: line.id)
+    live = [line for line in order if (line.source_key, line.generation) not in reversed_]
+    due = dict.fromkeys(latest, 0)
+    for line in live:
+        due[line.source_key] = max(0, min(held[line.source_key], int(line.uncapped_points)))
+    room = cap - sum(v for k, v in held.items() if k not in latest) - sum(due.values())
+    for line in live if room > 0 else reversed(live):
+        if room == 0:
+            break
+        key = line.source_key
+        step = max(0, min(room, int(line.uncapped_points) - due[key])) if room > 0 else -min(-room, due[key])
+        due[key] += step
+        room -= step
+    return [(line, due[line.source_key] - held[line.source_key]) for line in order
+            if due[line.source_key] != held[line.source_key]]
+
+
+def _cap_key(source_key: str, generation: int, cause: str) -> str:
+    """Unique per (adjusted source generation, reversal that caused it); hashed down past the column's width."""
+    key = f"cap:{source_key}:{generation}@{cause}"
+    return key if len(key) <= 300 else f"{key[:250]}#{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
 def rescore_contest(session: Session, contest_id: int) -> int:

@@ -30,8 +30,9 @@ class PointsEntry(Base):
     """One immutable line of the ledger. (contest_id, entry_key) is unique: a retry stores nothing new.
 
     ``entry_key`` is ``act:<source_key>:<generation>``, ``rev:<source_key>:<generation>`` or
-    ``cap:<source_key>:<generation>``; the generation counts earlier reversals of the source, so a
-    source can be scored again after an edit while a duplicate of the same version collides.
+    ``cap:<source_key>:<generation>@<the rev key that re-applied the cap>`` (the source that gains or loses;
+    older ledgers have ``cap:<reversed source>:<generation>``); the generation counts earlier reversals of the
+    source, so a source can be scored again after an edit while a duplicate of the same version collides.
     ``uncapped_points`` is what the rule gave before the daily cap (negated on reversals), so the cap
     can be re-applied to a day from its rows alone.
     """

@@ -33,6 +33,14 @@ def ledger_sums(session: Any, contest_id: int) -> dict[tuple[str, str, int], int
     return {k: v for k, v in out.items() if v}
 
 
+def source_nets(session: Any, contest_id: int | None = None) -> dict[str, int]:
+    """Net points per ledger source (of one contest, or all): what each activity's entry shows."""
+    q = select(PointsEntry.source_key, func.sum(PointsEntry.points)).group_by(PointsEntry.source_key)
+    if contest_id is not None:
+        q = q.where(PointsEntry.contest_id == contest_id)
+    return {key: int(net) for key, net in session.execute(q)}
+
+
 def nonzero(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
     return {k: v for k, v in lines.items() if v}
 

@@ -1,5 +1,6 @@
 """Two writers at once on PostgreSQL: the same source scored concurrently is stored once, and a daily
-cap holds when two different sources of the same user-day are scored concurrently."""
+cap holds when two different sources of the same user-day are scored concurrently, or one is reversed while
+another is scored."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from scoring import ledger
 from scoring.models import PointsEntry
 from scoring.types import Subject
-from tests.scoring.conftest import board_lines
+from tests.scoring.conftest import board_lines, source_nets
 from tests.scoring.factories import facts, rules
 
 pytestmark = pytest.mark.postgres
@@ -80,4 +81,28 @@ def test_a_daily_cap_holds_under_concurrent_sources(app: Any, session: Any, user
         lambda s: ledger.score(s, capped, Subject(uid), "activity:2", facts("walking_brisk", 40)),
     ])
     assert ledger.user_total(session, 1, uid) == 50
+    assert board_lines(session, 1)[("user", "all", uid)] == 50
+
+
+def test_a_reversal_and_a_new_source_of_one_capped_day_at_once_leave_each_source_its_share(
+        app: Any, session: Any, users: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    uid = users[0].id
+    capped = rules(daily_cap=50)
+    ledger.score(session, capped, Subject(uid), "activity:ride", facts("walking_brisk", 80))  # 50 of 80
+    ledger.score(session, capped, Subject(uid), "activity:walk", facts("walking_brisk", 30))  # 0: the day is full
+    session.commit()
+    original = ledger._day_sums
+
+    def slow_day_sums(*args: Any) -> Any:  # the new source's writer holds its reading of the day for a while
+        sums = original(*args)
+        threading.Event().wait(0.5)
+        return sums
+
+    monkeypatch.setattr(ledger, "_day_sums", slow_day_sums)
+    run_together(app, [
+        lambda s: ledger.reverse(s, capped, "activity:ride"),
+        lambda s: ledger.score(s, capped, Subject(uid), "activity:late", facts("walking_brisk", 40)),
+    ])
+    # in either order: the walk scored first takes its 30, the late one the 20 left
+    assert source_nets(session, 1) == {"activity:ride": 0, "activity:walk": 30, "activity:late": 20}
     assert board_lines(session, 1)[("user", "all", uid)] == 50

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from scoring import ledger
 from scoring.models import EntryKind, PointsEntry
 from scoring.types import Metric, Period, Subject
-from tests.scoring.conftest import board_lines, ledger_sums
+from tests.scoring.conftest import board_lines, ledger_sums, source_nets
 from tests.scoring.factories import T0, facts, rules
 
 
@@ -54,8 +54,42 @@ def test_reversing_a_capped_entry_reapplies_the_cap_to_that_day(session: Any, us
     assert ledger.user_total(session, 1, u.user_id) == 50
     assert removed == 10
     kinds = [e.kind for e in entries(session, 1)]
-    assert kinds == [EntryKind.ACTIVITY] * 3 + [EntryKind.REVERSAL, EntryKind.CAP_ADJUST]
+    assert kinds == [EntryKind.ACTIVITY] * 3 + [EntryKind.REVERSAL] + [EntryKind.CAP_ADJUST] * 2
     assert board_lines(session, 1)[("team", "all", 5)] == 50
+
+
+def test_the_room_a_reversal_frees_is_filed_under_the_sources_the_cap_had_cut(session: Any, users: list[Any]) -> None:
+    r = rules(daily_cap=60)
+    u = Subject(users[0].id, team_id=5)
+    for i, minutes in enumerate((40, 30, 20)):  # awarded 40, 20, 0 (cap 60)
+        ledger.score(session, r, u, f"activity:{i}", facts("walking_brisk", minutes, at=T0 + timedelta(hours=i)))
+    ledger.reverse(session, r, "activity:0")
+    session.commit()
+    adjustments = [(e.source_key, e.points) for e in entries(session, 1) if e.kind is EntryKind.CAP_ADJUST]
+    assert adjustments == [("activity:1", 10), ("activity:2", 20)]
+    assert source_nets(session, 1) == {"activity:0": 0, "activity:1": 30, "activity:2": 20}
+    ledger.reverse(session, r, "activity:1")  # its 30 (20 scored + 10 adjusted) go; activity:2 keeps 20
+    session.commit()
+    assert source_nets(session, 1) == {"activity:0": 0, "activity:1": 0, "activity:2": 20}
+    assert ledger.user_total(session, 1, u.user_id) == 20
+
+
+def test_a_later_reversal_refiles_an_adjustment_an_older_ledger_left_under_the_withdrawn_source(
+        session: Any, users: list[Any]) -> None:
+    r = rules(daily_cap=50)
+    u = Subject(users[0].id)
+    for key, minutes in (("activity:ride", 80), ("activity:walk", 30), ("activity:stroll", 10)):  # 50, 0, 0
+        ledger.score(session, r, u, key, facts("walking_brisk", minutes))
+    ride = entries(session, 1)[0]
+    for kind, entry_key, points in ((EntryKind.REVERSAL, "rev:activity:ride:0", -50),
+                                    (EntryKind.CAP_ADJUST, "cap:activity:ride:0", 40)):  # as written before the fix
+        session.add(PointsEntry(contest_id=1, entry_key=entry_key, source_key=ride.source_key, generation=0,
+                                kind=kind, user_id=u.user_id, local_day=ride.local_day, points=points))
+    session.flush()
+    ledger.reverse(session, r, "activity:stroll")
+    session.commit()
+    assert source_nets(session, 1) == {"activity:ride": 0, "activity:walk": 30, "activity:stroll": 0}
+    assert ledger.user_total(session, 1, u.user_id) == 30
 
 
 def test_reversal_sums_to_zero_and_is_idempotent(session: Any, users: list[Any]) -> None:
