@@ -67,6 +67,15 @@ def _purge_idempotency(session: Session, holder: str) -> int:
     return purged
 
 
+def _purge_login_throttles(session: Session, holder: str) -> int:
+    from service.clock import utcnow
+    from service.login_throttle import purge_forgotten
+
+    purged = purge_forgotten(session, utcnow())
+    session.commit()
+    return purged
+
+
 # id (job store and lease), --once name, work, trigger, misfire grace (s), lease ttl, description
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("nudges.plan", "plan", _plan, IntervalTrigger(minutes=5, timezone=UTC), 240, timedelta(minutes=4),
@@ -82,6 +91,9 @@ JOBS: tuple[JobSpec, ...] = (
             timedelta(minutes=30), "rebuild leaderboards of live challenges from the ledger (SQL and Redis)"),
     JobSpec("service.idempotency_purge", "purge", _purge_idempotency, IntervalTrigger(hours=1, timezone=UTC), 3000,
             timedelta(minutes=10), "delete idempotency records past their retention"),
+    JobSpec("service.login_throttle_purge", "purge-logins", _purge_login_throttles,
+            IntervalTrigger(hours=1, timezone=UTC), 3000, timedelta(minutes=10),
+            "delete failed sign-in counts quiet for a day"),
 )
 BY_ID = index(JOBS, lambda spec: spec.id)
 BY_NAME = index(JOBS, lambda spec: spec.cli_name)

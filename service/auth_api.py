@@ -10,10 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from service import consent, firebase_auth, tokens
+from service import consent, firebase_auth, login_throttle, tokens
 from service.account_schemas import LogoutSchema, RegisterSchema, TokenRequestSchema, TokenSchema, UserSchema
 from service.accounts import check_password, find_user_by_email, register_user
 from service.auth import issue_access_token
+from service.clock import utcnow
 from service.db import db
 from service.errors import Conflict, Unauthenticated
 from service.extensions import limiter
@@ -64,22 +65,30 @@ class Token(MethodView):
 
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Issue an access token and a rotating refresh token
 
         `grant_type=password` takes `email` and `password`; `grant_type=refresh_token` takes
         `refresh_token`, which is then used up: keep the new one. Presenting a used refresh token
-        again signs out every session of that login.
+        again signs out every session of that login. After `LOGIN_FREE_FAILURES` wrong passwords in a
+        row for one email address each attempt must wait (1 s, 2 s, 4 s ...): a 429 with `Retry-After`.
         """
         lifetime = _refresh_lifetime()
         if data["grant_type"] == "refresh_token":
             user, refresh = tokens.rotate(db.session, data["refresh_token"], lifetime=lifetime)
         else:
+            settings = current_app.extensions["vcc_settings"]
+            throttle = login_throttle.account_key(data["email"], current_app.config["SECRET_KEY"])
+            login_throttle.charge(db.session, throttle, now=utcnow(), free=settings.login_free_failures,
+                                  cap_s=settings.login_backoff_max_s)
+            db.session.commit()  # counted before the password is checked: concurrent guesses see it
             user = find_user_by_email(db.session, data["email"])
             if not check_password(user, data["password"]) or user is None or user.deleted_at is not None:
                 db.session.add(AuditNote(user_id=user.id if user else None, event="login-refused"))
                 db.session.commit()
                 raise Unauthenticated("The email or password is wrong.", code="invalid-credentials")
+            login_throttle.clear(db.session, throttle)
             refresh = tokens.issue(db.session, user, lifetime=lifetime)
         body = token_response(user, refresh)
         db.session.commit()

@@ -83,6 +83,8 @@ class Settings:
     public_base_url: str
     fcm_url: str | None
     login_ratelimit: str
+    login_free_failures: int
+    login_backoff_max_s: int
     export_ratelimit: str
     firebase_cert_url: str | None
     trusted_proxies: int
@@ -170,6 +172,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("RATELIMIT_DEFAULT", "str", "600 per minute", "default limit per client address"),
     Var("LOGIN_RATELIMIT", "str", "10 per minute", "limit of `POST /api/v1/auth/token` and "
         "`POST /api/v1/auth/register` per client address"),
+    Var("LOGIN_FREE_FAILURES", "int", 5, "wrong passwords in a row for one email address (with or without an "
+        "account) answered at once; after them each further attempt waits 1 s, then 2 s, 4 s ... (a 429 with "
+        "`Retry-After`), counted in the database for all workers"),
+    Var("LOGIN_BACKOFF_MAX_SECONDS", "int", 900, "the longest wait between sign-in attempts of one email address "
+        "(the back-off stops doubling here)"),
     Var("EXPORT_RATELIMIT", "str", "5 per hour",
         "limit of `GET /api/v1/me/export` (the personal data export) per signed-in person"),
     Var("TRUSTED_PROXIES", "int", 0, "how many reverse proxies in front set `X-Forwarded-For`; at 0 the header is "
@@ -299,6 +306,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=v["REDIS_KEY_PREFIX"],
         tunables={name: value for name, value in _read(given, TUNABLES).items() if value is not None},
         login_ratelimit=v["LOGIN_RATELIMIT"],
+        login_free_failures=v["LOGIN_FREE_FAILURES"],
+        login_backoff_max_s=v["LOGIN_BACKOFF_MAX_SECONDS"],
         export_ratelimit=v["EXPORT_RATELIMIT"],
         firebase_cert_url=v["FIREBASE_CERT_URL"],
         trusted_proxies=v["TRUSTED_PROXIES"],

@@ -79,6 +79,13 @@ class PreconditionRequired(DomainError):
     title = "Precondition required"
 
 
+class TooManyRequests(DomainError):
+    """``retry_after`` (seconds, an extension member) also becomes the ``Retry-After`` header."""
+
+    code = "rate-limited"
+    title = "Too many requests"
+
+
 class Unavailable(DomainError):
     code = "unavailable"
     title = "Service unavailable"
@@ -94,6 +101,7 @@ STATUS_BY_KIND: list[tuple[type[DomainError], int]] = [
     (TooLarge, 413),
     (Unprocessable, 422),
     (PreconditionRequired, 428),
+    (TooManyRequests, 429),
     (Unavailable, 503),
     (DomainError, 400),
 ]
@@ -212,7 +220,10 @@ def _describe(errors: dict[str, Any]) -> str:
 
 def handle_domain(exc: DomainError) -> Response:
     status = status_for(exc)
-    return problem(status, exc.code, exc.title, exc.detail, **exc.extra)
+    resp = problem(status, exc.code, exc.title, exc.detail, **exc.extra)
+    if exc.extra.get("retry_after") is not None:
+        resp.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return resp
 
 
 def handle_validation(exc: ValidationError) -> Response:

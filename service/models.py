@@ -176,6 +176,19 @@ class AuditNote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LoginThrottle(Base):
+    """Failed sign-ins in a row for one email address, whether or not an account has it (so answers do not tell
+    which exist), and until when the next attempt must wait (service.login_throttle). Keyed by a keyed hash of
+    the normalised address: guessed addresses of people who have no account are not kept."""
+
+    __tablename__ = "login_throttles"
+
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Lease(Base):
     """A named lock with an expiry, taken by a conditional UPDATE, so one replica runs each job at a time."""
 

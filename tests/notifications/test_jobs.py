@@ -29,7 +29,7 @@ def test_jobs_live_in_the_app_database_with_fixed_ids_and_restarts_replace_them(
             stored = {job.id: job for job in scheduler.get_jobs()}
             scheduler.shutdown(wait=False)
         assert set(stored) == {"nudges.plan", "nudges.dispatch", "challenges.lifecycle", "nudges.weekly_summary",
-                               "scoring.reconcile", "service.idempotency_purge"}
+                               "scoring.reconcile", "service.idempotency_purge", "service.login_throttle_purge"}
         assert db.session.scalar(select(func.count()).select_from(scheduler_jobs)) == len(JOBS)
         for spec in JOBS:
             job = stored[spec.id]
@@ -109,6 +109,27 @@ def test_purge_job_deletes_only_expired_idempotency_records_under_a_lease(app: F
         bind_app(None)
     session.expire_all()
     assert list(session.scalars(select(IdempotencyRecord.key))) == ["fresh"]
+
+
+def test_login_throttle_purge_job_deletes_only_counts_quiet_for_a_day(app: Flask, session: Any) -> None:
+    from datetime import timedelta
+
+    from service import login_throttle
+    from service.clock import utcnow
+    from service.models import LoginThrottle
+
+    now = utcnow()
+    for email, age in (("quiet@example.org", timedelta(days=1, minutes=1)), ("recent@example.org", timedelta())):
+        login_throttle.charge(session, login_throttle.account_key(email, "k"), now=now - age, free=5, cap_s=900)
+    session.commit()
+    bind_app(app)
+    try:
+        assert jobs.run("service.login_throttle_purge") == 1
+    finally:
+        bind_app(None)
+    session.expire_all()
+    assert list(session.scalars(select(LoginThrottle.account_key))) == [
+        login_throttle.account_key("recent@example.org", "k")]
 
 
 def test_once_offers_the_table_names_and_all(app: Flask) -> None:
