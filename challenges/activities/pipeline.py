@@ -79,6 +79,7 @@ class ItemResult:
     row: Row | None = None
     points: dict[int, int] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    supersedes: list[int] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
         """The stored activity as the API shows it, from what the pipeline already holds (no reload)."""
@@ -176,6 +177,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         row = res.row
         res.activity_id = row.id
         res.reason = row.reason
+        res.supersedes = [loser.id for loser in row.supersedes if loser.id is not None]
         res.status = {ActivityStatus.ACCEPTED: "created", ActivityStatus.FLAGGED: "flagged",
                       ActivityStatus.REJECTED: "rejected", ActivityStatus.SUPERSEDED: "duplicate"}[row.status]
         res.points = points_of.get(row.id or 0, {})
@@ -344,9 +346,15 @@ def _store(session: Session, rows: list[Row], drawn: int | None = None) -> list[
         row.id = aid
     for row in rows:
         supersede(session, row.id, [loser.id for loser in row.supersedes if loser.id is not None])  # type: ignore[arg-type]
+        for loser in row.supersedes:  # an item of this batch answers with the winner's id, as it is now stored
+            loser.reason = superseded_reason(row.id)  # type: ignore[arg-type]
         if row.kept_by is not None:  # kept by an earlier item of this batch, whose id is known only now
             session.execute(update(Activity).where(Activity.id == row.id).values(superseded_by_id=row.kept_by.id))
     return []
+
+
+def superseded_reason(winner: int) -> str:
+    return f"counted once: activity {winner} covers the same time with a richer record"
 
 
 def supersede(session: Session, winner: int, losers: list[int]) -> None:
@@ -355,5 +363,5 @@ def supersede(session: Session, winner: int, losers: list[int]) -> None:
         return
     session.execute(update(Activity).where(Activity.id.in_(losers)).values(
         status=ActivityStatus.SUPERSEDED, superseded_by_id=winner, updated_at=utcnow(),
-        reason=f"counted once: activity {winner} covers the same time with a richer record"))
+        reason=superseded_reason(winner)))
     crediting.withdraw(session, losers, f"superseded by activity {winner}")

@@ -151,6 +151,9 @@ class BatchItemResultSchema(BaseSchema):
     reason = fields.String(allow_none=True)
     points = fields.Dict(keys=fields.String(), values=fields.Integer(),
                          metadata={"description": "points by challenge id"})
+    supersedes = fields.List(fields.Integer(), metadata={
+        "description": "ids of the earlier records (stored before, or items of this batch) this one replaced: "
+                       "they count no more, their points are reversed"})
 
 
 class BatchResultSchema(BaseSchema):

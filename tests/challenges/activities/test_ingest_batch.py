@@ -157,3 +157,20 @@ def test_a_health_connect_resync_is_a_duplicate_by_record_id(app, client, sessio
     again = _batch(client, w, w.users[0], [rec], fmt="health_connect")
     assert again.json["results"][0]["status"] == "duplicate"
     assert points(session, w.challenge.id) == 3000
+
+
+def test_an_item_that_supersedes_earlier_records_names_them(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    start = ago(days=1)
+    typed = client.post("/api/v1/activities", headers=w.h(pat), json={
+        "type": "walking", "started_at": iso(start), "duration_s": 1800}).json  # a manual entry
+    items = [_item(1, start + timedelta(hours=3), source="manual"),
+             _item(2, start + timedelta(hours=3)),   # the watch's record of the same walk as item 1
+             _item(3, start)]                          # the watch's record of the walk typed in before
+    results = _batch(client, w, pat, items).json["results"]
+    assert [r["status"] for r in results] == ["duplicate", "created", "created"]
+    assert results[1]["supersedes"] == [results[0]["activity_id"]]
+    assert results[2]["supersedes"] == [typed["id"]]
+    assert results[0]["supersedes"] == [] and f"activity {results[1]['activity_id']}" in results[0]["reason"]
+    assert points(session, w.challenge.id, pat.id) == 40
