@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from scoring.boards import redis_read, redis_write, sql
 from scoring.periods import current_key, local_day, period_end_utc, period_key
 from scoring.types import BoardPage, BoardRow, Period, Scope
+from service import metrics
 from service.clock import utcnow
 from service.errors import Invalid
 from service.models import User
@@ -81,6 +82,7 @@ def _mirror(session: Session) -> Any | None:
 
 def _unavailable() -> None:
     redis_write.note_failure()
+    metrics.REDIS_FALLBACKS.labels("read").inc()
     log.warning("redis unavailable; leaderboard read from SQL", exc_info=True)
 
 

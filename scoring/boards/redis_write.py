@@ -36,6 +36,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from scoring.types import Scope
+from service import metrics
 from service.clock import utcnow
 from service.db_dialect import insert_for
 
@@ -139,6 +140,7 @@ def _flush_after_commit(session: Session) -> None:
         _send(r, pending["ops"], removals)
     except Exception:  # Redis is a cache: the SQL totals are committed; drop the boards to rebuild them
         log.warning("redis board update failed; boards will be rebuilt from SQL on read", exc_info=True)
+        metrics.REDIS_FALLBACKS.labels("write").inc()
         keys = {op[0] for op in pending["ops"]} | {key for keys, _ in removals for key in keys}
         try:
             r.delete(*keys)
