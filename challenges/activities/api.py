@@ -140,7 +140,8 @@ class ActivityBatch(MethodView):
 
 def _item(r: ItemResult) -> dict[str, Any]:
     return {"index": r.index, "status": r.status, "external_id": r.external_id, "activity_id": r.activity_id,
-            "reason": r.reason, "points": {str(k): v for k, v in r.points.items()}, "supersedes": r.supersedes}
+            "reason": r.reason, "points": {str(k): v for k, v in r.points.items()}, "supersedes": r.supersedes,
+            "notes": r.notes}
 
 
 IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -72,6 +72,7 @@ def describe(session: Session, activities: Sequence[Activity]) -> list[dict[str,
         view = {c.key: getattr(a, c.key) for c in Activity.__mapper__.column_attrs}
         view["entries"] = [{"challenge_id": e.challenge_id, "status": e.status, "reason": e.reason,
                             "points": points.get((a.id, e.challenge_id), 0)} for e in entries.get(a.id, [])]
+        view["notes"] = pipeline.notes_of(a.kind, a.steps)
         out.append(view)
     return out
 

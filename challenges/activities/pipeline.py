@@ -67,6 +67,16 @@ class Row:
     moving_time_s: int | None = None
 
 
+STEPS_NOT_COUNTED = ("steps-not-counted: a session keeps its steps as one of its figures, but steps count only from "
+                     "step records (kind steps), which are deduplicated across phone and watch: counted from sessions "
+                     "as well, the same steps would count twice. Send them as a step record to count them")
+
+
+def notes_of(kind: ActivityKind, steps: int | None) -> list[str]:
+    """What an answer says about figures the activity carries that count nowhere, so none is dropped silently."""
+    return [STEPS_NOT_COUNTED] if kind == ActivityKind.SESSION and steps else []
+
+
 @dataclass
 class ItemResult:
     """The answer for one item: created, duplicate, flagged or rejected, with the reason and points."""
@@ -80,11 +90,13 @@ class ItemResult:
     points: dict[int, int] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
     supersedes: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
         """The stored activity as the API shows it, from what the pipeline already holds (no reload)."""
         assert self.row is not None
-        return {**self.row.values, "id": self.row.id, "entries": self.entries, "result": self.status}
+        return {**self.row.values, "id": self.row.id, "entries": self.entries, "result": self.status,
+                "notes": self.notes}
 
 
 def pool_row(r: Any) -> Row:
@@ -178,6 +190,7 @@ def run(session: Session, user: User, items: Sequence[ActivityIn | str], *, now:
         res.activity_id = row.id
         res.reason = row.reason
         res.supersedes = [loser.id for loser in row.supersedes if loser.id is not None]
+        res.notes = notes_of(row.kind, row.steps)
         res.status = {ActivityStatus.ACCEPTED: "created", ActivityStatus.FLAGGED: "flagged",
                       ActivityStatus.REJECTED: "rejected", ActivityStatus.SUPERSEDED: "duplicate"}[row.status]
         res.points = points_of.get(row.id or 0, {})

@@ -93,6 +93,9 @@ class ActivitySchema(BaseSchema):
     result = fields.String(metadata={"description": "on create: created, duplicate, flagged or rejected"})
     entries = fields.List(fields.Nested(ActivityEntrySchema), metadata={
         "description": "how the activity stands in each challenge, with the points it scored there"})
+    notes = fields.List(fields.String(), metadata={
+        "description": "figures kept but counted nowhere, each as slug: sentence (steps-not-counted: a session's "
+                       "steps; steps count from step records)"})
     created_at = AwareDateTime()
     updated_at = AwareDateTime()
 
@@ -154,6 +157,7 @@ class BatchItemResultSchema(BaseSchema):
     supersedes = fields.List(fields.Integer(), metadata={
         "description": "ids of the earlier records (stored before, or items of this batch) this one replaced: "
                        "they count no more, their points are reversed"})
+    notes = fields.List(fields.String(), metadata={"description": "as an activity's notes"})
 
 
 class BatchResultSchema(BaseSchema):

@@ -211,3 +211,19 @@ def test_every_answer_shows_the_activity_s_times_in_utc_whatever_offset_was_sent
     assert created.json["started_at"] == read.json["started_at"] == iso(start)
     assert created.json["ended_at"] == iso(start + timedelta(minutes=30))
     assert edited.json["started_at"] == iso(moved) and edited.json["ended_at"] == iso(moved + timedelta(minutes=30))
+
+
+def test_a_session_keeps_its_steps_and_every_answer_says_they_count_only_from_step_records(app, client, session):
+    w = make_world(app, session, metric="steps")
+    pat = w.users[0]
+    created = post(client, w, pat, walk(ago(hours=3), 30, steps=4000))
+    assert created.status_code == 201 and created.json["steps"] == 4000
+    assert created.json["entries"] == []  # sessions count in no steps challenge: their steps would count twice
+    (note,) = created.json["notes"]
+    assert note.startswith("steps-not-counted:") and "kind steps" in note
+    assert client.get(f"/api/v1/activities/{created.json['id']}", headers=w.h(pat)).json["notes"] == [note]
+    record = post(client, w, pat, {"type": "walking", "kind": "steps", "source": "wearable", "external_id": "s-1",
+                                   "started_at": iso(ago(hours=6)), "duration_s": 3600, "steps": 3000})
+    plain = post(client, w, pat, walk(ago(hours=8), 20))
+    assert record.json["notes"] == plain.json["notes"] == []
+    assert points(session, w.challenge.id, pat.id) == 3000

@@ -174,3 +174,16 @@ def test_an_item_that_supersedes_earlier_records_names_them(app, client, session
     assert results[2]["supersedes"] == [typed["id"]]
     assert results[0]["supersedes"] == [] and f"activity {results[1]['activity_id']}" in results[0]["reason"]
     assert points(session, w.challenge.id, pat.id) == 40
+
+
+def test_a_batch_item_whose_session_carries_steps_is_stored_and_its_result_says_they_do_not_count(
+        app, client, session):
+    w = make_world(app, session, metric="steps")
+    pat = w.users[0]
+    start = ago(days=1)
+    results = _batch(client, w, w.users[0], [_item(1, start, steps=2400),
+                                             _item(2, start + timedelta(hours=2))]).json["results"]
+    assert [r["status"] for r in results] == ["created", "created"]
+    assert [len(r["notes"]) for r in results] == [1, 0] and results[0]["notes"][0].startswith("steps-not-counted:")
+    stored = session.get(Activity, results[0]["activity_id"])
+    assert stored.steps == 2400 and points(session, w.challenge.id, pat.id) == 0
