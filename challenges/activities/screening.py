@@ -69,6 +69,8 @@ def screen_xml(fmt: str, document: bytes | str, max_points: int) -> None:
                               code="xml-dtd-refused") from exc
     except ParseError as exc:
         raise BadActivityFile(f"The {fmt.upper()} file is not valid: it is not well-formed XML ({exc}).") from exc
+    except LookupError as exc:  # expat asks Python's codecs for an encoding it does not know itself
+        raise BadActivityFile(f"The {fmt.upper()} file is not valid: it declares an {exc}.") from exc
 
 
 def count_fit_records(data: bytes, limit: int) -> None:

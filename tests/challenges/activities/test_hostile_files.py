@@ -195,3 +195,11 @@ def test_times_and_positions_out_of_range_are_refused_with_a_reason(data, words)
     with pytest.raises(BadActivityFile) as caught:
         read_activity_file("odd.gpx", data)
     assert words in caught.value.detail
+
+
+def test_a_file_declaring_an_encoding_nobody_knows_is_refused_with_a_reason():
+    """Found by the corruption property: one byte cut from 'UTF-8' made expat ask Python for 'TF-8' (LookupError)."""
+    data = tcx(track(datetime(2026, 5, 4, 5, tzinfo=UTC), minutes=10)).replace(b'encoding="UTF-8"', b'encoding="TF-8"')
+    with pytest.raises(BadActivityFile) as caught:
+        read_activity_file("r.tcx", data)
+    assert "unknown encoding" in caught.value.detail
