@@ -100,7 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     signing_keys.init_app(app)
 
     api.register_converter(Int32Converter, integerconverter2paramschema)
-    _strict_query_arguments()
+    _strict_arguments()
     _register_blueprints(app)
     _register_commands(app)
     errors.init_app(app)
@@ -110,14 +110,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _strict_query_arguments() -> None:
+def _strict_arguments() -> None:
     """webargs excludes unknown query parameters by default, so ``?limt=5`` (or a nameless ``?=0``) was
-    silently ignored; the base schemas' policy (unknown fields are an error) now holds for queries too."""
+    silently ignored; the base schemas' policy (unknown fields are an error) now holds for queries too. JSON
+    bodies are parsed within ``service.strict_json``'s limits (nesting, integer size, no NaN or infinity)."""
     from flask_smorest.arguments import ArgumentsMixin
+
+    from service import strict_json
 
     parser = ArgumentsMixin.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**type(parser).DEFAULT_UNKNOWN_BY_LOCATION, "query": None,
                                           "querystring": None}
+    parser.location_loader("json")(strict_json.load_json_body)
 
 
 def _migrations_dir() -> Any:

@@ -65,7 +65,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of method, path and the body; JSON bodies are canonicalised so key order does not matter."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep for it: the bytes
         canonical = body
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode(), canonical):

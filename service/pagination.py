@@ -28,7 +28,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     try:
         pad = "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(cursor + pad))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Invalid("The cursor is not one this API issued.", code="bad-cursor") from exc
     if not isinstance(value, dict):
         raise Invalid("The cursor is not one this API issued.", code="bad-cursor")
