@@ -16,6 +16,10 @@ from scoring.types import Metric
 from service.clock import zone
 from service.schemas import BaseSchema, PaginationArgsSchema, TimeZoneField, page_of, within_supported_years
 
+MAX_GOAL = 1e12
+MAX_DAILY_CAP = 1e6
+"""Bounds of a goal and a daily cap in any metric's units (metres, steps, minutes...): far above any real one,
+far below the floats (1e308) that used to overflow the arithmetic they enter."""
 LOCAL_TIME_HELP = ("ISO 8601; with an offset it is an instant, without one it is wall-clock time in the "
                    "challenge's time zone")
 
@@ -81,7 +85,8 @@ class _ChallengeFields(BaseSchema):
     setting = fields.Enum(Setting, by_value=True)
     metric = fields.Enum(Metric, by_value=True)
     format = fields.Enum(ChallengeFormat, by_value=True)
-    goal = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    goal = fields.Float(allow_none=True, validate=validate.Range(min=0, max=MAX_GOAL, min_inclusive=False),
+                        metadata={"description": "in metric units, up to 1e12 (STADTRADELN's 2023 total was 2.3e11 m)"})
     starts_at = fields.DateTime(format="iso", validate=within_supported_years,
                                 metadata={"description": LOCAL_TIME_HELP})
     ends_at = fields.DateTime(format="iso", validate=within_supported_years, metadata={"description": LOCAL_TIME_HELP})
@@ -90,8 +95,9 @@ class _ChallengeFields(BaseSchema):
     allowed_types = fields.List(fields.String(validate=validate.Length(min=1, max=64)), allow_none=True,
                                 validate=validate.Length(min=1, max=200),
                                 metadata={"description": "activity type codes that count; null = all"})
-    daily_cap = fields.Float(allow_none=True, validate=validate.Range(min=0, min_inclusive=False),
-                             metadata={"description": "per participant and local day, in metric units"})
+    daily_cap = fields.Float(allow_none=True, validate=validate.Range(min=0, max=MAX_DAILY_CAP, min_inclusive=False),
+                             metadata={"description": "per participant and local day, in metric units (up to 1e6: "
+                                                      "1,000 km, ten times the steps anyone walks)"})
     vigorous_counts_double = fields.Boolean()
     grace_days = fields.Integer(validate=validate.Range(min=0, max=60),
                                 metadata={"description": "days after the end in which late syncs still count"})

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
+
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(9000, 1, 1)
+NOT_PLACES = frozenset({"Factory", "localtime"})
+"""Names zoneinfo loads that are no place's time: ``localtime`` is the server's own zone (a file Debian ships
+beside the others, so ``available_timezones`` lists it), ``Factory`` tzdata's placeholder (abbreviation "-00")."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_KNOWN: set[str] | None = None
+def unsupported_time(value: date) -> str | None:
+    """Why ``value`` lies outside the years this service computes with (None when it is inside): year 1 east of
+    UTC, or 9999 west of it, overflows the conversion to UTC or to a local day (an ``OverflowError``, a 500)."""
+    wall = value.replace(tzinfo=None) if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if not EARLIEST <= wall < LATEST:
+        return f"Dates must fall between {EARLIEST.year} and {LATEST.year - 1}."
+    return None
+
+
+_KNOWN: frozenset[str] | None = None
 
 
 def is_valid_timezone(name: str) -> bool:
+    """A real IANA zone: a name of the IANA database (tzdata's list, which ``available_timezones`` reads), not a
+    file that merely loads (``posix/...``, ``right/...``, ``localtime``) nor the ``Factory`` placeholder."""
     global _KNOWN
     if _KNOWN is None:
-        _KNOWN = available_timezones()
-    if name in _KNOWN:
-        return True
-    try:
-        zone(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name (a 500)
-        return False
-    return True
+        _KNOWN = frozenset(available_timezones() - NOT_PLACES)
+    return name in _KNOWN
 
 
 @cache

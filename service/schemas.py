@@ -11,18 +11,20 @@ from typing import Any
 from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from service.clock import is_valid_timezone
+from service.clock import is_valid_timezone, unsupported_time
 
 INT32_MAX = 2**31 - 1  # ids and counts are 32-bit INTEGER columns on PostgreSQL
-EARLIEST = datetime(1900, 1, 1)
-LATEST = datetime(9000, 1, 1)
+FLOAT_MAX = 1e15
+"""Default bound of a number without a declared range: past 2**53 (about 9e15) a float no longer counts units."""
+NUL_TEXT = "Text may not contain NUL (U+0000) characters."
+SURROGATE_TEXT = ("Text may not contain unpaired surrogates (U+D800 to U+DFFF): send valid Unicode (a pair of "
+                  "\\u escapes for one character beyond U+FFFF is fine).")
 
 
 def within_supported_years(value: date) -> None:
     """Refuse dates whose UTC conversion or later day/week arithmetic would overflow (year 1, year 9999)."""
-    wall = value.replace(tzinfo=None) if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    if not EARLIEST <= wall < LATEST:
-        raise ValidationError(f"Dates must fall between {EARLIEST.year} and {LATEST.year - 1}.")
+    if reason := unsupported_time(value):
+        raise ValidationError(reason)
 
 
 
@@ -43,21 +45,38 @@ def _json_type_error(field: fields.Field, value: Any) -> str | None:
     return None
 
 
-def _has_nul(value: Any) -> bool:
+def _text_problem(value: Any) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return NUL_TEXT
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return SURROGATE_TEXT
+        return None
     if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return next((p for k, v in value.items() if (p := _text_problem(k) or _text_problem(v))), None)
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((p for v in value if (p := _text_problem(v))), None)
+    return None
 
 
-def _may_hold_nul(data: dict[str, Any]) -> bool:
+def _may_hold_unstorable_text(data: Any) -> bool:
+    """One C-speed ``json.dumps`` that writes NUL as ``\\u0000`` and keeps an unpaired surrogate as it is, which
+    then fails to encode: only a hit (or a literal backslash-u text) walks the values. A 1,000-item batch would
+    otherwise cost ~13,000 Python calls."""
     try:
-        return "\\u0000" in json.dumps(data)
-    except (TypeError, ValueError):
+        text = json.dumps(data, ensure_ascii=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return True
+    return "\\u0000" in text
+
+
+def text_problem(value: Any) -> str | None:
+    """Why text somewhere in ``value`` cannot be stored (None when it can), for what a schema leaves to its use
+    case: each item of a batch, so that one bad item fails only itself."""
+    return _text_problem(value) if _may_hold_unstorable_text(value) else None
 
 
 class BaseSchema(Schema):
@@ -65,19 +84,24 @@ class BaseSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    @pre_load
-    def _no_nul_characters(self, data: Any, **kwargs: Any) -> Any:
-        """PostgreSQL text cannot hold NUL (U+0000): refuse it in any value of the input (else a 500 there).
+    PER_ITEM_TEXT: tuple[str, ...] = ()
+    """Keys whose values the use case checks item by item with ``text_problem`` (a batch's ``items``)."""
 
-        A JSON body (a plain dict) is checked first with one C-speed ``json.dumps``, which writes NUL as
-        ``\\u0000``; only a hit (possibly a literal backslash-u text) walks the values. A 1,000-item batch would
-        otherwise cost ~13,000 Python calls."""
-        if type(data) is dict and not _may_hold_nul(data):
+    @pre_load
+    def _storable_text(self, data: Any, **kwargs: Any) -> Any:
+        """Refuse text no database here stores, in any value of the input (else a 500 at the driver): NUL
+        (U+0000), which PostgreSQL text cannot hold, and unpaired surrogates (JSON's ``"\\ud800"``), which
+        no driver can encode as UTF-8."""
+        checked = data
+        if self.PER_ITEM_TEXT and isinstance(data, Mapping):
+            checked = {key: value for key, value in data.items() if key not in self.PER_ITEM_TEXT}
+        if type(checked) is dict and not _may_hold_unstorable_text(checked):
             return data
-        if isinstance(data, Mapping):
-            bad = sorted(str(key) for key in data if _has_nul(key) or _has_nul(data[key]))
-            if bad:
-                raise ValidationError({key: ["Text may not contain NUL (U+0000) characters."] for key in bad})
+        if isinstance(checked, Mapping):
+            errors = {str(key): [problem] for key in sorted(checked, key=str)
+                      if (problem := _text_problem(key) or _text_problem(checked[key]))}
+            if errors:
+                raise ValidationError(errors)
         return data
 
     @pre_load
@@ -97,11 +121,14 @@ class BaseSchema(Schema):
         return data
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        """An integer without a declared range fits a 32-bit column: a larger one is a 422, not a database
-        error (the bound also shows in the OpenAPI document)."""
-        if isinstance(field_obj, fields.Integer) and not any(
-                isinstance(v, validate.Range) for v in field_obj.validators):
-            field_obj.validators = [*field_obj.validators, validate.Range(min=-INT32_MAX, max=INT32_MAX)]
+        """A number without a declared range gets one (it shows in the OpenAPI document too): an integer fits a
+        32-bit column, a larger one is a 422, not a database error; any other number stays within ``FLOAT_MAX``,
+        so ``1e308`` is a 422, not an overflow in the arithmetic it enters."""
+        if not isinstance(field_obj, fields.Number) or any(isinstance(v, validate.Range)
+                                                           for v in field_obj.validators):
+            return
+        bound = INT32_MAX if isinstance(field_obj, fields.Integer) else FLOAT_MAX
+        field_obj.validators = [*field_obj.validators, validate.Range(min=-bound, max=bound)]
 
 
 class TimeZoneField(fields.String):
