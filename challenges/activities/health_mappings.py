@@ -33,12 +33,15 @@ distance samples need it too, because it is what makes a sample count once howev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from challenges.activities.models import ActivityIn, ActivityKind, ActivitySource
+from challenges.activities.plausibility import MAX_DISTANCE_M
+from service.clock import unsupported_time
 
 HC_EXERCISE_TYPES: dict[int, str] = {
     2: "badminton", 5: "basketball", 8: "cycling", 9: "cycling", 13: "circuit_training", 16: "dancing",
@@ -102,15 +105,19 @@ def lies_within(sample: Distance, started_at: datetime, ended_at: datetime) -> b
 
 
 def parse_time(value: Any, name: str) -> datetime | str:
+    """The instant in UTC, as the schemas' ``AwareDateTime`` reads it: Python takes offsets up to +23:59 that
+    PostgreSQL refuses (``time zone displacement out of range``), and year 1 east of UTC overflows later."""
     if not isinstance(value, str):
         return f"{name}: give an ISO 8601 time with an offset"
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        return f"{name}: {value!r} is not an ISO 8601 time"
+        return f"{name}: {value[:80]!r} is not an ISO 8601 time"
     if at.tzinfo is None:
         return f"bad-time: {name} needs a UTC offset (a naive time is ambiguous)"
-    return at
+    if reason := unsupported_time(at):
+        return f"bad-time: {name} {value!r}: {reason}"
+    return at.astimezone(UTC)
 
 
 def _interval(raw: dict[str, Any], start_key: str, end_key: str) -> tuple[datetime, int] | str:
@@ -126,7 +133,17 @@ def _interval(raw: dict[str, Any], start_key: str, end_key: str) -> tuple[dateti
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A finite JSON number; ``service.strict_json`` already refuses NaN, infinity and 20-digit integers in a
+    body, and this keeps the mappings safe for any caller."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _metres(value: Any) -> float | None:
+    metres = _number(value)
+    return metres if metres is not None and 0 <= metres <= MAX_DISTANCE_M else None
 
 
 def from_health_connect(raw: dict[str, Any]) -> ActivityIn | Distance | str:
@@ -142,9 +159,9 @@ def from_health_connect(raw: dict[str, Any]) -> ActivityIn | Distance | str:
     ref = f"health_connect:{kind}:{origin}" if origin else f"health_connect:{kind}"
     if kind == "Distance":
         dist = raw.get("distance")
-        metres = _number(dist.get("inMeters")) if isinstance(dist, dict) else _number(dist)
-        if metres is None or metres < 0:
-            return "Distance record: distance.inMeters must be a number >= 0"
+        metres = _metres(dist.get("inMeters")) if isinstance(dist, dict) else _metres(dist)
+        if metres is None:
+            return f"Distance record: distance.inMeters must be a number from 0 to {MAX_DISTANCE_M:,}"
         return Distance(start, start + timedelta(seconds=seconds), metres, ActivitySource.HEALTH_CONNECT,
                         ext[:255], ref[:255])
     if kind == "Steps":
@@ -176,9 +193,9 @@ def from_healthkit(raw: dict[str, Any]) -> ActivityIn | Distance | str:
         return "uuid (the HealthKit sample id) is required"
     ref = f"healthkit:{sample}:{raw.get('sourceBundleId') or raw.get('sourceName') or ''}".rstrip(":")
     if sample in HK_DISTANCES:
-        metres = _number(raw.get("quantity"))
-        if metres is None or metres < 0:
-            return "distance sample: quantity (metres) must be a number >= 0"
+        metres = _metres(raw.get("quantity"))
+        if metres is None:
+            return f"distance sample: quantity (metres) must be a number from 0 to {MAX_DISTANCE_M:,}"
         return Distance(start, start + timedelta(seconds=seconds), metres, ActivitySource.HEALTHKIT, ext[:255],
                         ref[:255])
     if sample == HK_STEPS:

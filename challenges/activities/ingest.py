@@ -31,6 +31,7 @@ from service import clock
 from service.clock import utcnow
 from service.errors import NotFound, TooLarge, Unprocessable
 from service.models import User
+from service.schemas import text_problem
 
 
 class InvalidActivity(Unprocessable):
@@ -92,11 +93,15 @@ def sync_batch(session: Session, user: User, raw_items: Sequence[Any], fmt: str 
     now = now or utcnow()
     parsed: list[ActivityIn | str | None]
     placements: list[distance_samples.Placement] = []
+    unstorable: dict[int, str] = {}
+    if text_problem(raw_items):  # the schema leaves the items' text to us: one bad item fails only itself
+        unstorable = {i: f"bad-text: {problem}" for i, r in enumerate(raw_items) if (problem := text_problem(r))}
     if fmt == "vcc":
-        parsed = [parse_item(r) for r in raw_items]
+        parsed = [unstorable.get(i) or parse_item(r) for i, r in enumerate(raw_items)]
     else:
         mapper = health_mappings.from_health_connect if fmt == "health_connect" else health_mappings.from_healthkit
-        mapped = [mapper(r) if isinstance(r, dict) else "an item must be a JSON object" for r in raw_items]
+        mapped = [unstorable.get(i) or (mapper(r) if isinstance(r, dict) else "an item must be a JSON object")
+                  for i, r in enumerate(raw_items)]
         placements = distance_samples.place(session, user.id, mapped)
         parsed = [None if isinstance(it, health_mappings.Distance) else it for it in mapped]
     slots = [i for i, p in enumerate(parsed) if p is not None]

@@ -30,9 +30,15 @@ from challenges.activities.models import ActivityKind
 from challenges.activities.screening import MAX_POINTS
 from challenges.limits import DAY_S, ChallengeLimits
 from scoring.catalogue import ACTIVITY_TYPES
+from service.clock import unsupported_time
 
 FUTURE_SKEW = timedelta(minutes=5)
 """Phone clocks drift; an end this little in the future is accepted as now."""
+MAX_DURATION_S = 7 * DAY_S
+MAX_DISTANCE_M = 10_000_000
+MAX_STEPS = 10_000_000
+"""What one record can hold at all, whatever path it came by (a schema, a batch item, a health store, a file):
+beyond these it describes nothing, and would overflow the columns and sums it enters."""
 
 
 
@@ -86,17 +92,23 @@ def input_problems(*, type_code: str, started_at: datetime | None, duration_s: i
     if started_at is None or started_at.tzinfo is None:
         problems.append("bad-time: started_at needs a UTC offset, e.g. 2026-05-04T07:30:00+02:00")
         return problems
+    if reason := unsupported_time(started_at):
+        problems.append(f"bad-time: started_at {started_at.isoformat()}: {reason}")
+        return problems
     if duration_s is None or duration_s <= 0:
         problems.append("bad-time: the activity ends before (or when) it starts; duration must be > 0")
+        return problems
+    if duration_s > MAX_DURATION_S:
+        problems.append(f"bad-time: a duration of {duration_s} s is more than a week")
         return problems
     if started_at > now + FUTURE_SKEW:
         problems.append("future-start: the activity starts in the future")
     elif started_at + timedelta(seconds=duration_s) > now + FUTURE_SKEW:
         problems.append("future-end: the activity ends in the future")
-    if distance_m is not None and distance_m < 0:
-        problems.append("bad-value: distance_m cannot be negative")
-    if steps is not None and steps < 0:
-        problems.append("bad-value: steps cannot be negative")
+    if distance_m is not None and not 0 <= distance_m <= MAX_DISTANCE_M:  # NaN too
+        problems.append(f"bad-value: distance_m must lie between 0 and {MAX_DISTANCE_M:,} m")
+    if steps is not None and not 0 <= steps <= MAX_STEPS:
+        problems.append(f"bad-value: steps must lie between 0 and {MAX_STEPS:,}")
     if moving_time_s is not None and (moving_time_s < 0 or moving_time_s > duration_s):
         problems.append("bad-value: moving_time_s must lie between 0 and duration_s")
     return problems

@@ -13,12 +13,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from challenges.activities.health_mappings import parse_time
 from challenges.activities.models import ActivityIn, ActivityKind, ActivitySource, ActivityStatus, EntryStatus
+from challenges.activities.plausibility import MAX_DISTANCE_M, MAX_DURATION_S, MAX_STEPS
 from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema
 
 FILE_SOURCES = {ActivitySource.GPX, ActivitySource.TCX, ActivitySource.FIT}
 SYNC_SOURCES = [s.value for s in ActivitySource if s not in FILE_SOURCES]
 BATCH_FORMATS = ("vcc", "health_connect", "healthkit")
-MAX_DURATION_S = 7 * 24 * 3600
 NAIVE = "needs a UTC offset, e.g. 2026-05-04T07:30:00+02:00 (a time without one is ambiguous)"
 
 
@@ -35,8 +35,8 @@ class _ActivityFields(BaseSchema):
     ended_at = _when(metadata={"description": "give ended_at or duration_s"})
     duration_s = fields.Integer(validate=validate.Range(1, MAX_DURATION_S))
     moving_time_s = fields.Integer(allow_none=True, validate=validate.Range(0, MAX_DURATION_S))
-    distance_m = fields.Float(allow_none=True, validate=validate.Range(0, 10_000_000), allow_nan=False)
-    steps = fields.Integer(allow_none=True, validate=validate.Range(0, 10_000_000))
+    distance_m = fields.Float(allow_none=True, validate=validate.Range(0, MAX_DISTANCE_M), allow_nan=False)
+    steps = fields.Integer(allow_none=True, validate=validate.Range(0, MAX_STEPS))
 
     @validates_schema
     def _one_end(self, data: dict[str, Any], **_: Any) -> None:
@@ -139,6 +139,8 @@ class _Items(fields.List):
 
 
 class BatchSchema(BaseSchema):
+    PER_ITEM_TEXT = ("items",)
+
     format = fields.String(load_default="vcc", validate=validate.OneOf(BATCH_FORMATS), metadata={
         "description": "vcc (BatchItemSchema items), health_connect (Health Connect records) or healthkit "
                        "(HealthKit samples); see challenges/health_mappings.py for the mappings"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import func, select
 
@@ -157,6 +157,78 @@ def test_a_health_connect_resync_is_a_duplicate_by_record_id(app, client, sessio
     again = _batch(client, w, w.users[0], [rec], fmt="health_connect")
     assert again.json["results"][0]["status"] == "duplicate"
     assert points(session, w.challenge.id) == 3000
+
+
+def test_hostile_vcc_items_are_rejected_each_with_its_reason_and_the_others_are_stored(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    base = ago(days=1)
+    items = [
+        _item(1, base),
+        _item(2, base, external_id="w-\ud800"),                                 # unpaired surrogate
+        _item(3, base, external_id="w-\x00"),                                   # NUL
+        _item(4, base + timedelta(hours=1), started_at="0001-01-01T00:00:00+05:00"),  # overflows UTC
+        _item(5, base + timedelta(hours=2), steps=10**18),
+        _item(6, base + timedelta(hours=3), distance_m=1e308),
+        _item(7, base + timedelta(hours=4), duration_s=10**15),
+        _item(8, base + timedelta(hours=5)),
+    ]
+    resp = _batch(client, w, pat, items)
+    assert resp.status_code == 200, resp.json
+    results = resp.json["results"]
+    assert [r["status"] for r in results] == ["created"] + ["rejected"] * 6 + ["created"]
+    reasons = [r["reason"] for r in results[1:7]]
+    assert "surrogate" in reasons[0] and "NUL" in reasons[1] and "1900" in reasons[2]
+    assert "steps" in reasons[3] and "distance_m" in reasons[4] and "week" in reasons[5]
+    assert session.scalar(select(func.count()).select_from(Activity)) == 2
+    assert points(session, w.challenge.id, pat.id) == 40
+
+
+def test_an_item_whose_offset_postgresql_refuses_is_stored_at_its_utc_instant(app, client, session):
+    w = make_world(app, session)
+    pat = w.users[0]
+    local = (ago(days=1) + timedelta(hours=23, minutes=59)).replace(tzinfo=None).isoformat() + "+23:59"
+    resp = _batch(client, w, pat, [_item(1, ago(days=1), started_at=local), _item(2, ago(hours=5))])
+    assert [r["status"] for r in resp.json["results"]] == ["created", "created"], resp.json
+    stored = session.get(Activity, resp.json["results"][0]["activity_id"])
+    assert stored.started_at.replace(tzinfo=stored.started_at.tzinfo or UTC) == ago(days=1).astimezone(UTC)
+
+
+def test_hostile_health_store_items_are_rejected_each_with_its_reason_and_the_others_are_stored(
+        app, client, session):
+    w = make_world(app, session, metric="steps")
+    pat = w.users[0]
+    start = ago(hours=6)
+    end = start + timedelta(hours=1)
+
+    def steps(uuid, quantity, begin=iso(start), until=iso(end)):
+        return {"sampleType": "HKQuantityTypeIdentifierStepCount", "uuid": uuid, "startDate": begin,
+                "endDate": until, "quantity": quantity}
+
+    samples = [
+        steps("hk-1", 1200),
+        {"sampleType": "HKWorkoutTypeIdentifier", "uuid": "hk-2", "workoutActivityType": 52,
+         "startDate": "0001-01-01T00:00:00+05:00", "endDate": "0001-01-01T01:00:00+05:00"},
+        steps("hk-3", 1e308),
+        steps("hk-\udc00", 50),
+        {"sampleType": "HKQuantityTypeIdentifierDistanceWalkingRunning", "uuid": "hk-5", "startDate": iso(start),
+         "endDate": iso(end), "quantity": 1e300},
+        steps("hk-6", 800, iso(end), iso(end + timedelta(minutes=30))),
+    ]
+    resp = _batch(client, w, pat, samples, fmt="healthkit")
+    assert resp.status_code == 200, resp.json
+    results = resp.json["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected", "rejected", "rejected", "created"]
+    assert "1900" in results[1]["reason"] and "steps" in results[2]["reason"]
+    assert "surrogate" in results[3]["reason"] and "metres" in results[4]["reason"]
+    assert points(session, w.challenge.id, pat.id) == 2000
+    records = [{"recordType": "Steps", "count": 10**18, "startTime": iso(start), "endTime": iso(end),
+                "metadata": {"id": "hc-1"}},
+               {"recordType": "Steps", "count": 300, "startTime": iso(end + timedelta(hours=1)),
+                "endTime": iso(end + timedelta(hours=1, minutes=9)), "metadata": {"id": "hc-2"}}]
+    resp = _batch(client, w, pat, records, fmt="health_connect")
+    assert [r["status"] for r in resp.json["results"]] == ["rejected", "created"], resp.json
+    assert points(session, w.challenge.id, pat.id) == 2300
 
 
 def test_an_item_that_supersedes_earlier_records_names_them(app, client, session):
