@@ -11,12 +11,19 @@ generated. Each response must:
 - be ``application/problem+json`` whenever it is a 4xx (DESIGN.md, API conventions);
 - reject input that breaks the schema (``negative_data_rejection``).
 
+A second run sends the same generated requests with one value swapped for a hostile one that fits the schema's
+type yet no database or computation here can take: JSON nested past ``service.strict_json``'s limit, integers of
+25 and 4,000 digits, ``1e308``, unpaired surrogates and NUL in text, times at offsets PostgreSQL refuses or in
+years that overflow, zones that are no place (``localtime``, ``Factory``). Every ``date-time`` the generator
+makes may also be one of those times. Each answer must be a 4xx problem or a success, never a 5xx.
+
 The run is bounded and reproducible (derandomised, no example database): a few examples per operation in
 CI. ``VCC_FUZZ_EXAMPLES=200 pytest tests/e2e/test_api_schema_fuzz.py`` explores much more deeply.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +33,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -38,6 +46,7 @@ from schemathesis.checks import (
 from service.errors import PROBLEM_MIME
 from service.models import Role
 from service.schemas import INT32_MAX
+from service.strict_json import MAX_DEPTH
 from tests.challenges.factories import enrol, make_challenge, make_team
 from tests.factories import auth_headers, make_org, quick_user
 
@@ -54,6 +63,22 @@ def _openapi_document() -> dict[str, Any]:
         return spec_app.test_client().get("/api/openapi.json").get_json()
 
 
+HOSTILE_TIMES = ("2026-01-05T07:00:00+23:59", "2026-01-05T07:00:00-23:59", "2026-01-05T07:00:00+16:00",
+                 "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00")
+HOSTILE_ZONES = ("localtime", "Factory", "posixrules", "right/UTC")
+HOSTILE_TEXT = ("\ud800", "a\udfffb", "\x00", *HOSTILE_TIMES, *HOSTILE_ZONES)
+HOSTILE_NUMBERS = (1e308, -1e308, 10**25, -(10**4000), 2**63)
+DEEP: list[Any] = functools.reduce(lambda inner, _: [inner], range(MAX_DEPTH + 36), [])
+HOSTILE_QUERY = (*HOSTILE_TIMES, *HOSTILE_ZONES, "1" * 5000, "1e308", "-1e308", "\x00")
+
+
+def _schemathesis_date_times() -> st.SearchStrategy[str]:
+    from schemathesis.specs.openapi.formats import get_default_format_strategies
+
+    return st.one_of(get_default_format_strategies()["date-time"], st.sampled_from(HOSTILE_TIMES))
+
+
+schemathesis.openapi.format("date-time", _schemathesis_date_times())
 schema = schemathesis.openapi.from_dict(_openapi_document())
 
 
@@ -128,10 +153,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection, problem_json_for_client_errors]
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-def test_api_answers_every_input_with_a_documented_response(case: Any, app: Flask, world: World) -> None:
+def _prepare(case: Any, world: World) -> dict[str, str] | None:
+    """Path ids within range become the world's rows; the headers to send (None: as generated)."""
     for name, value in case.path_parameters.items():
         if name in world.ids and isinstance(value, int) and 0 <= value <= INT32_MAX:  # keep invalid ids
             case.path_parameters[name] = world.ids[name]
@@ -139,4 +162,77 @@ def test_api_answers_every_input_with_a_documented_response(case: Any, app: Flas
     # as generated (then a 401 is the right answer) instead of adding our token back.
     components = case.meta.components if case.meta else {}
     bad_headers = any(location == "header" and info.mode.is_negative for location, info in components.items())
-    case.call_and_validate(app=app, headers=None if bad_headers else world.headers, checks=CHECKS)
+    return None if bad_headers else world.headers
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_api_answers_every_input_with_a_documented_response(case: Any, app: Flask, world: World) -> None:
+    case.call_and_validate(app=app, headers=_prepare(case, world), checks=CHECKS)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value that holds a value (keys of objects, indexes of arrays)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found = []
+    for key, inner in items:
+        found.append((*prefix, key))
+        found.extend(_paths(inner, (*prefix, key)))
+    return found
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _swapped(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _swapped(value[path[0]], path[1:], new)
+    return copy
+
+
+def _hostile_like(key: Any, current: Any, *, form: bool) -> st.SearchStrategy[Any]:
+    """A hostile value of the same JSON type (a zone where a zone goes), or deep nesting where anything goes. A
+    form field cannot carry a surrogate at all (it must be encoded to be sent), so forms get the rest."""
+    texts = [text for text in HOSTILE_TEXT if not form or text.isascii()]
+    if key == "timezone":
+        return st.sampled_from(HOSTILE_ZONES)
+    if isinstance(current, str):
+        return st.sampled_from(texts)
+    if isinstance(current, int | float) and not isinstance(current, bool):
+        return st.sampled_from(HOSTILE_NUMBERS)
+    return st.sampled_from([DEEP, texts[0], HOSTILE_NUMBERS[0]])
+
+
+def flatmap_body(ctx: Any, body: Any) -> st.SearchStrategy[Any]:
+    form = any(not alternative.media_type.endswith("json") for alternative in ctx.operation.body)
+    paths = _paths(body)
+    if not paths:
+        return st.sampled_from([body, DEEP]) if isinstance(body, dict | list) and not form else st.just(body)
+    return st.sampled_from(paths).flatmap(lambda path: _hostile_like(path[-1], _at(body, path), form=form).map(
+        lambda new: _swapped(body, path, new)))
+
+
+def flatmap_query(ctx: Any, query: Any) -> st.SearchStrategy[Any]:
+    if not query:
+        return st.just(query)
+    return st.tuples(st.sampled_from(sorted(query)), st.sampled_from(HOSTILE_QUERY)).map(
+        lambda swap: {**query, swap[0]: swap[1]})
+
+
+HOSTILE_CHECKS = [not_a_server_error, content_type_conformance, problem_json_for_client_errors]
+
+
+@schema.hooks.apply(flatmap_query)
+@schema.hooks.apply(flatmap_body)
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_api_answers_hostile_values_of_every_field_with_a_4xx_or_a_success(case: Any, app: Flask,
+                                                                          world: World) -> None:
+    case.call_and_validate(app=app, headers=_prepare(case, world), checks=HOSTILE_CHECKS)
