@@ -267,13 +267,13 @@ def _scheduler(env: dict[str, str], log: Path) -> Iterator[Callable[[], None]]:
 
 def _checks(app: Any, tally: Tally) -> list[str]:
     """What must hold after the faults; each failure is one line."""
-    from sqlalchemy import func, select
+    from sqlalchemy import case, func, select
 
     from challenges.activities.models import Activity
     from notifications.models import AttemptOutcome, DeliveryAttempt, Nudge
     from scoring import leaderboards
     from scoring.ledger import rescore_contest
-    from scoring.models import LeaderboardTotal, PointsEntry
+    from scoring.models import EntryKind, LeaderboardTotal, PointsEntry
     from scoring.types import Period, Scope
     from service.db import db
 
@@ -289,23 +289,25 @@ def _checks(app: Any, tally: Tally) -> list[str]:
             failures.append(f"{len(missing)} acknowledged writes missing, e.g. {missing[:3]}")
         if twice:
             failures.append(f"{len(twice)} writes stored more than once, e.g. {twice[:3]}")
+        live = func.sum(case((PointsEntry.kind == EntryKind.ACTIVITY, 1),
+                             (PointsEntry.kind == EntryKind.REVERSAL, -1), else_=0))
         per_source = s.execute(select(PointsEntry.contest_id, PointsEntry.source_key, func.sum(PointsEntry.points),
-                                      func.count()).group_by(PointsEntry.contest_id, PointsEntry.source_key)).all()
-        doubled = [r for r in per_source if r[2] < 0]
+                                      func.count(), live)
+                               .group_by(PointsEntry.contest_id, PointsEntry.source_key)).all()
+        doubled = [r for r in per_source if r[4] > 1 or r[4] < 0 or r[2] < 0]
         if doubled:
-            failures.append(f"{len(doubled)} sources with negative points (a reversal applied twice)")
+            failures.append(f"{len(doubled)} sources scored or reversed twice, e.g. {[r[1] for r in doubled[:3]]}")
         contests = sorted({r[0] for r in per_source})
         before = {c: sorted(s.execute(select(LeaderboardTotal.scope, LeaderboardTotal.period_key,
                                              LeaderboardTotal.subject_id, LeaderboardTotal.points)
                                       .where(LeaderboardTotal.contest_id == c, LeaderboardTotal.points != 0)).all())
                   for c in contests}
         for c in contests:
-            sql_top = leaderboards.board(s, c, Scope.USER, Period.ALL, limit=500)
-            redis_rows = {(r.subject_id, r.points) for r in sql_top.rows}
+            read = {(r.subject_id, r.points) for r in leaderboards.board(s, c, Scope.USER, Period.ALL, limit=500).rows}
             lines = {(sid, pts) for scope, pkey, sid, pts in before[c] if str(scope).endswith("user") and pkey == "all"}
-            if redis_rows != lines:
-                failures.append(f"challenge {c}: the board read differs from the SQL lines "
-                                f"({len(redis_rows ^ lines)} rows)")
+            if read != lines:
+                failures.append(f"challenge {c}: the board read (Redis) differs from the SQL lines "
+                                f"({len(read ^ lines)} rows)")
             rescore_contest(s, c)
             s.commit()
             after = sorted(s.execute(select(LeaderboardTotal.scope, LeaderboardTotal.period_key,
