@@ -40,7 +40,9 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	TEST_DATABASE_URL=$(PG_TEST_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -q
 
-test: lint test-sqlite test-postgres
+# the two database tiers run side by side (one core each); --output-sync keeps each tier's output together
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: install-dev
 	$(BIN)/python -m bench

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from challenges import privacy
 from challenges.access import get_challenge
 from challenges.models import Challenge
 from challenges.places import qr
@@ -59,7 +60,7 @@ def qr_command(challenge_id: int) -> None:
 @with_appcontext
 def report_command(challenge_id: int, min_group_size: int | None) -> None:
     """Print the organiser report (small groups suppressed) as JSON."""
-    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
+    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", privacy.MIN_GROUP_SIZE))
     try:
         floor = reports.group_floor(configured, min_group_size)
     except Unprocessable as exc:

@@ -40,6 +40,15 @@ class Visibility(enum.StrEnum):
     INVITE = "invite"
 
 
+class BoardVisibility(enum.StrEnum):
+    """Who may see the boards of individual people (challenges.privacy decides; teams and organisations are
+    governed by the minimum group size instead)."""
+
+    PUBLIC = "public"
+    PARTICIPANTS = "participants"
+    NONE = "none"
+
+
 class ChallengeStatus(enum.StrEnum):
     """The stored, organiser-controlled status; ``Challenge.phase`` adds the date-derived states."""
 
@@ -80,6 +89,9 @@ class Challenge(Base):
     visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "challenge_visibility"),
                                                    default=Visibility.PUBLIC)
     invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    board_visibility: Mapped[BoardVisibility | None] = mapped_column(
+        str_enum(BoardVisibility, "challenge_board_visibility"))
+    """None: the setting's default (challenges.privacy.DEFAULT_BOARDS)."""
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, "challenge_status"),
                                                     default=ChallengeStatus.DRAFT)
     allowed_types: Mapped[list[str] | None] = mapped_column(JSON)

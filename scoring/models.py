@@ -50,7 +50,9 @@ class PointsEntry(Base):
     source_key: Mapped[str] = mapped_column(String(255))
     generation: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, "points_entry_kind"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    """None once the person was erased: the line then only carries what team, organisation and collective
+    totals need."""
     team_id: Mapped[int | None] = mapped_column(Integer)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
     local_day: Mapped[date] = mapped_column(Date)

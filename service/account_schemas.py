@@ -15,6 +15,7 @@ LOCALE = validate.And(  # the column is VARCHAR(16): a longer tag was a database
     validate.Length(max=16, error="A locale tag has at most 16 characters."),
     validate.Regexp(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$", error="Use a locale tag such as 'en' or 'fi-FI'."))
 DISPLAY_NAME = validate.Length(min=1, max=80)
+ALIAS = validate.Length(max=40)
 
 
 class EmailField(fields.Email):
@@ -105,6 +106,8 @@ class UserSchema(BaseSchema):
     timezone = fields.String()
     locale = fields.String()
     hide_from_leaderboards = fields.Boolean()
+    alias = fields.String(allow_none=True)
+    show_full_name = fields.Boolean()
     weight_kg = fields.Float(allow_none=True)
     is_superuser = fields.Boolean()
     created_at = AwareDateTime()
@@ -114,7 +117,11 @@ class UserUpdateSchema(BaseSchema):
     display_name = fields.String(validate=DISPLAY_NAME)
     timezone = TimeZoneField()
     locale = fields.String(validate=LOCALE)
-    hide_from_leaderboards = fields.Boolean()
+    hide_from_leaderboards = fields.Boolean(metadata={
+        "description": "take part without appearing on any board (shown as 'Participant #...' to others)"})
+    alias = fields.String(allow_none=True, validate=ALIAS, metadata={
+        "description": "the name boards show; without it, first name and initial (null clears it)"})
+    show_full_name = fields.Boolean(metadata={"description": "opt in to boards showing display_name in full"})
     weight_kg = fields.Float(allow_none=True, validate=validate.Range(min=20, max=400),
                              metadata={"description": "used for kcal estimates only"})
 

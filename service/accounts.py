@@ -118,10 +118,13 @@ def set_membership(session: Session, *, user: User, organisation: Organisation, 
 ROLE_RANK = {Role.MEMBER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
 
 def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
-    for name in ("display_name", "timezone", "locale", "hide_from_leaderboards", "weight_kg"):
+    for name in ("display_name", "timezone", "locale", "hide_from_leaderboards", "alias", "show_full_name",
+                 "weight_kg"):
         if name in changes:
             value = changes[name]
-            setattr(user, name, value.strip() if isinstance(value, str) and name == "display_name" else value)
+            if isinstance(value, str) and name in ("display_name", "alias"):
+                value = value.strip() or None if name == "alias" else value.strip()
+            setattr(user, name, value)
     session.flush()
     return user
 

@@ -203,8 +203,15 @@ VARIABLES: tuple[Var, ...] = (
 variables (``ENV_NAMES``); every other upper-case key there is a Flask setting."""
 
 TUNABLES: tuple[Var, ...] = (
-    Var("REPORT_MIN_GROUP_SIZE", "int", None, "smallest group the organiser report shows (a request may only "
-        "raise it)", shown="`5`"),
+    Var("REPORT_MIN_GROUP_SIZE", "int", None, "smallest team or organisation whose figures organisers of a "
+        "workplace or school challenge see, in reports, boards and exports alike (a request may only raise it; "
+        "below `5` the service refuses to start)", shown="`10`"),
+    Var("ACTIVITY_RETENTION_DAYS", "int", None, "days after a challenge's end (its grace period included) that "
+        "the details of its activities are kept; then only the ledger's daily points remain", shown="`180`"),
+    Var("NOTIFICATION_RETENTION_DAYS", "int", None, "days nudges (the inbox), delivery attempts and planner marks "
+        "are kept", shown="`90`"),
+    Var("AUDIT_RETENTION_DAYS", "int", None, "days organiser and admin actions stay in the audit trail",
+        shown="`365`"),
     Var("QR_WINDOW_SECONDS", "int", None, "rotation period of check-in QR tokens (current and previous window "
         "accepted)", shown="`300`"),
     Var("ACTIVITY_STEPS_FLAG_PER_DAY", "int", None, "steps in a local day above which step records are flagged "
@@ -222,6 +229,9 @@ TUNABLES: tuple[Var, ...] = (
 """Domain limits an operator may tune per deployment; set ones become Flask config keys of the same name. Their
 defaults belong to the domain modules that apply them (``shown`` only documents them, and a test checks it
 against those modules), so an unset one is left out of ``Settings.tunables``."""
+
+GROUP_SIZE_FLOOR = 5
+"""No deployment shows organisers a group smaller than this, whatever it configures (challenges.privacy)."""
 
 ENV_NAMES = frozenset(var.name for var in VARIABLES)
 TUNABLE_KEYS = tuple(var.name for var in TUNABLES)
@@ -275,6 +285,17 @@ def read_variables(environ: Mapping[str, str], *names: str) -> dict[str, Any]:
     return _read(environ, [by_name[name] for name in names])
 
 
+def _tunables(environ: Mapping[str, str]) -> dict[str, int]:
+    values = {name: value for name, value in _read(environ, TUNABLES).items() if value is not None}
+    if values.get("REPORT_MIN_GROUP_SIZE", GROUP_SIZE_FLOOR) < GROUP_SIZE_FLOOR:
+        raise RuntimeError(f"REPORT_MIN_GROUP_SIZE must be {GROUP_SIZE_FLOOR} or more, got "
+                           f"{values['REPORT_MIN_GROUP_SIZE']}: smaller groups let an organiser recognise a person")
+    for name in ("ACTIVITY_RETENTION_DAYS", "NOTIFICATION_RETENTION_DAYS", "AUDIT_RETENTION_DAYS"):
+        if values.get(name, 1) < 1:
+            raise RuntimeError(f"{name} must be 1 or more, got {values[name]}")
+    return values
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``environ`` alone (``os.environ`` when not given): ``create_app`` passes the environment
     with its overrides on top, so nothing here may look at the process environment behind its back."""
@@ -304,7 +325,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         public_base_url=v["PUBLIC_BASE_URL"].rstrip("/"),
         fcm_url=v["FCM_URL"],
         redis_prefix=v["REDIS_KEY_PREFIX"],
-        tunables={name: value for name, value in _read(given, TUNABLES).items() if value is not None},
+        tunables=_tunables(given),
         login_ratelimit=v["LOGIN_RATELIMIT"],
         login_free_failures=v["LOGIN_FREE_FAILURES"],
         login_backoff_max_s=v["LOGIN_BACKOFF_MAX_SECONDS"],

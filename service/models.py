@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,6 +60,10 @@ class User(Base):
     firebase_uid: Mapped[str | None] = mapped_column(String(128), unique=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
     hide_from_leaderboards: Mapped[bool] = mapped_column(default=False)
+    alias: Mapped[str | None] = mapped_column(String(40))
+    """The name boards show instead of the display name (chosen by the person); signed-out readers see only this."""
+    show_full_name: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Opt-in: boards show ``display_name`` in full; otherwise the alias, or first name and initial."""
     weight_kg: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
@@ -174,6 +179,24 @@ class AuditNote(Base):
     event: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """The audit trail of organiser and admin actions (service.audit): who did what, when, on what, in which
+    organisation. Readable by the organisation's admins; purged after AUDIT_RETENTION_DAYS. ``detail`` holds
+    what the action changed (field names, roles, counts), never anyone's health figures."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_organisation_id_id", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None]
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class LoginThrottle(Base):

@@ -8,6 +8,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from challenges import privacy
 from challenges.access import managed_challenge, visible_challenge
 from challenges.standings import boards, reports
 from challenges.standings.schemas import (
@@ -74,7 +75,7 @@ class ReportCsv(MethodView):
 
 def _report(challenge_id: int, args: dict[str, Any]) -> dict[str, Any]:
     challenge = managed_challenge(db.session, challenge_id, current_user())
-    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", reports.MIN_GROUP_SIZE))
+    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", privacy.MIN_GROUP_SIZE))
     return reports.report(db.session, challenge, reports.group_floor(configured, args["min_group_size"]))
 
 

@@ -11,7 +11,7 @@ Activity is health data (GDPR Art. 9) and employers should see aggregates only (
   hidden rows must never be a single row nor hold fewer than ``min_group_size`` people together: the
   smallest shown rows of that dimension are hidden as well until they do;
 - when the whole challenge has fewer than ``min_group_size`` participants, everything is suppressed.
-The default minimum is 5 (the Viva Insights default); ``REPORT_MIN_GROUP_SIZE`` raises it, and a request may
+The default minimum is 10 (challenges.privacy); ``REPORT_MIN_GROUP_SIZE`` raises it, and a request may
 only raise it further.
 """
 
@@ -29,12 +29,11 @@ from sqlalchemy.orm import Session
 
 from challenges.formats import format_of
 from challenges.models import Challenge, CheckIn, Enrolment, Location, Team
+from challenges.privacy import MIN_GROUP_SIZE
 from scoring.catalogue import ACTIVITY_TYPES, CHECKIN
 from scoring.models import PointsEntry
 from service.errors import Unprocessable
 from service.models import Organisation
-
-MIN_GROUP_SIZE = 5
 
 
 def group_floor(configured: int, requested: int | None) -> int:

@@ -28,7 +28,7 @@ def test_list_qr_and_report_commands(app: Flask, session: Any, cast: Cast) -> No
     assert qr.verify(location, token, utcnow(), app.extensions["vcc_settings"].secret_key)
     report = runner.invoke(args=["challenges", "report", str(challenge.id)])
     assert json.loads(report.output)["challenge_id"] == challenge.id
-    too_small = runner.invoke(args=["challenges", "report", str(challenge.id), "--min-group-size", "3"])
-    assert too_small.exit_code == 2 and "at least 5" in too_small.output and "challenge_id" not in too_small.output
+    too_small = runner.invoke(args=["challenges", "report", str(challenge.id), "--min-group-size", "9"])
+    assert too_small.exit_code == 2 and "at least 10" in too_small.output and "challenge_id" not in too_small.output
     missing = runner.invoke(args=["challenges", "qr", "999999"])
     assert missing.exit_code == 1 and "No challenge 999999" in missing.output

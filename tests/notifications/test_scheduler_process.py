@@ -67,7 +67,8 @@ def test_sigterm_twice_stops_cleanly_after_the_push_in_flight(app: Flask, sessio
         while not fake_fcm_server.received and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert fake_fcm_server.received, "the scheduler never pushed"
-        assert _check(app)[0] == 0
+        code, said = _check(app)
+        assert code == 0, said
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from challenges.activities import plausibility
+from challenges import privacy
+from challenges.activities import plausibility, retention
 from challenges.places import qr
-from challenges.standings import reports
-from service import config
+from notifications import retention as notification_retention
+from service import audit, config
 from service.config import PROJECT_ROOT, TABLE_HEADER, TUNABLES, markdown_tables
 
 
@@ -40,7 +41,10 @@ def test_a_row_missing_from_the_readme_is_caught() -> None:
 
 
 def test_the_documented_tunable_defaults_are_the_ones_the_domain_applies() -> None:
-    applied = {"REPORT_MIN_GROUP_SIZE": reports.MIN_GROUP_SIZE, "QR_WINDOW_SECONDS": qr.DEFAULT_WINDOW_S,
+    applied = {"REPORT_MIN_GROUP_SIZE": privacy.MIN_GROUP_SIZE, "QR_WINDOW_SECONDS": qr.DEFAULT_WINDOW_S,
+               "ACTIVITY_RETENTION_DAYS": retention.ACTIVITY_RETENTION_DAYS,
+               "NOTIFICATION_RETENTION_DAYS": notification_retention.NOTIFICATION_RETENTION_DAYS,
+               "AUDIT_RETENTION_DAYS": audit.AUDIT_RETENTION_DAYS,
                **{key: getattr(plausibility.DEFAULT_LIMITS, field) for key, field in plausibility.CONFIG_KEYS.items()}}
     assert {var.name: var.shown for var in TUNABLES} == {name: f"`{int(value)}`" for name, value in applied.items()}
 

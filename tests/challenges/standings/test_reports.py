@@ -34,6 +34,12 @@ def _midday() -> Any:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _groups_of_five(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These departments are sized around the smallest minimum a deployment may set (5; the default is 10)."""
+    monkeypatch.setitem(app.config, "REPORT_MIN_GROUP_SIZE", 5)
+
+
 @pytest.fixture
 def company(session: Any, cast: Cast) -> SimpleNamespace:
     """Three departments of 6, 5 and 4 people; everyone walks 10 minutes a day for two days."""
@@ -96,7 +102,7 @@ def test_the_csv_report_is_the_same_suppressed_report_as_one_spreadsheet_table(
 
 
 def test_no_hidden_cell_can_be_derived_from_the_totals(session: Any, company: SimpleNamespace) -> None:
-    body = report(session, company.challenge)
+    body = report(session, company.challenge, min_group_size=5)
     for rows in (body["by_team"], body["by_day"]):
         hidden = [r for r in rows if r["suppressed"]]
         assert len(hidden) != 1
@@ -108,7 +114,7 @@ def test_small_active_days_are_suppressed(session: Any, cast: Cast, company: Sim
         enrol(session, company.challenge, person, team_code=company.teams["Sales"].code)
         walk(session, person, 10, key=f"late{i}", days_ago=3)
     session.commit()
-    days = report(session, company.challenge)["by_day"]
+    days = report(session, company.challenge, min_group_size=5)["by_day"]
     assert days[0]["suppressed"] and days[0]["total"] is None
     assert sum(1 for d in days if d["suppressed"]) == 2
 
@@ -120,7 +126,7 @@ def test_a_challenge_with_fewer_people_than_the_minimum_shows_nothing(session: A
         enrol(session, challenge, person)
         walk(session, person, 15, key=f"p{i}")
     session.commit()
-    body = report(session, challenge)
+    body = report(session, challenge, min_group_size=5)
     assert body["totals"]["suppressed"] and body["totals"]["total"] is None
     assert all(d["suppressed"] for d in body["by_day"])
 
@@ -158,7 +164,7 @@ def test_organisation_rows_are_reported_per_organisation(session: Any, cast: Cas
             enrol(session, challenge, person)
             walk(session, person, 10, key=f"{org.id}-{i}", days_ago=0)
     session.commit()
-    body = report(session, challenge)
+    body = report(session, challenge, min_group_size=5)
     rows = _by_name(body["by_organisation"])
     assert rows["Espoo"]["suppressed"]
     assert rows["Tampere"]["suppressed"]  # complementary: the total minus Tampere would reveal Espoo
@@ -195,7 +201,7 @@ def test_the_report_breaks_points_down_by_activity_type_and_hides_rare_ones(sess
             ledger.score(session, rules_for(challenge), subject_for(challenge, enrolment), f"{kind}{i}",
                          ActivityFacts(type_code=kind, started_at=at, duration_s=20 * 60))
     session.commit()
-    rows = {r["key"]: r for r in report(session, company.challenge)["by_type"]}
+    rows = {r["key"]: r for r in report(session, company.challenge, min_group_size=5)["by_type"]}
     assert rows["walking_brisk"]["participants"] == 15 and rows["walking_brisk"]["total"] == 300
     assert rows["cycling"]["suppressed"] and rows["running"]["suppressed"]  # 2 runners, then the next smallest
     assert sum(r["total"] for r in rows.values() if not r["suppressed"]) == 300
@@ -219,7 +225,7 @@ def test_the_report_counts_visitors_and_check_ins_per_location(session: Any, cas
                          now=now - timedelta(days=days_ago, hours=1), app_secret="s")
     session.commit()
     assert session.scalar(select(func.count()).select_from(CheckIn)) == 6 * 2 + 5 + 2
-    rows = {r["name"]: r for r in report(session, challenge)["by_location"]}
+    rows = {r["name"]: r for r in report(session, challenge, min_group_size=5)["by_location"]}
     assert list(rows) == ["Pier gym", "Hill stairs", "Quiet corner", "Unused bench"]
     assert rows["Pier gym"] == {"key": spots["Pier gym"].id, "name": "Pier gym", "participants": 6,
                                 "active_participants": 6, "total": 12, "suppressed": False}
