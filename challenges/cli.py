@@ -60,9 +60,8 @@ def qr_command(challenge_id: int) -> None:
 @with_appcontext
 def report_command(challenge_id: int, min_group_size: int | None) -> None:
     """Print the organiser report (small groups suppressed) as JSON."""
-    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", privacy.MIN_GROUP_SIZE))
     try:
-        floor = reports.group_floor(configured, min_group_size)
+        floor = privacy.group_floor(min_group_size)
     except Unprocessable as exc:
         raise click.UsageError(exc.detail) from exc
     body = reports.report(db.session, _challenge(challenge_id), floor)

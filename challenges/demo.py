@@ -1,7 +1,9 @@
 """Demo data of challenges for `vcc seed-demo`: a VCC-style scenario that shows real boards at once.
 
 - City versus city: three municipalities in a cycling month (organisation format, distance in metres);
-- an employer step challenge with five departments as teams (@work);
+- an employer step challenge with six departments as teams (@work): HR sees the departments of ten or more
+  people only (the three-person board, and one more department with it, are hidden), participants see each
+  other by alias or first name and initial;
 - a park check-in challenge with outdoor fitness spots (@public-space), with three weeks of check-ins;
 - a few hundred participants, inserted in bulk with one precomputed password hash (no argon2 per user),
   so a few named demo participants can log in with the demo password.
@@ -40,6 +42,9 @@ FIRST = ["Aino", "Eero", "Helmi", "Onni", "Sofia", "Leo", "Emma", "Elias", "Oliv
 LAST = ["Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Mäkelä", "Hämäläinen", "Laine", "Heikkinen", "Koskinen",
         "Järvinen", "Lehtonen", "Lehtinen", "Saarinen", "Salminen", "Heinonen", "Niemi", "Kinnunen", "Rantanen"]
 DEPARTMENTS = ["Sales", "Warehouse", "IT", "Finance", "Customer Care"]
+BOARD = ("Board", 3)
+"""A department too small for HR to see (and so one more hidden with it): the minimum group rule at work."""
+ALIASES = ["Trailblazer", "Night Owl", "Stair Climber", "Morning Rider", "Lap Counter", "Hill Seeker"]
 SPOTS = [("Harbour outdoor gym", 60.1665, 24.9560), ("Esplanade stretching spot", 60.1675, 24.9475),
          ("Park hill stairs", 60.1590, 24.9520), ("Beach fitness park", 60.1580, 24.9210),
          ("Lakeside calisthenics", 60.1860, 24.9300), ("Old town running track", 60.1900, 24.9180)]
@@ -70,6 +75,7 @@ def _people(session: Session, count: int, rng: random.Random, shared: str) -> li
                      "password_hash": shared, "is_superuser": False, "created_at": now,
                      "health_data_consent_at": now, "health_data_consent_version": "demo",
                      "hide_from_leaderboards": n >= len(KNOWN) and rng.random() < 0.06,
+                     "alias": rng.choice(ALIASES) if n >= len(KNOWN) and rng.random() < 0.1 else None,
                      "weight_kg": round(rng.uniform(55, 95), 1)})
     session.execute(insert(User), rows)
     emails = [r["email"] for r in rows]
@@ -177,13 +183,14 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     for c in cities:
         teams.create_team(session, cycling, organiser, name=c.name, organisation_id=c.id)
     departments = [teams.create_team(session, steps, hr, name=d) for d in DEPARTMENTS]
+    board = teams.create_team(session, steps, hr, name=BOARD[0])
     spots = [locations.create_location(session, park, {"name": n, "lat": la, "lon": lo, "radius_m": 80.0})
              for n, la, lo in SPOTS]
 
     joined = start - timedelta(days=2)
     _enrol(session, cycling, [(u, None, cid) for cid, us in residents.items() for u in us], joined)
-    _enrol(session, steps, [(u, departments[i % len(departments)].id, None) for i, u in enumerate(employees)],
-           joined)
+    _enrol(session, steps, [(u, board.id if i >= len(employees) - BOARD[1] else departments[i % len(departments)].id,
+                             None) for i, u in enumerate(employees)], joined)
     park_people = people[:3] + rng.sample(people[3:], PARK_PARTICIPANTS - 3)
     _enrol(session, park, [(u, None, None) for u in park_people], joined)
     session.flush()
@@ -191,7 +198,7 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     checkin_count = _checkins(session, park, [s.id for s in spots], park_people, start.date(), days, rng)
 
     lines = [f"challenges: '{cycling.title}' (id {cycling.id}, {len(people)} cyclists in 3 cities), "
-             f"'{steps.title}' (id {steps.id}, {len(employees)} employees in {len(departments)} departments), "
+             f"'{steps.title}' (id {steps.id}, {len(employees)} employees in {len(departments) + 1} departments), "
              f"'{park.title}' (id {park.id}, {len(spots)} spots, {checkin_count} check-ins)"]
     lines += seed_activities(session, [cycling.id, steps.id, park.id])
     lines.append("demo participants (password '" + DEMO_PASSWORD + "'): " + ", ".join(e for e, _ in KNOWN))

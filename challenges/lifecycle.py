@@ -6,7 +6,8 @@ points under the old rules and ``vcc rescore`` rebuilds totals from that ledger,
 Locked once running: metric, format, timezone, daily_cap, vigorous_counts_double, allowed_types, plausibility
 (which entries were flagged, and so scored nothing, was decided under the old limits), a start that is already
 past (old or new), and an end that is already past (old or new). Title, description, goal,
-visibility, region, team size cap and grace period stay editable, as does extending a running challenge.
+visibility, region, team size cap and grace period stay editable, as does extending a running challenge; who sees
+individual boards (``board_visibility``) may then only become more private (409 ``board-visibility-locked``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from blinker import Namespace
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from challenges import limits
+from challenges import limits, privacy
 from challenges.formats import format_of
 from challenges.models import Challenge, ChallengeStatus, Enrolment, Phase, Visibility
 from scoring import badges
@@ -122,6 +123,10 @@ def update_challenge(session: Session, challenge: Challenge, values: dict[str, A
                 wall = getattr(challenge, key).astimezone(zone(challenge.timezone)).replace(tzinfo=None)
                 data[key] = localise(wall, tz)
     if challenge.phase(now) in (Phase.RUNNING, Phase.ENDED):
+        if "board_visibility" in data and privacy.loosening(challenge, data["board_visibility"]):
+            raise Conflict("Once a challenge runs its individual boards can only become more private: participants "
+                           "joined under the current rule.", code="board-visibility-locked",
+                           fields=["board_visibility"])
         locked = _locked_changes(challenge, data, now)
         if locked:
             raise Conflict(f"{', '.join(locked)} cannot change once the challenge has started: it would rewrite "

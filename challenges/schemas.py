@@ -7,9 +7,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from challenges import privacy
 from challenges.formats import format_of
 from challenges.limits import CHALLENGE_BOUNDS, SPEED_TYPES
-from challenges.models import ChallengeFormat, Phase, Setting, Visibility
+from challenges.models import BoardVisibility, ChallengeFormat, Phase, Setting, Visibility
 from scoring.catalogue import ACTIVITY_TYPES
 from scoring.schemas import BadgeSchema
 from scoring.types import Metric
@@ -92,6 +93,10 @@ class _ChallengeFields(BaseSchema):
     ends_at = fields.DateTime(format="iso", validate=within_supported_years, metadata={"description": LOCAL_TIME_HELP})
     timezone = TimeZoneField()
     visibility = fields.Enum(Visibility, by_value=True)
+    board_visibility = fields.Enum(BoardVisibility, by_value=True, allow_none=True, metadata={
+        "description": "who sees individual boards: public (anyone; aliases only when signed out), participants, "
+                       "none (teams and organisations only); null: the setting's default (work and school "
+                       "participants, others public). Once running it can only become more private"})
     allowed_types = fields.List(fields.String(validate=validate.Length(min=1, max=64)), allow_none=True,
                                 validate=validate.Length(min=1, max=200),
                                 metadata={"description": "activity type codes that count; null = all"})
@@ -153,6 +158,9 @@ class ChallengeSchema(BaseSchema):
     ends_at = fields.Function(lambda c: local_iso(c, "ends_at"), metadata={"type": "string"})
     timezone = fields.String()
     visibility = fields.Enum(Visibility, by_value=True)
+    board_visibility = fields.Function(lambda c: privacy.board_visibility(c).value, metadata={
+        "type": "string", "enum": [v.value for v in BoardVisibility],
+        "description": "who sees individual boards (the setting's default unless the organiser chose)"})
     invite_code = fields.Function(lambda c: c.invite_code if getattr(c, "show_invite_code", False) else None,
                                   allow_none=True,
                                   metadata={"type": "string", "description": "organisers only"})

@@ -17,6 +17,8 @@ from challenges.access import is_organiser, managed_challenge
 from challenges.activities import crediting, dedupe, pipeline
 from challenges.activities.models import Activity, ActivityEntry, ActivityIn, ActivityStatus, EntryStatus
 from challenges.models import Challenge
+from challenges.privacy import EMPLOYER_SETTINGS
+from scoring.leaderboards import alias_for
 from service.clock import utcnow
 from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.models import User
@@ -25,8 +27,12 @@ from service.pagination import cursor_fields, keyset_page
 
 def review_queue(session: Session, organiser: User, challenge_id: int, *, limit: int = 50,
                  cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Flagged entries of the challenge, oldest first (keyset on the entry id)."""
-    managed_challenge(session, challenge_id, organiser)
+    """Flagged entries of the challenge, oldest first (keyset on the entry id).
+
+    In a workplace or school challenge the organiser judges the activity, not the person: each entry comes under
+    the boards' pseudonym, without the account id or the source's own references (a file name can name someone)."""
+    challenge = managed_challenge(session, challenge_id, organiser)
+    blind = challenge.setting in EMPLOYER_SETTINGS
     after = (cursor_fields(cursor, id=int) or {"id": 0})["id"]
     rows = session.execute(
         select(ActivityEntry, Activity, User.display_name)
@@ -34,8 +40,9 @@ def review_queue(session: Session, organiser: User, challenge_id: int, *, limit:
         .where(ActivityEntry.challenge_id == challenge_id, ActivityEntry.status == EntryStatus.FLAGGED,
                ActivityEntry.id > after, Activity.deleted_at.is_(None))
         .order_by(ActivityEntry.id).limit(limit + 1)).all()
-    items = [{"activity": act, "user_id": act.user_id, "display_name": name, "challenge_id": entry.challenge_id,
-              "reason": entry.reason, "flagged_at": entry.created_at, "_id": entry.id}
+    items = [{"activity": act, "user_id": None if blind else act.user_id,
+              "display_name": alias_for(act.user_id) if blind else name, "challenge_id": entry.challenge_id,
+              "reason": entry.reason, "flagged_at": entry.created_at, "_id": entry.id, "blind": blind}
              for entry, act, name in rows]
     return keyset_page(items, limit, lambda item: {"id": item["_id"]})
 

@@ -207,8 +207,9 @@ class DecisionResultsSchema(BaseSchema):
 
 class ReviewItemSchema(BaseSchema):
     activity = fields.Nested(ActivitySchema)
-    user_id = fields.Integer()
-    display_name = fields.String()
+    user_id = fields.Integer(allow_none=True, metadata={"description": "null in workplace and school challenges"})
+    display_name = fields.String(metadata={
+        "description": "the participant's name; in workplace and school challenges the boards' pseudonym"})
     challenge_id = fields.Integer()
     reason = fields.String(allow_none=True)
     flagged_at = AwareDateTime()

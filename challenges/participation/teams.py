@@ -13,16 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from challenges import privacy
 from challenges.access import is_organiser
 from challenges.formats import format_of
 from challenges.lifecycle import new_code, require_not_ended
 from challenges.models import Challenge, Enrolment, Team
-from scoring.leaderboards import alias_for
 from scoring.models import LeaderboardTotal
 from scoring.totals import ALL_KEY, line_points
 from scoring.types import Scope
@@ -214,7 +215,7 @@ def remove_member(session: Session, challenge: Challenge, team: Team, user_id: i
 @dataclass
 class Member:
     """A team member as a roster shows them: ``user_id`` is None for a hidden member shown to a teammate, and
-    ``points`` None for a hidden member shown to an organiser."""
+    ``points`` None where the viewer may not see that person's figures (challenges.privacy)."""
 
     user_id: int | None
     name: str
@@ -226,22 +227,22 @@ class Member:
 
 def members(session: Session, challenge: Challenge, team: Team, viewer: User, *, limit: int = 50,
             cursor: str | None = None) -> tuple[list[Member], str | None]:
-    """The team's active members in joining order with their points in the challenge, for the challenge's
-    organisers and the team's own members.
+    """The team's active members in joining order, for the challenge's organisers and the team's own members.
 
-    Someone hidden from leaderboards keeps their figures apart from their name for everyone else: teammates
-    see the alias the boards use with the points, organisers (who place people in teams, and may be their
-    employer) see who they are without the points."""
+    Organisers place people in teams, so they see who is in one by name; the points only where the policy lets
+    them see people's figures (never in a workplace or school challenge) and never of someone hidden from the
+    boards. Teammates see each other as the boards show them (alias, or first name and initial), with the points
+    where individual boards are open to them; a hidden member appears under the boards' pseudonym."""
     in_team = format_of(challenge).team_member_filter(team)
-    organiser = is_organiser(session, viewer, challenge.organisation_id)
+    who = privacy.viewer_of(session, challenge, viewer)
+    organiser = who.organiser
     if not organiser and session.scalar(select(Enrolment.id).where(
             Enrolment.challenge_id == challenge.id, Enrolment.user_id == viewer.id, Enrolment.left_at.is_(None),
             in_team)) is None:
         raise Forbidden("Only the team's members and the challenge's organisers see who is in a team.",
                         code="team-members-only")
     after = cursor_fields(cursor, id=int)
-    query = (select(Enrolment.id, Enrolment.user_id, Enrolment.joined_at, User.display_name,
-                    User.hide_from_leaderboards)
+    query = (select(Enrolment.id, Enrolment.user_id, Enrolment.joined_at, *privacy.PERSON_COLUMNS[1:])
              .join(User, User.id == Enrolment.user_id)
              .where(Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None), in_team,
                     User.deleted_at.is_(None))
@@ -254,15 +255,19 @@ def members(session: Session, challenge: Challenge, team: Team, viewer: User, *,
         LeaderboardTotal.contest_id == challenge.id, LeaderboardTotal.scope == Scope.USER,
         LeaderboardTotal.period_key == ALL_KEY,
         one_of(session, LeaderboardTotal.subject_id, [r.user_id for r in page]))).all()) if page else {}
+    figures = privacy.sees_people(challenge, who)
     out = []
     for r in page:
         me = r.user_id == viewer.id
-        hidden = bool(r.hide_from_leaderboards) and not me
-        scored = int(points.get(r.user_id, 0))
-        if hidden and organiser:
-            out.append(Member(r.user_id, r.display_name, False, me, r.joined_at, None))
-        elif hidden:
-            out.append(Member(None, alias_for(r.user_id), True, me, r.joined_at, scored))
+        scored: int | None = int(points.get(r.user_id, 0))
+        person = SimpleNamespace(id=r.user_id, display_name=r.display_name, alias=r.alias,
+                                 show_full_name=r.show_full_name, hide_from_leaderboards=r.hide_from_leaderboards)
+        if organiser or me:
+            shown = privacy.Shown(r.user_id, r.display_name, False)
+            hidden_figures = (not figures or bool(r.hide_from_leaderboards)) and not me
         else:
-            out.append(Member(r.user_id, r.display_name, False, me, r.joined_at, scored))
+            shown = privacy.shown_person(person, who)
+            hidden_figures = not figures and not me
+        out.append(Member(shown.user_id, shown.name, shown.is_alias, me, r.joined_at,
+                          None if hidden_figures else scored))
     return out, next_cursor

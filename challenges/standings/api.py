@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -18,6 +18,7 @@ from challenges.standings.schemas import (
     ReportArgsSchema,
     ReportSchema,
 )
+from service import audit
 from service.auth import auth_required, current_user, optional_user
 from service.db import db
 
@@ -56,7 +57,7 @@ class Report(MethodView):
     @blp.response(200, ReportSchema)
     def get(self, args: dict[str, Any], challenge_id: int) -> dict[str, Any]:
         """Aggregates per team, organisation and day, with small groups suppressed (organisers)"""
-        return _report(challenge_id, args)
+        return _report(challenge_id, args, "report.viewed")
 
 
 @blp.route("/<int:challenge_id>/report.csv")
@@ -68,15 +69,21 @@ class ReportCsv(MethodView):
                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args: dict[str, Any], challenge_id: int) -> Response:
         """The same report as one CSV table for spreadsheets (small groups suppressed the same way)"""
-        body = reports.as_csv(_report(challenge_id, args))
+        body = reports.as_csv(_report(challenge_id, args, "report.exported"))
         return Response(body, 200, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="challenge-{challenge_id}-report.csv"'})
 
 
-def _report(challenge_id: int, args: dict[str, Any]) -> dict[str, Any]:
-    challenge = managed_challenge(db.session, challenge_id, current_user())
-    configured = int(current_app.config.get("REPORT_MIN_GROUP_SIZE", privacy.MIN_GROUP_SIZE))
-    return reports.report(db.session, challenge, reports.group_floor(configured, args["min_group_size"]))
+def _report(challenge_id: int, args: dict[str, Any], action: str) -> dict[str, Any]:
+    """The report, recorded in the audit trail: who read which organisation's aggregates, and when."""
+    user = current_user()
+    challenge = managed_challenge(db.session, challenge_id, user)
+    floor = privacy.group_floor(args["min_group_size"])
+    body = reports.report(db.session, challenge, floor)
+    audit.record(db.session, actor=user, organisation_id=challenge.organisation_id, action=action,
+                 target_type="challenge", target_id=challenge.id, detail={"min_group_size": floor})
+    db.session.commit()
+    return body
 
 
 blueprints: list[Blueprint] = [blp]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from challenges import privacy
 from challenges.formats import format_of
 from challenges.models import Challenge, Team
 from challenges.participation.enrolment import effective_end, find_enrolment
@@ -23,6 +24,7 @@ from scoring.types import BoardRow, Period, Scope
 from service.clock import utcnow
 from service.errors import Invalid
 from service.models import Organisation, User
+from service.pagination import decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -47,16 +49,22 @@ def _names(session: Session, scope: Scope, rows: list[BoardRow]) -> dict[int, st
     return {}
 
 
-def _named(session: Session, scope: Scope, rows: list[BoardRow], me: int | None) -> list[NamedRow]:
+def _named(session: Session, scope: Scope, rows: list[BoardRow], me: int | None,
+           viewer: privacy.Viewer) -> list[NamedRow]:
+    """Groups by their names; people as the privacy policy shows them to this viewer (deleted people drop out)."""
+    if scope is Scope.USER:
+        found = privacy.people(session, (r.subject_id for r in rows))
+        out = []
+        for row in rows:
+            if row.subject_id not in found:
+                continue
+            shown = privacy.shown_person(found[row.subject_id], viewer)
+            out.append(NamedRow(rank=row.rank, id=shown.user_id, name=shown.name, points=row.points,
+                                is_alias=shown.is_alias, is_me=row.subject_id == me))
+        return out
     names = _names(session, scope, rows)
-    out = []
-    for row in rows:
-        name = row.label if scope is Scope.USER else names.get(row.subject_id)
-        mine = me is not None and row.subject_id == me
-        out.append(NamedRow(rank=row.rank, id=None if row.is_alias and not mine else row.subject_id,
-                            name=name or f"#{row.subject_id}", points=row.points, is_alias=row.is_alias,
-                            is_me=mine))
-    return out
+    return [NamedRow(rank=row.rank, id=row.subject_id, name=names.get(row.subject_id) or f"#{row.subject_id}",
+                     points=row.points, is_alias=False, is_me=me is not None and row.subject_id == me) for row in rows]
 
 
 def my_subject(session: Session, challenge: Challenge, user: User | None, scope: Scope) -> int | None:
@@ -74,23 +82,65 @@ def my_subject(session: Session, challenge: Challenge, user: User | None, scope:
 def leaderboard(session: Session, challenge: Challenge, viewer: User | None, *, scope: Scope, period: Period,
                 day: date | None = None, limit: int = 20, cursor: str | None = None, around_me: bool = False,
                 k: int = 5, now: datetime | None = None) -> dict[str, Any]:
-    """A page of the board (or my neighbourhood on it), with users, teams and organisations named."""
+    """A page of the board (or my neighbourhood on it), with users, teams and organisations named, as the
+    challenge's visibility policy lets this viewer see it (challenges.privacy)."""
+    who = privacy.viewer_of(session, challenge, viewer)
+    if scope is Scope.USER:
+        privacy.require_people(challenge, who)
+    else:
+        privacy.require_boards(challenge, who)
+    if around_me and viewer is None:
+        raise Invalid("around=me needs a signed-in participant.", code="around-needs-user")
     pkey = period_key(period, day) if day is not None and period is not Period.ALL else None
     # without a date, "today" of a finished (or not yet started) challenge is its last (or first) day
     at = max(challenge.starts_at, min(now or utcnow(), effective_end(challenge) - timedelta(seconds=1)))
     me = my_subject(session, challenge, viewer, scope)
-    if around_me:
-        if viewer is None:
-            raise Invalid("around=me needs a signed-in participant.", code="around-needs-user")
+    out: dict[str, Any] = {"scope": scope.value, "period": period.value, "min_group_size": None,
+                           "hidden_groups": None}
+    if scope is not Scope.USER and privacy.employer_view(challenge, who):
+        floor = privacy.configured_floor()
+        rows, page_key, next_cursor, hidden = _groups_board(session, challenge, scope, period, at, pkey, me, floor,
+                                                            limit=limit, cursor=cursor, around_me=around_me, k=k)
+        out.update(min_group_size=floor, hidden_groups=hidden)
+    elif around_me:
         rows = [] if me is None else leaderboards.around(session, challenge.id, scope, period, me, k, at=at,
-                                                         tz=challenge.timezone, period_key=pkey)
+                                                         tz=challenge.timezone, period_key=pkey, labels=False)
         page_key, next_cursor = pkey or current_key(period, at, challenge.timezone), None
     else:
         page = leaderboards.board(session, challenge.id, scope, period, at=at, tz=challenge.timezone, limit=limit,
-                                  cursor=cursor, period_key=pkey)
+                                  cursor=cursor, period_key=pkey, labels=False)
         rows, page_key, next_cursor = page.rows, page.period_key, page.next_cursor
-    return {"scope": scope.value, "period": period.value, "period_key": page_key,
-            "rows": _named(session, scope, rows, me), "next": next_cursor}
+    return {**out, "period_key": page_key, "rows": _named(session, scope, rows, me, who), "next": next_cursor}
+
+
+def _groups_board(session: Session, challenge: Challenge, scope: Scope, period: Period, at: datetime,
+                  pkey: str | None, me: int | None, floor: int, *, limit: int, cursor: str | None, around_me: bool,
+                  k: int) -> tuple[list[BoardRow], str, str | None, int]:
+    """A group board as an employer sees it: groups below the minimum (and their complements) left out and the
+    rest ranked among themselves. Read whole: a challenge has a few hundred groups, not a million people."""
+    hidden = privacy.hidden_subjects(session, challenge, scope, floor)
+    lines: list[BoardRow] = []
+    page_cursor: str | None = None
+    while True:
+        page = leaderboards.board(session, challenge.id, scope, period, at=at, tz=challenge.timezone,
+                                  limit=leaderboards.MAX_LIMIT, cursor=page_cursor, period_key=pkey, labels=False)
+        lines.extend(page.rows)
+        if page.next_cursor is None:
+            break
+        page_cursor = page.next_cursor
+    shown = privacy.rerank([r for r in lines if r.subject_id not in hidden])
+    n_hidden = sum(1 for r in lines if r.subject_id in hidden)
+    if around_me:
+        mine = next((i for i, r in enumerate(shown) if r.subject_id == me), None)
+        rows = [] if mine is None else shown[max(0, mine - k):mine + k + 1]
+        return rows, page.period_key, None, n_hidden
+    try:
+        offset = int(decode_cursor(cursor)["g"]) if cursor else 0
+    except (KeyError, TypeError, ValueError):
+        raise Invalid("malformed cursor", code="invalid-cursor") from None
+    rows = shown[offset:offset + limit]
+    more = offset + limit < len(shown)
+    return rows, page.period_key, encode_cursor({"g": offset + limit}) if more else None, n_hidden
 
 
 def collective_total(session: Session, challenge: Challenge) -> int:
@@ -98,8 +148,8 @@ def collective_total(session: Session, challenge: Challenge) -> int:
     return totals.contest_total(session, challenge.id)
 
 
-def _fraction(value: int, goal: float | None) -> float | None:
-    return None if not goal else round(min(1.0, value / goal), 4)
+def _fraction(value: int | None, goal: float | None) -> float | None:
+    return None if not goal or value is None else round(min(1.0, value / goal), 4)
 
 
 def _group_total(session: Session, challenge: Challenge, scope: Scope, subject_id: int | None) -> int:
@@ -117,10 +167,14 @@ def progress(session: Session, challenge: Challenge, user: User, now: datetime |
     now = now or utcnow()
     tz = challenge.timezone
     enrolment = find_enrolment(session, challenge.id, user.id)
+    who = privacy.viewer_of(session, challenge, user)
     totals = {p.value: ledger.user_total(session, challenge.id, user.id, p, at=now, tz=tz) for p in Period}
     rank = leaderboards.rank_of(session, challenge.id, Scope.USER, Period.ALL, user.id, at=now, tz=tz)
     streak = streaks.streak(session, challenge.id, user.id, 1, "day", tz)
-    everyone = collective_total(session, challenge)
+    # an employer must not read a small challenge's total: it is a few people's figures
+    small = privacy.employer_view(challenge, who) and privacy.everyone_small(session, challenge,
+                                                                             privacy.configured_floor())
+    everyone = None if small else collective_total(session, challenge)
     fmt = format_of(challenge)
     scope = fmt.goal_scope
     if fmt.group_scope is not None:

@@ -6,10 +6,13 @@ the walked ones); the locations say which spots are used (``total`` there counts
 
 Activity is health data (GDPR Art. 9) and employers should see aggregates only (EDPB 05/2020), so:
 - a team or organisation row is suppressed when fewer than ``min_group_size`` people are in it (its members
-  and everyone who scored for it); a day row when 1..min-1 people were active that day;
-- complementary suppression: the overall totals minus the shown rows give the sum of the hidden rows, so
-  hidden rows must never be a single row nor hold fewer than ``min_group_size`` people together: the
-  smallest shown rows of that dimension are hidden as well until they do;
+  and everyone who scored for it), with complementary suppression across teams and the organisations they
+  stand under: the same rule, and so the same hidden groups, as the boards organisers see
+  (``challenges.privacy.suppress_groups``);
+- a day row when 1..min-1 people were active that day; days, activity types and locations get complementary
+  suppression too: the overall totals minus the shown rows give the sum of the hidden rows, so hidden rows must
+  never be a single row nor hold fewer than ``min_group_size`` people together: the smallest shown rows of that
+  dimension (by size, never by points) are hidden as well until they do;
 - when the whole challenge has fewer than ``min_group_size`` participants, everything is suppressed.
 The default minimum is 10 (challenges.privacy); ``REPORT_MIN_GROUP_SIZE`` raises it, and a request may
 only raise it further.
@@ -29,21 +32,10 @@ from sqlalchemy.orm import Session
 
 from challenges.formats import format_of
 from challenges.models import Challenge, CheckIn, Enrolment, Location, Team
-from challenges.privacy import MIN_GROUP_SIZE
+from challenges.privacy import MIN_GROUP_SIZE, GroupSizes, suppress_groups
 from scoring.catalogue import ACTIVITY_TYPES, CHECKIN
 from scoring.models import PointsEntry
-from service.errors import Unprocessable
 from service.models import Organisation
-
-
-def group_floor(configured: int, requested: int | None) -> int:
-    """The minimum group size of one report: the deployment's, or a larger one asked for. Asking for less is
-    refused rather than quietly raised, so nobody reads a report believing groups that small were shown."""
-    if requested is not None and requested < configured:
-        raise Unprocessable(f"This deployment shows groups of at least {configured} people; ask for "
-                            f"min_group_size {configured} or more (a report may raise the minimum, never lower it).",
-                            code="min-group-size-below-floor", floor=configured)
-    return max(configured, requested or 0)
 
 
 @dataclass
@@ -54,7 +46,7 @@ class _Group:
     points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
     def size(self) -> int:
-        return len(self.members | set(self.points))
+        return len((self.members | set(self.points)) - {None})  # None: erased people's lines, their enrolments count
 
     def active(self) -> int:
         return sum(1 for p in self.points.values() if p > 0)
@@ -96,8 +88,7 @@ def _suppress(rows: list[dict[str, Any]], k: int, size_field: str = "participant
     """Blank small rows, then complementary ones: while the hidden rows are a single row, or together hold
     fewer than ``k`` people, the totals minus the shown rows would reveal them, so hide the next smallest."""
     hidden = [r for r in rows if r["suppressed"]]
-    shown = sorted((r for r in rows if not r["suppressed"]),
-                   key=lambda r: (r[size_field], r["total"], str(r["key"])))
+    shown = sorted((r for r in rows if not r["suppressed"]), key=lambda r: (r[size_field], str(r["key"])))
     while hidden and shown and (len(hidden) == 1 or sum(r[size_field] for r in hidden) < k):
         nxt = shown.pop(0)
         nxt["suppressed"] = True
@@ -120,7 +111,9 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
                              .group_by(CheckIn.location_id, CheckIn.user_id)).all()
     place_names = dict(session.execute(select(Location.id, Location.name)
                                        .where(Location.challenge_id == challenge.id).order_by(Location.id)).all())
-    team_names = dict(session.execute(select(Team.id, Team.name).where(Team.challenge_id == challenge.id)).all())
+    team_rows = session.execute(select(Team.id, Team.name, Team.organisation_id)
+                                .where(Team.challenge_id == challenge.id)).all()
+    team_names = {t.id: t.name for t in team_rows}
     org_ids = {e.organisation_id for e in enrolments} | {s[2] for s in sums}
     org_names = dict(session.execute(select(Organisation.id, Organisation.name)
                                      .where(Organisation.id.in_([o for o in org_ids if o is not None]))).all())
@@ -151,8 +144,15 @@ def report(session: Session, challenge: Challenge, min_group_size: int = MIN_GRO
             orgs[org_id].points[user_id] += pts
         days[day].points[user_id] += pts
     overall = _row(everyone, day_row=False, k=k)
-    by_team = _suppress([_row(g, day_row=False, k=k) for g in teams.values()], k) if has_teams else []
-    by_org = _suppress([_row(g, day_row=False, k=k) for g in orgs.values()], k)
+    listed_teams = teams if has_teams else {}
+    parents = {t.id: t.organisation_id for t in team_rows}
+    hidden_teams, hidden_orgs = suppress_groups(GroupSizes(
+        teams={t: g.size() for t, g in listed_teams.items()}, team_parent={t: parents.get(t) for t in listed_teams},
+        orgs={o: g.size() for o, g in orgs.items()}), k)
+    by_team = [_hide(r) if r["key"] in hidden_teams else {**r, "suppressed": False}
+               for r in (_row(g, day_row=False, k=k) for g in listed_teams.values())]
+    by_org = [_hide(r) if r["key"] in hidden_orgs else {**r, "suppressed": False}
+              for r in (_row(g, day_row=False, k=k) for g in orgs.values())]
     by_day = _suppress([_row(days[d], day_row=True, k=k) for d in sorted(days)], k, "active_participants")
     by_type = _suppress([_row(kinds[t], day_row=False, k=k) for t in sorted(kinds, key=lambda t: t or "")], k)
     for location_id, user_id, count in visits:

@@ -42,6 +42,11 @@ class LeaderboardSchema(BaseSchema):
     period_key = fields.String()
     rows = fields.List(fields.Nested(BoardRowSchema))
     next = fields.String(allow_none=True)
+    min_group_size = fields.Integer(allow_none=True, metadata={
+        "description": "organisers of a workplace or school challenge: the smallest group shown; else null"})
+    hidden_groups = fields.Integer(allow_none=True, metadata={
+        "description": "organisers of a workplace or school challenge: groups left out (too small, or hidden so "
+                       "that no small group can be worked out from the others); else null"})
 
 
 class ReportArgsSchema(BaseSchema):
@@ -62,7 +67,9 @@ class ProgressStreakSchema(BaseSchema):
 
 
 class CollectiveProgressSchema(BaseSchema):
-    value = fields.Integer()
+    value = fields.Integer(allow_none=True, metadata={
+        "description": "null for organisers of a workplace or school challenge with fewer people than the minimum "
+                       "group size"})
     goal = fields.Float(allow_none=True)
     fraction = fields.Float(allow_none=True)
 

@@ -74,8 +74,10 @@ function detail(result, fallback) {
 }
 
 function unavailable(container, result) {
+  // a 403 is the privacy policy speaking (e.g. no individual figures for an employer): say it as it is
   container.replaceChildren(el("p", result.status === 404
     ? "Not available on this server yet."
+    : result.status === 403 ? detail(result, "Not shown to you.")
     : "Could not load (" + detail(result, "HTTP " + result.status) + ").",
   { class: "muted" }));
 }
@@ -165,6 +167,11 @@ async function showChallenge(challenge) {
   const standings = await api("/api/v1/challenges/" + challenge.id + "/leaderboards?scope=" + challenge.format_rules.main_board);
   if (standings.ok) {
     $("standings").replaceChildren(table(items(standings.body), ["rank", "name", "team_name", "value", "points", "total"]));
+    // workplace and school challenges: groups below the minimum size (and their complements) are left out
+    if (standings.body.hidden_groups) {
+      $("standings").appendChild(el("p", standings.body.hidden_groups + " group(s) not shown: fewer than " +
+        standings.body.min_group_size + " people, or hidden so that no small group can be worked out.", { class: "muted" }));
+    }
   } else unavailable($("standings"), standings);
   const report = await api("/api/v1/challenges/" + challenge.id + "/report");
   if (report.ok) $("report").replaceChildren(csvButton(challenge.id), reportView(report.body));

@@ -52,9 +52,9 @@ def test_the_contest_line_is_not_a_board_anyone_can_ask_for(client: FlaskClient,
     assert resp.status_code == 422 and resp.mimetype == "application/problem+json" and "scope" in resp.json["errors"]
 
 
-def test_user_board_ranks_ties_and_hides_hidden_people_behind_an_alias(client: FlaskClient,
+def test_user_board_ranks_ties_and_hides_hidden_people_behind_an_alias(app: Flask, client: FlaskClient,
                                                                        league: SimpleNamespace) -> None:
-    rows = client.get(f"{league.url}/leaderboards?scope=user").json["rows"]
+    rows = client.get(f"{league.url}/leaderboards?scope=user", headers=auth_headers(app, league.dee)).json["rows"]
     assert [(r["rank"], r["points"]) for r in rows] == [(1, 40), (1, 40), (3, 30), (4, 10)]
     names = {r["name"] for r in rows}
     assert {"Ann", "Bob", "Dee"} <= names and "Cid" not in names
@@ -78,12 +78,13 @@ def test_a_board_of_exactly_limit_rows_has_no_next(client: FlaskClient, league: 
     assert len(people["rows"]) == 4 and people["next"] is None
 
 
-def test_day_board_counts_only_that_local_day(client: FlaskClient, league: SimpleNamespace) -> None:
+def test_day_board_counts_only_that_local_day(app: Flask, client: FlaskClient, league: SimpleNamespace) -> None:
     today = client.get(f"{league.url}/leaderboards?scope=user&period=day").json
     assert {r["points"] for r in today["rows"]} == {40, 10}
     yesterday_local = (utcnow() - timedelta(days=1, minutes=35)).astimezone(
         __import__("zoneinfo").ZoneInfo(league.challenge.timezone)).date()
-    past = client.get(f"{league.url}/leaderboards?scope=user&period=day&date={yesterday_local}").json
+    past = client.get(f"{league.url}/leaderboards?scope=user&period=day&date={yesterday_local}",
+                      headers=auth_headers(app, league.ann)).json
     assert [(r["name"], r["points"]) for r in past["rows"]] == [("Bob", 30)]
     assert past["period_key"] == f"d{yesterday_local.isoformat()}"
 
@@ -141,7 +142,8 @@ def test_day_board_of_an_ended_challenge_defaults_to_its_last_day(app: Flask, cl
     ledger.score(session, rules_for(challenge), subject_for(challenge, challenge_enrolment(session, challenge)),
                  "late", ActivityFacts(type_code="walking_brisk", started_at=at, duration_s=1200))
     session.commit()
-    board = client.get(f"/api/v1/challenges/{challenge.id}/leaderboards?period=day").json
+    board = client.get(f"/api/v1/challenges/{challenge.id}/leaderboards?period=day",
+                       headers=auth_headers(app, person)).json
     assert [(r["name"], r["points"]) for r in board["rows"]] == [("Eve", 20)]
 
 
