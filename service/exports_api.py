@@ -42,6 +42,8 @@ class ExportUserSchema(BaseSchema):
     locale = fields.String(required=True)
     weight_kg = fields.Float(required=True, allow_none=True)
     hide_from_leaderboards = fields.Boolean(required=True)
+    alias = fields.String(required=True, allow_none=True)
+    show_full_name = fields.Boolean(required=True)
     has_password = fields.Boolean(required=True, metadata={"description": "the hash itself is never exported"})
     firebase_uid = fields.String(required=True, allow_none=True)
     is_superuser = fields.Boolean(required=True)

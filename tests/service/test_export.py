@@ -129,7 +129,8 @@ def test_the_export_holds_everything_about_me_with_the_right_values(app: Flask, 
 
     assert doc["user"] == {"id": pat.id, "email": "pat@example.org", "display_name": "Pat Person",
                            "timezone": "Europe/Helsinki", "locale": "en", "weight_kg": None,
-                           "hide_from_leaderboards": False, "has_password": True, "firebase_uid": None,
+                           "hide_from_leaderboards": False, "alias": None, "show_full_name": False,
+                           "has_password": True, "firebase_uid": None,
                            "is_superuser": False, "created_at": doc["user"]["created_at"],
                            "health_data_consent_at": doc["user"]["health_data_consent_at"],
                            "health_data_consent_version": "2026-05"}
