@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from challenges.activities import ingest, review, weekly
 from challenges.activities.bulk_rows import ConcurrentWrite
-from challenges.activities.models import Activity
+from challenges.activities.models import Activity, ActivityEntry, EntryStatus
 from challenges.activities.pipeline import ItemResult
 from challenges.activities.plausibility import Limits, limits_from
 from challenges.activities.schemas import (
@@ -38,6 +38,8 @@ from challenges.activities.schemas import (
     WeeksArgsSchema,
     activity_in,
 )
+from challenges.models import Challenge
+from service import audit
 from service.auth import auth_required, consent_required, current_user
 from service.db import db
 from service.errors import TooLarge, Unprocessable
@@ -212,7 +214,9 @@ class ActivityApprove(MethodView):
     @blp.response(200, ActivitySchema)
     def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
         """Approve a flagged activity in the challenges you organise: it scores there"""
+        flagged = _flagged([activity_id], data["challenge_id"])
         activity = review.approve(db.session, current_user(), activity_id, challenge_id=data["challenge_id"])
+        _audit_decisions(flagged, {activity_id: ("activity.approved", {})})
         db.session.commit()
         db.session.refresh(activity)
         return present([activity])[0]
@@ -225,11 +229,50 @@ class ActivityReject(MethodView):
     @blp.response(200, ActivitySchema)
     def post(self, data: dict[str, Any], activity_id: int) -> dict[str, Any]:
         """Reject a flagged activity in the challenges you organise"""
+        flagged = _flagged([activity_id], data["challenge_id"])
         activity = review.reject(db.session, current_user(), activity_id, challenge_id=data["challenge_id"],
                                  note=data["note"])
+        _audit_decisions(flagged, {activity_id: ("activity.rejected", {"note": data["note"] is not None})})
         db.session.commit()
         db.session.refresh(activity)
         return present([activity])[0]
+
+
+Flagged = dict[int, tuple[int, int, str | None]]
+"""Flagged entries by id: activity, challenge and flag reason."""
+
+
+def _flagged(activity_ids: list[int], challenge_id: int | None) -> Flagged:
+    """The activities' flagged entries before a decision, so the trail can name the challenges the decision
+    changed; whether the reviewer may decide stays the review module's to judge."""
+    query = select(ActivityEntry.id, ActivityEntry.activity_id, ActivityEntry.challenge_id, ActivityEntry.reason
+                   ).where(ActivityEntry.activity_id.in_(activity_ids), ActivityEntry.status == EntryStatus.FLAGGED)
+    if challenge_id is not None:
+        query = query.where(ActivityEntry.challenge_id == challenge_id)
+    return {row.id: (row.activity_id, row.challenge_id, row.reason) for row in db.session.execute(query)}
+
+
+def _flag_codes(reason: str | None) -> list[str]:
+    """The plausibility slugs of a flag reason ("too-fast: average 80.0 km/h ..."): the figures stay out."""
+    return sorted({part.split(":", 1)[0].strip() for part in (reason or "").split(";") if part.strip()})
+
+
+def _audit_decisions(flagged: Flagged, decided: dict[int, tuple[str, dict[str, Any]]]) -> None:
+    """One event per activity and challenge whose flagged entry a decision (``decided``: activity id to action
+    and extra detail) took out of the queue."""
+    if not flagged:
+        return
+    still = set(db.session.scalars(select(ActivityEntry.id).where(ActivityEntry.id.in_(list(flagged)),
+                                                                  ActivityEntry.status == EntryStatus.FLAGGED)))
+    organisations = dict(db.session.execute(select(Challenge.id, Challenge.organisation_id).where(
+        Challenge.id.in_({challenge for _, challenge, _ in flagged.values()}))).all())
+    for entry_id, (activity_id, challenge_id, reason) in sorted(flagged.items()):
+        if entry_id in still or activity_id not in decided:
+            continue
+        action, extra = decided[activity_id]
+        audit.record(db.session, actor=current_user(), organisation_id=organisations[challenge_id], action=action,
+                     target_type="activity", target_id=activity_id,
+                     detail={"challenge_id": challenge_id, "flags": _flag_codes(reason), **extra})
 
 
 @review_blp.route("/<int:challenge_id>/review-queue/decisions")
@@ -240,7 +283,17 @@ class ReviewDecisions(MethodView):
     @review_blp.response(200, DecisionResultsSchema)
     def post(self, data: dict[str, Any], challenge_id: int) -> dict[str, Any]:
         """Approve or reject up to 200 flagged activities at once; each decision is answered on its own"""
-        results = review.decide_many(db.session, current_user(), challenge_id, data["decisions"])
+        decisions = data["decisions"]
+        flagged = _flagged([d["activity_id"] for d in decisions], challenge_id)
+        results = review.decide_many(db.session, current_user(), challenge_id, decisions)
+        decided: dict[int, tuple[str, dict[str, Any]]] = {}
+        for d, r in zip(decisions, results, strict=True):
+            if r["result"] == "approved":
+                decided.setdefault(r["activity_id"], ("activity.approved", {"bulk": True}))
+            elif r["result"] == "rejected":
+                decided.setdefault(r["activity_id"], ("activity.rejected",
+                                                      {"bulk": True, "note": d.get("note") is not None}))
+        _audit_decisions(flagged, decided)
         _commit()
         return {"counts": dict(Counter(r["result"] for r in results)), "results": results}
 
@@ -256,6 +309,8 @@ class ReviewQueue(MethodView):
                                                  cursor=args["cursor"])
         acts = present([i["activity"] for i in items])
         for item, view in zip(items, acts, strict=True):
+            if item.pop("blind"):  # a workplace challenge: the source's own references can name the person
+                view.update(external_id=None, source_ref=None)
             item["activity"] = view
             item.pop("_id")
         return {"items": items, "next": next_cursor}

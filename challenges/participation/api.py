@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from challenges import discovery
+from challenges import discovery, privacy
 from challenges.access import get_challenge, is_organiser, managed_challenge, shown_to, visible_challenge
 from challenges.models import Challenge, Enrolment, Phase, Team
 from challenges.participation import enrolment, teams
@@ -22,6 +22,7 @@ from challenges.participation.schemas import (
     TeamSchema,
     TeamUpdateSchema,
 )
+from service import audit
 from service.auth import auth_required, current_user, optional_user
 from service.db import db
 from service.errors import NotFound
@@ -94,11 +95,21 @@ def _decorate(found: list[Team], challenge: Challenge, organiser: bool, user_id:
 
 
 def _for_viewer(found: list[Team], challenge: Challenge) -> list[Team]:
-    """``_decorate`` for the signed-in viewer, if any: organiser, creator or member of each team."""
+    """``_decorate`` for the signed-in viewer, if any: organiser, creator or member of each team. Signed out, teams
+    are shown only where the challenge's boards are public (challenges.privacy)."""
     user = optional_user()
+    if user is None:
+        privacy.require_boards(challenge, privacy.viewer_of(db.session, challenge, None))
     mine = enrolment.find_enrolment(db.session, challenge.id, user.id) if user else None
     return _decorate(found, challenge, is_organiser(db.session, user, challenge.organisation_id),
                      user.id if user else None, mine.team_id if mine and mine.active else None)
+
+
+def _audit_team(action: str, challenge: Challenge, team: Team, **detail: Any) -> None:
+    """Organisers' and admins' team changes; participants managing their own team are taking part, not
+    administering, and stay out of the trail."""
+    audit.record(db.session, actor=current_user(), organisation_id=challenge.organisation_id, action=action,
+                 target_type="team", target_id=team.id, detail={"challenge_id": challenge.id, **detail})
 
 
 @teams_blp.route("/<int:challenge_id>/teams")
@@ -121,7 +132,9 @@ class Teams(MethodView):
         challenge = visible_challenge(db.session, challenge_id, user)
         team = teams.create_team(db.session, challenge, user, **data)
         organiser = is_organiser(db.session, user, challenge.organisation_id)
-        if not organiser:
+        if organiser:
+            _audit_team("team.created", challenge, team)
+        else:
             enrolment.join(db.session, challenge, user, team_code=team.code)
         return _decorate([team], challenge, organiser, user.id, None)[0]
 
@@ -140,9 +153,16 @@ class TeamResource(MethodView):
     @teams_blp.response(200, TeamSchema)
     def patch(self, data: dict[str, Any], challenge_id: int, team_id: int) -> Team:
         """Rename a team or give it a new code (organisers, and the creator of a participant-made team)"""
-        challenge = visible_challenge(db.session, challenge_id, current_user())
-        team = teams.update_team(db.session, challenge, teams.get_team(db.session, challenge, team_id),
-                                 current_user(), name=data.get("name"), new_team_code=data["new_code"])
+        user = current_user()
+        challenge = visible_challenge(db.session, challenge_id, user)
+        team = teams.get_team(db.session, challenge, team_id)
+        old_name = team.name
+        teams.update_team(db.session, challenge, team, user, name=data.get("name"), new_team_code=data["new_code"])
+        if is_organiser(db.session, user, challenge.organisation_id):
+            if team.name != old_name:
+                _audit_team("team.renamed", challenge, team)
+            if data["new_code"]:
+                _audit_team("team.code_renewed", challenge, team)
         db.session.commit()
         return _for_viewer([team], challenge)[0]
 
@@ -151,7 +171,9 @@ class TeamResource(MethodView):
     def delete(self, challenge_id: int, team_id: int) -> None:
         """Delete a team that is empty and never scored (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        teams.delete_team(db.session, challenge, teams.get_team(db.session, challenge, team_id))
+        team = teams.get_team(db.session, challenge, team_id)
+        teams.delete_team(db.session, challenge, team)
+        _audit_team("team.deleted", challenge, team, name=team.name)
         db.session.commit()
 
 
@@ -176,7 +198,12 @@ class TeamMember(MethodView):
     def put(self, challenge_id: int, team_id: int, user_id: int) -> Enrolment:
         """Put an enrolled participant into this team (organisers; the size cap holds)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        placed = teams.assign_member(db.session, challenge, teams.get_team(db.session, challenge, team_id), user_id)
+        team = teams.get_team(db.session, challenge, team_id)
+        before = enrolment.find_enrolment(db.session, challenge.id, user_id)
+        was_in = before is not None and before.active and before.team_id == team.id
+        placed = teams.assign_member(db.session, challenge, team, user_id)
+        if not was_in:
+            _audit_team("team.member_assigned", challenge, team, user_id=user_id)
         db.session.commit()
         return placed
 
@@ -185,7 +212,9 @@ class TeamMember(MethodView):
     def delete(self, challenge_id: int, team_id: int, user_id: int) -> Enrolment:
         """Take a participant out of this team; they stay enrolled, without a team (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        removed = teams.remove_member(db.session, challenge, teams.get_team(db.session, challenge, team_id), user_id)
+        team = teams.get_team(db.session, challenge, team_id)
+        removed = teams.remove_member(db.session, challenge, team, user_id)
+        _audit_team("team.member_removed", challenge, team, user_id=user_id)
         db.session.commit()
         return removed
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from challenges.access import managed_challenge, visible_challenge
-from challenges.models import CheckIn, Location
+from challenges.models import Challenge, CheckIn, Location
 from challenges.places import checkins, locations, qr
 from challenges.places.schemas import (
     CheckInCreateSchema,
@@ -21,6 +21,7 @@ from challenges.places.schemas import (
     LocationUpdateSchema,
     QrTokenSchema,
 )
+from service import audit
 from service.auth import auth_required, current_user, optional_user
 from service.clock import utcnow
 from service.db import db
@@ -31,6 +32,14 @@ locations_blp = Blueprint("challenge-locations", __name__, url_prefix="/api/v1/c
                           description="Check-in locations with a geofence and a rotating QR code.")
 checkins_blp = Blueprint("challenge-checkins", __name__, url_prefix="/api/v1/challenges",
                          description="Check-ins at locations, by geofence or QR code.")
+
+
+LOCATION_FIELDS = ("name", "lat", "lon", "radius_m")
+
+
+def _audit_location(action: str, challenge: Challenge, location: Location, **detail: Any) -> None:
+    audit.record(db.session, actor=current_user(), organisation_id=challenge.organisation_id, action=action,
+                 target_type="location", target_id=location.id, detail={"challenge_id": challenge.id, **detail})
 
 
 def qr_window_s() -> int:
@@ -55,6 +64,7 @@ class Locations(MethodView):
         """Add a location (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
         location = locations.create_location(db.session, challenge, data)
+        _audit_location("location.created", challenge, location)
         return location
 
 
@@ -66,8 +76,11 @@ class LocationById(MethodView):
     def patch(self, data: dict[str, Any], challenge_id: int, location_id: int) -> Location:
         """Edit a location, or rotate its QR secret (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        location = locations.update_location(db.session, locations.get_location(db.session, challenge,
-                                                                                location_id), data)
+        location = locations.get_location(db.session, challenge, location_id)
+        before = audit.snapshot(location, (*LOCATION_FIELDS, "qr_secret"))
+        locations.update_location(db.session, location, data)
+        if fields := audit.changed(location, before):
+            _audit_location("location.updated", challenge, location, fields=fields)
         db.session.commit()
         return location
 
@@ -76,7 +89,9 @@ class LocationById(MethodView):
     def delete(self, challenge_id: int, location_id: int) -> None:
         """Archive a location: past check-ins stay, new ones are refused (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        locations.archive_location(db.session, locations.get_location(db.session, challenge, location_id))
+        location = locations.get_location(db.session, challenge, location_id)
+        locations.archive_location(db.session, location)
+        _audit_location("location.archived", challenge, location)
         db.session.commit()
 
 
