@@ -22,6 +22,7 @@ from challenges.access import (
     visible_challenge,
 )
 from challenges.activities import api as activities_api
+from challenges.activities import erasure  # noqa: F401  (connects the user-deleted reaction)
 from challenges.formats import format_of
 from challenges.lifecycle import require_not_ended
 from challenges.models import Challenge

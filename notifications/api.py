@@ -11,6 +11,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+import notifications.erasure  # connects the user-deleted reaction
 import notifications.exports  # noqa: F401  (connects the export sections)
 from challenges.access import managed_challenge
 from notifications import announcements, devices, inbox, preferences

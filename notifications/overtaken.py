@@ -126,8 +126,9 @@ def _deltas(session: Session, lo: int, hi: int, contest_ids: list[int]
         .group_by(PointsEntry.contest_id, PointsEntry.user_id, PointsEntry.team_id))
     for contest_id, user_id, team_id, points, count in rows:
         LAST_RUN.entries_window += int(count)
-        users = out[(contest_id, Scope.USER)]
-        users[user_id] = users.get(user_id, 0) + int(points or 0)
+        if user_id is not None:  # an erased person's lines count for their team only
+            users = out[(contest_id, Scope.USER)]
+            users[user_id] = users.get(user_id, 0) + int(points or 0)
         if team_id is not None:
             teams = out[(contest_id, Scope.TEAM)]
             teams[team_id] = teams.get(team_id, 0) + int(points or 0)

@@ -22,10 +22,10 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import String, Table, bindparam, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from scoring import rules, totals
@@ -34,7 +34,7 @@ from scoring.models import EntryKind, PointsEntry
 from scoring.periods import local_day, period_key, week_start
 from scoring.types import ActivityFacts, Period, Scope, ScoreResult, ScoringRules, Subject
 from service.clock import utcnow
-from service.db_dialect import bulk_insert, lock_keys
+from service.db_dialect import bulk_insert, lock_keys, rows_affected
 from service.models import User
 
 CHUNK = 500
@@ -320,6 +320,29 @@ def forget_user(session: Session, contest_id: int, user_id: int) -> None:
                                    [redis_write.member(user_id)])
 
 
+ERASED = "erased"
+"""The source key of every detached line."""
+
+
+def detach_user(session: Session, user_id: int) -> int:
+    """Erasure: the person's lines keep only what team, organisation and collective totals (and the organiser
+    report's days and activity types) need, so every total others see stays exact; returns the lines detached.
+
+    The user, the source (an activity id or a check-in key naming the user), the rule text and the write time
+    go: the key becomes ``erased:<line id>`` (unique in its contest), the time the start of the line's day in
+    UTC, so neither groups one person's lines apart from the day's. Lines without a user are on no user board,
+    and nothing that scores, reverses or re-applies a cap ever selects them again.
+    """
+    days = list(session.scalars(select(PointsEntry.local_day).where(PointsEntry.user_id == user_id).distinct()))
+    detached = 0
+    for day in days:
+        detached += rows_affected(session, update(PointsEntry).where(
+            PointsEntry.user_id == user_id, PointsEntry.local_day == day).values(
+            user_id=None, entry_key=literal(ERASED + ":") + cast(PointsEntry.id, String), source_key=ERASED,
+            generation=0, rule="", created_at=datetime.combine(day, time(0), tzinfo=UTC)))
+    return detached
+
+
 def user_total(session: Session, contest_id: int, user_id: int, period: Period | str = Period.ALL,
                at: datetime | None = None, tz: str = "UTC") -> int:
     """The user's points in the contest for the period containing ``at`` (from the ledger itself)."""
@@ -346,5 +369,5 @@ _DAY_POINTS = (select(PointsEntry.local_day, func.sum(PointsEntry.points))
                .group_by(PointsEntry.local_day))
 
 
-__all__ = ["day_points", "forget_user", "period_key", "rescore_contest", "reverse", "score", "score_many",
-           "user_total"]
+__all__ = ["day_points", "detach_user", "forget_user", "period_key", "rescore_contest", "reverse", "score",
+           "score_many", "user_total"]

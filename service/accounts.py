@@ -1,4 +1,4 @@
-"""Account use cases: registration, password checks, organisations and memberships."""
+"""Account use cases: registration, password checks, organisations and memberships, erasure."""
 
 from __future__ import annotations
 
@@ -8,21 +8,30 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from service import login_throttle
 from service.clock import utcnow
+from service.db_dialect import rows_affected
 from service.errors import Conflict, Invalid, NotFound
-from service.models import Membership, Organisation, OrgKind, Role, User
-from service.tokens import revoke_all_for_user
-from service.users import user_deleted
+from service.models import (
+    AuditEvent,
+    AuditNote,
+    IdempotencyRecord,
+    Invitation,
+    LoginThrottle,
+    Membership,
+    Organisation,
+    OrgKind,
+    RefreshToken,
+    Role,
+    User,
+)
+from service.users import normalise_email, user_deleted
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def hash_password(password: str) -> str:
@@ -129,27 +138,49 @@ def update_profile(session: Session, user: User, changes: dict[str, Any]) -> Use
     return user
 
 
-def delete_user(session: Session, user: User) -> None:
-    """Soft-delete: keep the row (ledger rows point at it) but make the person unrecognisable and inert.
+def delete_user(session: Session, user: User, *, secret: str | None = None) -> dict[str, int]:
+    """Erasure (GDPR art. 17): what could lead back to the person goes, in the caller's transaction.
 
-    The email is anonymised (freeing the address for a new sign-up), credentials and refresh tokens are
-    revoked, memberships end, and the user is hidden from leaderboards. ``user_deleted`` tells the rest
-    (consent is withdrawn, boards and inboxes drop the person). The caller commits.
+    The row stays as a tombstone, so ids never get reused (SQLite would hand a freed id to the next sign-up)
+    and the enrolments that keep team and organisation sizes point at nobody in particular; everything else
+    about the person is deleted or detached by ``user_deleted``'s receivers, each answering what it removed.
+    ``secret`` is the key the sign-in throttle hashes addresses with (SECRET_KEY); without it the address's
+    count is left to its hourly purge. Erasing a tombstone again changes nothing, and completes what an older
+    release left behind. Returns the counts by kind (the admin command prints them). The caller commits.
     """
-    if user.deleted_at is not None:
-        return
-    user.deleted_at = utcnow()
+    now = utcnow()
+    address = user.email
+    counts = {
+        "refresh_tokens": rows_affected(session, delete(RefreshToken).where(RefreshToken.user_id == user.id)),
+        "idempotency_records": rows_affected(session, delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user.id)),
+        "memberships": rows_affected(session, delete(Membership).where(Membership.user_id == user.id)),
+        "audit_notes": rows_affected(session, update(AuditNote).where(AuditNote.user_id == user.id)
+                                     .values(user_id=None, detail=None)),
+        "invitations": rows_affected(session, update(Invitation).where(Invitation.email == address)
+                                     .values(email=None, revoked_at=func.coalesce(Invitation.revoked_at, now))),
+    }
+    if secret is not None:
+        counts["login_throttles"] = rows_affected(session, delete(LoginThrottle).where(
+            LoginThrottle.account_key == login_throttle.account_key(address, secret)))
+    rows_affected(session, update(Invitation).where(Invitation.created_by_id == user.id).values(created_by_id=None))
+    rows_affected(session, update(AuditEvent).where(AuditEvent.actor_id == user.id).values(actor_id=None))
+    if user.deleted_at is None:
+        user.deleted_at = user.created_at = now
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.display_name = "Deleted user"
-    user.password_hash = None
-    user.firebase_uid = None
+    user.alias = None
+    user.show_full_name = False
+    user.password_hash = user.firebase_uid = None
     user.weight_kg = None
+    user.timezone, user.locale = "UTC", "en"
+    user.health_data_consent_at = user.health_data_consent_version = None
     user.hide_from_leaderboards = True
     user.is_superuser = False
-    revoke_all_for_user(session, user.id)
-    session.execute(delete(Membership).where(Membership.user_id == user.id))
     session.flush()
-    user_deleted.send(session, user_id=user.id)
+    for _receiver, removed in user_deleted.send(session, user_id=user.id):
+        counts.update(removed or {})
+    return counts
 
 
 def update_organisation(session: Session, org: Organisation, changes: dict[str, Any]) -> Organisation:

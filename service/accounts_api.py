@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -98,7 +98,7 @@ class Me(MethodView):
     @me_blp.response(204)
     def delete(self) -> Response:
         """Delete my account (my data leaves boards and organisations; this cannot be undone)"""
-        accounts.delete_user(db.session, current_user())
+        accounts.delete_user(db.session, current_user(), secret=current_app.config["SECRET_KEY"])
         db.session.commit()
         return Response(status=204)
 

@@ -39,6 +39,41 @@ def create_admin(email: str, password: str, display_name: str) -> None:
     click.echo(f"administrator {user.email} (id {user.id}) is ready")
 
 
+@main.group("users")
+def users_group() -> None:
+    """Accounts the operator looks after: erasure requests that arrive by letter."""
+
+
+@users_group.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking to confirm.")
+@with_appcontext
+def erase_user(email: str, yes: bool) -> None:
+    """Erase the account with this email address, as DELETE /api/v1/me does; prints counts only."""
+    from service import audit
+    from service.accounts import delete_user, find_user_by_email
+    from service.db import db
+
+    user = find_user_by_email(db.session, email)
+    if user is None:
+        click.echo(f"no account has the email address {email.strip()!r}; nothing was erased", err=True)
+        sys.exit(1)
+    erased_before = user.deleted_at is not None
+    if not erased_before and not yes:
+        click.confirm(f"Erase account {user.id} and everything it holds? This cannot be undone", abort=True)
+    counts = delete_user(db.session, user, secret=current_app.config["SECRET_KEY"])
+    removed = {kind: n for kind, n in sorted(counts.items()) if n}
+    if erased_before and not removed:
+        db.session.commit()
+        click.echo(f"account {user.id} was already erased; nothing changed")
+        return
+    audit.record(db.session, actor=None, organisation_id=None, action="user.erased", target_type="user",
+                 target_id=user.id, detail=removed)
+    db.session.commit()
+    what = "the rest of account" if erased_before else "account"
+    click.echo(f"erased {what} {user.id}" + "".join(f"\n  {kind}: {n}" for kind, n in removed.items()))
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -5,7 +5,8 @@ consent, given in the app against a privacy notice the app names by version. Con
 as easily (art. 7(3)), each change is kept as a record (art. 7(1)), and without it no new activity comes in:
 the ingest endpoints answer 403 ``health-data-consent-required`` (``service.auth.consent_required``). Withdrawing
 stops what comes next; what was logged before stays until the person deletes it or their account, which the
-answer tells them. Operators who collect this consent elsewhere set ``HEALTH_DATA_CONSENT_REQUIRED=false``.
+answer tells them. Deleting the account deletes the consent records with the data they covered. Operators
+who collect this consent elsewhere set ``HEALTH_DATA_CONSENT_REQUIRED=false``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
+from service.db_dialect import rows_affected
 from service.errors import Forbidden
 from service.models import ConsentRecord, User
 from service.users import user_deleted
@@ -87,8 +89,7 @@ def require_health_data(user: User, required: bool = True) -> None:
 
 
 @user_deleted.connect
-def _withdraw_on_deletion(session: Session, user_id: int, **_: Any) -> None:
-    """Deleting the account withdraws consent (and records it), in the deleting transaction."""
-    user = session.get(User, user_id)
-    if user is not None:
-        withdraw(session, user)
+def _forget_on_deletion(session: Session, user_id: int, **_: Any) -> dict[str, int]:
+    """Erasure deletes the consent history too: it proves the processing of data that no longer exists, and
+    kept, it would be the one dated trail left of the person (the tombstone's consent fields are cleared)."""
+    return {"consent_records": rows_affected(session, delete(ConsentRecord).where(ConsentRecord.user_id == user_id))}

@@ -26,6 +26,12 @@ def is_postgres(session: Session) -> bool:
     return dialect(session) == "postgresql"
 
 
+def rows_affected(session: Session, statement: sqlalchemy.Executable) -> int:
+    """Run a bulk UPDATE or DELETE (no ORM synchronisation) and say how many rows it touched."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def insert_for(session: Session, table: Any) -> Any:
     name = dialect(session)
     if name == "postgresql":

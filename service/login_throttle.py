@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
-from service.accounts import normalise_email
 from service.db_dialect import insert_ignore
 from service.errors import TooManyRequests
 from service.models import LoginThrottle
+from service.users import normalise_email
 
 FORGET_AFTER = timedelta(days=1)
 

@@ -14,6 +14,10 @@ to withdraw consent, drop the person from boards, inboxes and so on. Everywhere 
 is gone."""
 
 
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
 def active_user(session: Session, user_id: int) -> User | None:
     """The user, or None when unknown or deleted: use this instead of ``session.get(User, ...)``."""
     user = session.get(User, user_id)

@@ -43,10 +43,15 @@ class _Group:
     key: Any
     name: str
     members: set[int] = field(default_factory=set)
-    points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    points: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
 
     def size(self) -> int:
-        return len((self.members | set(self.points)) - {None})  # None: erased people's lines, their enrolments count
+        """Lines of erased people have no user (None): a group of enrolments counts their tombstones already,
+        a group of lines alone (a day, a type) counts them as one person, never more than there were."""
+        people = self.members | set(self.points)
+        if self.members:
+            people.discard(None)
+        return len(people)
 
     def active(self) -> int:
         return sum(1 for p in self.points.values() if p > 0)

@@ -128,18 +128,19 @@ def test_signing_up_with_a_notice_version_consents_at_once(client: FlaskClient) 
     assert bad.status_code == 422
 
 
-def test_deleting_the_account_withdraws_consent(app: Flask, client: FlaskClient, session: Session) -> None:
-    user = make_user(session)
+def test_deleting_the_account_clears_consent_and_deletes_its_records(app: Flask, client: FlaskClient,
+                                                                    session: Session) -> None:
+    user, other = make_user(session), make_user(session)
     session.commit()
     h = auth_headers(app, user)
     assert client.put(HEALTH, json={"notice_version": "2026-05"}, headers=h).status_code == 200
+    assert client.put(HEALTH, json={"notice_version": "2026-05"}, headers=auth_headers(app, other)).status_code == 200
     assert client.delete("/api/v1/me", headers=h).status_code == 204
     session.expire_all()
     gone = session.get(User, user.id)
-    assert gone is not None and gone.health_data_consent_at is None
-    actions = session.scalars(select(ConsentRecord.action).where(ConsentRecord.user_id == user.id)
-                              .order_by(ConsentRecord.id)).all()
-    assert actions[-1] == "withdrawn"
+    assert gone is not None and (gone.health_data_consent_at, gone.health_data_consent_version) == (None, None)
+    records = session.scalars(select(ConsentRecord.user_id).order_by(ConsentRecord.id)).all()
+    assert user.id not in records and other.id in records  # the proof went with the data; others' stays
 
 
 def test_an_operator_who_collects_consent_elsewhere_can_switch_the_check_off(side_app: Any,

@@ -1,4 +1,6 @@
-"""The caller's profile: read, change (validated), delete (soft, anonymised, tokens revoked)."""
+"""The caller's profile: read, change (validated), delete (a tombstone row; tokens and memberships gone).
+
+What erasure does to the rest of the person's data is proved in tests/e2e/test_erasure.py."""
 
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ def test_patch_me_rejects_bad_or_unknown_fields(app: Flask, client: FlaskClient,
     assert session.get(User, user.id).is_superuser is False
 
 
-def test_delete_me_anonymises_revokes_and_frees_the_email(app: Flask, client: FlaskClient, session: Any) -> None:
-    user = make_user(session, email="gone@example.org")
+def test_delete_me_leaves_a_tombstone_signs_out_and_frees_the_email(app: Flask, client: FlaskClient,
+                                                                   session: Any) -> None:
+    user = make_user(session, email="gone@example.org", alias="goner", show_full_name=True, weight_kg=70.0,
+                     firebase_uid="fb-gone", timezone="Europe/Helsinki", locale="fi")
     org = make_org(session, members={user: Role.MEMBER})
     session.commit()
     tokens = client.post("/api/v1/auth/token", json={"grant_type": "password", "email": "gone@example.org",
@@ -77,16 +81,22 @@ def test_delete_me_anonymises_revokes_and_frees_the_email(app: Flask, client: Fl
     assert seen == [user.id]
     session.expire_all()
     stored = session.get(User, user.id)
-    assert stored.deleted_at is not None
-    assert stored.email != "gone@example.org" and stored.password_hash is None
-    assert stored.hide_from_leaderboards is True
+    assert stored.deleted_at is not None and stored.created_at == stored.deleted_at
+    assert (stored.email, stored.display_name, stored.alias, stored.show_full_name) == (
+        f"deleted-{user.id}@deleted.invalid", "Deleted user", None, False)
+    assert (stored.password_hash, stored.firebase_uid, stored.weight_kg) == (None, None, None)
+    assert (stored.timezone, stored.locale, stored.health_data_consent_at, stored.health_data_consent_version) == (
+        "UTC", "en", None, None)
+    assert stored.hide_from_leaderboards is True and stored.is_superuser is False
     assert session.scalar(select(Membership).where(Membership.organisation_id == org.id)) is None
-    assert all(t.revoked_at is not None for t in session.scalars(select(RefreshToken)))
+    assert session.scalars(select(RefreshToken)).all() == []
     assert client.get("/api/v1/me", headers=auth_headers(app, stored)).status_code == 401
+    refreshed = client.post("/api/v1/auth/token", json={"grant_type": "refresh_token",
+                                                        "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 401
     again = client.post("/api/v1/auth/register", json={"email": "gone@example.org", "password": PASSWORD,
                                                         "display_name": "New"})
-    assert again.status_code == 201
-    assert tokens["refresh_token"]
+    assert again.status_code == 201 and again.get_json()["id"] != user.id
 
 
 def test_a_locale_longer_than_its_column_is_422(app: Flask, client: FlaskClient, session: Any) -> None:
