@@ -13,6 +13,8 @@ that web workers never need.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -22,6 +24,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from service.scheduler import JobSpec, index, run_leased
+
+log = logging.getLogger(__name__)
 
 
 def _plan(session: Session, holder: str) -> Any:
@@ -76,6 +80,63 @@ def _purge_login_throttles(session: Session, holder: str) -> int:
     return purged
 
 
+def _chunk_done(session: Session, holder: str, job_id: str) -> Callable[[], bool]:
+    """Each chunk of a retention job is its own transaction, and the lease is renewed after it: a long purge
+    holds no lock for long and stops (to go on at the next run) if another replica took the lease over."""
+    def after_each() -> bool:
+        session.commit()
+        return BY_ID[job_id].renew(session, holder)
+
+    return after_each
+
+
+def _counted(job_id: str, counts: dict[str, int]) -> dict[str, int]:
+    log.info("%s deleted %s", job_id, ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return counts
+
+
+def _activity_retention(session: Session, holder: str) -> dict[str, int]:
+    from challenges.activities.retention import ACTIVITY_RETENTION_DAYS, reduce_to_ledger
+    from service.clock import utcnow
+    from service.retention import setting_days
+
+    days = setting_days("ACTIVITY_RETENTION_DAYS", ACTIVITY_RETENTION_DAYS)
+    done = reduce_to_ledger(session, utcnow(), days, _chunk_done(session, holder, "challenges.activity_retention"))
+    session.commit()
+    return _counted("challenges.activity_retention", {"activities": done.activities, "checkins": done.checkins})
+
+
+def _purge_refresh_tokens(session: Session, holder: str) -> dict[str, int]:
+    from service.clock import utcnow
+    from service.retention import purge_refresh_tokens
+
+    purged = purge_refresh_tokens(session, utcnow(), _chunk_done(session, holder, "service.refresh_token_purge"))
+    session.commit()
+    return _counted("service.refresh_token_purge", {"refresh_tokens": purged})
+
+
+def _purge_notifications(session: Session, holder: str) -> dict[str, int]:
+    from notifications.retention import NOTIFICATION_RETENTION_DAYS, purge
+    from service.clock import utcnow
+    from service.retention import setting_days
+
+    days = setting_days("NOTIFICATION_RETENTION_DAYS", NOTIFICATION_RETENTION_DAYS)
+    counts = purge(session, utcnow(), days, _chunk_done(session, holder, "notifications.retention_purge"))
+    session.commit()
+    return _counted("notifications.retention_purge", counts)
+
+
+def _purge_audit(session: Session, holder: str) -> dict[str, int]:
+    from service.audit import AUDIT_RETENTION_DAYS
+    from service.clock import utcnow
+    from service.retention import purge_audit, setting_days
+
+    days = setting_days("AUDIT_RETENTION_DAYS", AUDIT_RETENTION_DAYS)
+    counts = purge_audit(session, utcnow(), days, _chunk_done(session, holder, "service.audit_purge"))
+    session.commit()
+    return _counted("service.audit_purge", counts)
+
+
 # id (job store and lease), --once name, work, trigger, misfire grace (s), lease ttl, description
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("nudges.plan", "plan", _plan, IntervalTrigger(minutes=5, timezone=UTC), 240, timedelta(minutes=4),
@@ -94,6 +155,16 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("service.login_throttle_purge", "purge-logins", _purge_login_throttles,
             IntervalTrigger(hours=1, timezone=UTC), 3000, timedelta(minutes=10),
             "delete failed sign-in counts quiet for a day"),
+    JobSpec("challenges.activity_retention", "purge-activities", _activity_retention,
+            CronTrigger(hour=3, minute=47, timezone=UTC), 3600, timedelta(minutes=30),
+            "delete activities and check-ins of challenges past ACTIVITY_RETENTION_DAYS (the ledger stays)"),
+    JobSpec("service.refresh_token_purge", "purge-tokens", _purge_refresh_tokens,
+            IntervalTrigger(hours=1, timezone=UTC), 3000, timedelta(minutes=10), "delete expired refresh tokens"),
+    JobSpec("notifications.retention_purge", "purge-notifications", _purge_notifications,
+            CronTrigger(hour=4, minute=7, timezone=UTC), 3600, timedelta(minutes=30),
+            "delete nudges, delivery attempts, announcements and planner marks past NOTIFICATION_RETENTION_DAYS"),
+    JobSpec("service.audit_purge", "purge-audit", _purge_audit, CronTrigger(hour=4, minute=27, timezone=UTC), 3600,
+            timedelta(minutes=30), "delete audit events and audit notes past AUDIT_RETENTION_DAYS"),
 )
 BY_ID = index(JOBS, lambda spec: spec.id)
 BY_NAME = index(JOBS, lambda spec: spec.cli_name)

@@ -29,7 +29,9 @@ def test_jobs_live_in_the_app_database_with_fixed_ids_and_restarts_replace_them(
             stored = {job.id: job for job in scheduler.get_jobs()}
             scheduler.shutdown(wait=False)
         assert set(stored) == {"nudges.plan", "nudges.dispatch", "challenges.lifecycle", "nudges.weekly_summary",
-                               "scoring.reconcile", "service.idempotency_purge", "service.login_throttle_purge"}
+                               "scoring.reconcile", "service.idempotency_purge", "service.login_throttle_purge",
+                               "challenges.activity_retention", "service.refresh_token_purge",
+                               "notifications.retention_purge", "service.audit_purge"}
         assert db.session.scalar(select(func.count()).select_from(scheduler_jobs)) == len(JOBS)
         for spec in JOBS:
             job = stored[spec.id]
@@ -46,7 +48,8 @@ def test_vcc_scheduler_once_runs_every_job_and_names_the_log_sender(app: Flask) 
     bind_app(None)
     assert result.exit_code == 0, result.output
     assert "push sender: log" in result.output
-    for name in ("plan:", "dispatch:", "lifecycle:", "weekly:", "reconcile:", "purge:"):
+    for name in ("plan:", "dispatch:", "lifecycle:", "weekly:", "reconcile:", "purge:", "purge-activities:",
+                 "purge-tokens:", "purge-notifications:", "purge-audit:"):
         assert name in result.output
 
 
