@@ -29,7 +29,7 @@ from notifications.models import DeliveryAttempt, NudgeKind
 from notifications.sender import LogSender
 from scoring import badges, leaderboards
 from scoring.boards import redis_write
-from scoring.models import EntryKind, LeaderboardTotal, PointsEntry
+from scoring.models import BadgeAward, EntryKind, LeaderboardTotal, PointsEntry
 from scoring.types import Period, Scope
 from service.cli import erase_user
 from service.clock import utcnow
@@ -263,6 +263,9 @@ def test_delete_me_erases_the_person_and_keeps_every_total_others_see(world: Wor
     assert seeded_elsewhere(w, zelda) == {"delivery_attempts": True, "login_throttles": True, "invitations": True}
     kinds = set(s.scalars(select(PointsEntry.kind).where(PointsEntry.user_id == zelda.id)))
     assert kinds == {EntryKind.ACTIVITY, EntryKind.REVERSAL, EntryKind.CAP_ADJUST}
+    award = s.scalars(select(BadgeAward.id).where(BadgeAward.user_id == zelda.id)).one()
+    credential = f"/api/v1/badge-awards/{award}/credential"
+    assert w.client.get(credential, headers=zelda.headers).status_code == 200
     before = snapshot(w)
     assert before["report"]["by_team"][0]["participants"] == 4
     if redis_write.client() is not None:  # the Redis tier: the boards are there, Zelda on her user boards
@@ -275,6 +278,9 @@ def test_delete_me_erases_the_person_and_keeps_every_total_others_see(world: Wor
     assert w.client.delete("/api/v1/me", headers=zelda.headers).status_code == 204
     assert_erased(w, zelda, before)
     assert seeded_elsewhere(w, zelda) == {"delivery_attempts": False, "login_throttles": False, "invitations": False}
+    assert w.client.get(credential, headers=zelda.headers).status_code == 401
+    gone = w.call(w.olga, "GET", credential, 404).json  # the award is deleted: its credential URL answers gone
+    assert gone["type"].endswith("/badge-award-not-found")
 
     rescored = w.app.test_cli_runner().invoke(args=["rescore", str(w.challenge.id)])
     assert rescored.exit_code == 0, rescored.output

@@ -1,0 +1,66 @@
+"""Detaching an erased person's ledger lines (``scoring.ledger.detach_user``, run by ``service.accounts.delete_user``):
+for random add/edit/delete sequences under a daily cap, every team and contest line is what it was, the person
+is on no user board, rescoring gives the same lines and never a line for nobody, and the other participant
+scores on, capped, reversed and re-capped, as if nothing had happened."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import example, given
+from sqlalchemy import select
+
+from scoring import ledger, streaks
+from scoring.models import PointsEntry
+from scoring.types import Scope, Subject
+from service.accounts import delete_user
+from tests.scoring.conftest import board_lines, ledger_sums, source_nets
+from tests.scoring.factories import T0, facts, rules
+from tests.scoring.test_properties import CAP, CAPPED_THEN_DELETED, SETTINGS, ops, run_ops
+
+
+def _not_users(lines: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
+    return {k: v for k, v in lines.items() if k[0] != Scope.USER.value}
+
+
+@given(sequence=ops)
+@example(sequence=CAPPED_THEN_DELETED)
+@SETTINGS
+def test_team_and_contest_totals_are_equal_before_and_after_an_erasure(session: Any, users: list[Any], app: Any,
+                                                                      sequence: list) -> None:
+    contest, _, sources = run_ops(session, users, sequence)
+    erased, survivor = users[0], users[1]
+    before = board_lines(session, contest)
+    kept = {"total": ledger.user_total(session, contest, survivor.id),
+            "days": ledger.day_points(session, contest, survivor.id),
+            "streak": streaks.streak(session, contest, survivor.id, tz="Europe/Helsinki")}
+    delete_user(session, erased)
+    session.commit()
+
+    after = board_lines(session, contest)
+    assert _not_users(after) == _not_users(before)
+    assert {k: v for k, v in after.items() if k[0] == Scope.USER.value} == {
+        k: v for k, v in before.items() if k[0] == Scope.USER.value and k[2] != erased.id}
+    assert {k: v for k, v in after.items() if v} == ledger_sums(session, contest)
+    assert kept == {"total": ledger.user_total(session, contest, survivor.id),
+                    "days": ledger.day_points(session, contest, survivor.id),
+                    "streak": streaks.streak(session, contest, survivor.id, tz="Europe/Helsinki")}
+    lines = session.scalars(select(PointsEntry).where(PointsEntry.contest_id == contest)).all()
+    assert all((e.user_id is None) == (e.source_key == "erased") for e in lines)
+    assert {k: v for k, v in source_nets(session, contest).items() if k != "erased"} == {
+        k: v for k, v in sources.items() if any(e.source_key == k for e in lines)}
+    ledger.rescore_contest(session, contest)
+    session.commit()
+    assert board_lines(session, contest) == after
+
+    r = rules(contest, daily_cap=CAP)
+    day = T0 + timedelta(hours=1)
+    ledger.score(session, r, Subject(survivor.id, team_id=1), "activity:after-1", facts("walking_brisk", 55, at=day))
+    ledger.score(session, r, Subject(survivor.id, team_id=1), "activity:after-2", facts("walking_brisk", 40, at=day))
+    ledger.reverse(session, r, "activity:after-1")
+    session.commit()
+    assert {k: v for k, v in board_lines(session, contest).items() if v} == ledger_sums(session, contest)
+    assert max(ledger.day_points(session, contest, survivor.id).values()) <= CAP
+    assert not session.scalars(select(PointsEntry.id).where(PointsEntry.user_id.is_(None),
+                                                            PointsEntry.source_key != "erased")).all()
