@@ -43,6 +43,7 @@ from challenges.schemas import (
 from challenges.standings import api as standings_api
 from scoring import badge_definitions
 from scoring.models import BadgeDefinition
+from service import audit
 from service.auth import auth_required, current_user, optional_user, require_org_role
 from service.db import db
 from service.errors import NotFound
@@ -51,6 +52,10 @@ from service.models import Organisation
 
 blp = Blueprint("challenges", __name__, url_prefix="/api/v1/challenges",
                 description="Challenges: discovery, and organisers' create, edit, publish and end.")
+
+
+MOVED_BY_TIMEZONE = ("starts_at", "ends_at")
+"""A new time zone keeps the wall-clock dates, so the stored instants change without being sent."""
 
 
 def for_viewer(challenge: Challenge) -> Challenge:
@@ -82,6 +87,9 @@ class Challenges(MethodView):
         data.setdefault("region", organisation.region)
         challenge = lifecycle.create_challenge(db.session, organisation_id=organisation_id, creator=user,
                                                values=data)
+        audit.record(db.session, actor=user, organisation_id=organisation_id, action="challenge.created",
+                     target_type="challenge", target_id=challenge.id,
+                     detail={"format": challenge.format.value, "setting": challenge.setting.value})
         return for_viewer(challenge)
 
 
@@ -98,8 +106,14 @@ class ChallengeById(MethodView):
     @blp.response(200, ChallengeSchema)
     def patch(self, data: dict[str, Any], challenge_id: int) -> Challenge:
         """Edit a challenge; rules that would rewrite scored history are locked once it runs"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
+        user = current_user()
+        challenge = managed_challenge(db.session, challenge_id, user)
+        before = audit.snapshot(challenge, {*data, *MOVED_BY_TIMEZONE})
         lifecycle.update_challenge(db.session, challenge, data)
+        if fields := audit.changed(challenge, before):
+            audit.record(db.session, actor=user, organisation_id=challenge.organisation_id,
+                         action="challenge.updated", target_type="challenge", target_id=challenge.id,
+                         detail={"fields": fields})
         db.session.commit()
         return for_viewer(challenge)
 
@@ -107,8 +121,12 @@ class ChallengeById(MethodView):
     @blp.response(204)
     def delete(self, challenge_id: int) -> None:
         """Delete a draft (never published) with its teams and locations; a published one is ended instead"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
+        user = current_user()
+        challenge = managed_challenge(db.session, challenge_id, user)
+        organisation_id, title = challenge.organisation_id, challenge.title
         lifecycle.delete_draft(db.session, challenge)
+        audit.record(db.session, actor=user, organisation_id=organisation_id, action="challenge.deleted",
+                     target_type="challenge", target_id=challenge_id, detail={"title": title})
         db.session.commit()
 
 
@@ -125,6 +143,8 @@ class ChallengeCopy(MethodView):
         copy = editions.copy_challenge(db.session, source, user, starts_at=data["starts_at"],
                                        ends_at=data["ends_at"], title=data.get("title"), teams=data["teams"],
                                        places=data["locations"])
+        audit.record(db.session, actor=user, organisation_id=copy.organisation_id, action="challenge.copied",
+                     target_type="challenge", target_id=copy.id, detail={"source_challenge_id": source.id})
         return for_viewer(copy)
 
 
@@ -134,8 +154,11 @@ class ChallengePublish(MethodView):
     @blp.response(200, ChallengeSchema)
     def post(self, challenge_id: int) -> Challenge:
         """Publish a draft: it becomes discoverable (if public) and joinable"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
+        user = current_user()
+        challenge = managed_challenge(db.session, challenge_id, user)
         lifecycle.publish_challenge(db.session, challenge)
+        audit.record(db.session, actor=user, organisation_id=challenge.organisation_id,
+                     action="challenge.published", target_type="challenge", target_id=challenge.id)
         db.session.commit()
         return for_viewer(challenge)
 
@@ -146,8 +169,11 @@ class ChallengeEnd(MethodView):
     @blp.response(200, ChallengeSchema)
     def post(self, challenge_id: int) -> Challenge:
         """End a published challenge now; activity after this moment no longer counts"""
-        challenge = managed_challenge(db.session, challenge_id, current_user())
+        user = current_user()
+        challenge = managed_challenge(db.session, challenge_id, user)
         lifecycle.end_challenge(db.session, challenge)
+        audit.record(db.session, actor=user, organisation_id=challenge.organisation_id, action="challenge.ended",
+                     target_type="challenge", target_id=challenge.id)
         db.session.commit()
         return for_viewer(challenge)
 
@@ -159,6 +185,12 @@ badges_blp = Blueprint("challenge-badges", __name__, url_prefix="/api/v1/challen
 def _criteria(challenge: Challenge, criteria: Any) -> dict[str, Any]:
     return badge_definitions.checked_criteria(criteria, contest_goal=challenge.goal,
                                               has_teams=format_of(challenge).team_goal_badges)
+
+
+def _audit_badge(action: str, challenge: Challenge, badge: BadgeDefinition, **detail: Any) -> None:
+    audit.record(db.session, actor=current_user(), organisation_id=challenge.organisation_id, action=action,
+                 target_type="badge", target_id=badge.id,
+                 detail={"challenge_id": challenge.id, "code": badge.code, **detail})
 
 
 BADGES_FINAL = "The challenge has ended; what earns its badges is final."  # a new rule could only be unfair or idle
@@ -180,7 +212,9 @@ class ChallengeBadges(MethodView):
         challenge = managed_challenge(db.session, challenge_id, current_user())
         require_not_ended(challenge, BADGES_FINAL)
         data["criteria"] = _criteria(challenge, data["criteria"])
-        return badge_definitions.define(db.session, challenge.id, **data)
+        badge = badge_definitions.define(db.session, challenge.id, **data)
+        _audit_badge("badge.created", challenge, badge)
+        return badge
 
 
 @badges_blp.route("/<int:challenge_id>/badges/<string:code>")
@@ -196,14 +230,20 @@ class ChallengeBadge(MethodView):
         if "criteria" in data:
             require_not_ended(challenge, BADGES_FINAL)
             data["criteria"] = _criteria(challenge, data["criteria"])
-        return badge_definitions.change(db.session, badge, data)
+        before = audit.snapshot(badge, data)
+        badge_definitions.change(db.session, badge, data)
+        if fields := audit.changed(badge, before):
+            _audit_badge("badge.updated", challenge, badge, fields=fields)
+        return badge
 
     @auth_required
     @badges_blp.response(204)
     def delete(self, challenge_id: int, code: str) -> None:
         """Delete one of the challenge's own badges that no one holds (organisers)"""
         challenge = managed_challenge(db.session, challenge_id, current_user())
-        badge_definitions.remove(db.session, badge_definitions.own(db.session, challenge.id, code))
+        badge = badge_definitions.own(db.session, challenge.id, code)
+        badge_definitions.remove(db.session, badge)
+        _audit_badge("badge.deleted", challenge, badge)
         db.session.commit()
 
 

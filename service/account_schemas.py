@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from service.audit import ACTIONS
 from service.invitations import link_for
 from service.models import OrgKind, Role
 from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField, page_of
@@ -212,3 +213,33 @@ class InvitationPreviewSchema(BaseSchema):
     organisation_name = fields.String()
     role = fields.Enum(Role, by_value=True)
     expires_at = AwareDateTime(allow_none=True)
+
+
+class AuditQueryArgsSchema(PaginationArgsSchema):
+    action = fields.String(load_default=None, validate=validate.OneOf(list(ACTIONS)),
+                           metadata={"description": "only this action (the list in docs/api.md)"})
+    since = AwareDateTime(load_default=None, metadata={"description": "only events at or after this time"})
+
+
+class AuditActorSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    display_name = fields.String(required=True, metadata={"description": '"Deleted user" once erased'})
+
+
+class AuditTargetSchema(BaseSchema):
+    type = fields.String(required=True, metadata={"example": "challenge"})
+    id = fields.Integer(required=True, allow_none=True)
+
+
+class AuditEventSchema(BaseSchema):
+    id = fields.Integer(required=True)
+    at = AwareDateTime(required=True)
+    actor = fields.Nested(AuditActorSchema, required=True, allow_none=True,
+                          metadata={"description": "null: the operator (command line, scheduler)"})
+    action = fields.String(required=True, metadata={"example": "challenge.published"})
+    target = fields.Nested(AuditTargetSchema, required=True)
+    detail = fields.Dict(required=True, allow_none=True,
+                         metadata={"description": "what changed (field names, roles, ids), never anyone's figures"})
+
+
+AuditPageSchema = page_of(AuditEventSchema, documented=True)

@@ -15,8 +15,10 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service import accounts, consent, invitations
+from service import accounts, audit, consent, invitations
 from service.account_schemas import (
+    AuditPageSchema,
+    AuditQueryArgsSchema,
     ConsentGrantSchema,
     ConsentsSchema,
     ConsentStateSchema,
@@ -176,7 +178,11 @@ class OrganisationById(MethodView):
     def patch(self, changes: dict[str, Any], organisation_id: int) -> Organisation:
         """Change an organisation (its admins and organisers)"""
         org, _ = _organisation(organisation_id, STAFF)
+        before = audit.snapshot(org, changes)
         accounts.update_organisation(db.session, org, changes)
+        if fields := audit.changed(org, before):
+            audit.record(db.session, actor=current_user(), organisation_id=org.id, action="organisation.updated",
+                         target_type="organisation", target_id=org.id, detail={"fields": fields})
         db.session.commit()
         return org
 
@@ -204,8 +210,13 @@ class MembershipById(MethodView):
     def patch(self, data: dict[str, Any], organisation_id: int, user_id: int) -> Membership:
         """Change a member's role (admins; the last admin cannot step down)"""
         _organisation(organisation_id, (Role.ADMIN,))
-        membership = accounts.change_role(db.session, accounts.get_membership(db.session, organisation_id, user_id),
-                                          data["role"])
+        membership = accounts.get_membership(db.session, organisation_id, user_id)
+        old_role = membership.role
+        accounts.change_role(db.session, membership, data["role"])
+        if membership.role != old_role:
+            audit.record(db.session, actor=current_user(), organisation_id=organisation_id,
+                         action="membership.role_changed", target_type="membership", target_id=membership.id,
+                         detail={"user_id": user_id, "old_role": old_role.value, "new_role": membership.role.value})
         db.session.commit()
         return membership
 
@@ -213,11 +224,15 @@ class MembershipById(MethodView):
     @org_blp.response(204)
     def delete(self, organisation_id: int, user_id: int) -> Response:
         """Remove a member (admins), or leave the organisation myself"""
-        if user_id != current_user().id:
-            _organisation(organisation_id, (Role.ADMIN,))
-        else:
-            _organisation(organisation_id)
-        accounts.remove_membership(db.session, accounts.get_membership(db.session, organisation_id, user_id))
+        by_admin = user_id != current_user().id
+        _organisation(organisation_id, (Role.ADMIN,) if by_admin else ANY_ROLE)
+        membership = accounts.get_membership(db.session, organisation_id, user_id)
+        membership_id, role = membership.id, membership.role
+        accounts.remove_membership(db.session, membership)
+        if by_admin:
+            audit.record(db.session, actor=current_user(), organisation_id=organisation_id,
+                         action="membership.removed", target_type="membership", target_id=membership_id,
+                         detail={"user_id": user_id, "role": role.value})
         db.session.commit()
         return Response(status=204)
 
@@ -243,6 +258,10 @@ class Invitations(MethodView):
         invitation = invitations.create_invitation(
             db.session, organisation=org, created_by=current_user(), inviter_role=role,
             expires_in=timedelta(days=days) if days else None, **data)
+        audit.record(db.session, actor=current_user(), organisation_id=organisation_id, action="invitation.created",
+                     target_type="invitation", target_id=invitation.id,
+                     detail={"role": invitation.role.value, "max_uses": invitation.max_uses,
+                             "email_domain": audit.email_domain(invitation.email)})
         db.session.commit()
         return invitation
 
@@ -257,9 +276,25 @@ class InvitationById(MethodView):
         invitation = db.session.get(Invitation, invitation_id)
         if invitation is None or invitation.organisation_id != organisation_id:
             raise NotFound("No such invitation.", code="invitation-not-found")
-        invitations.revoke(db.session, invitation)
+        if invitation.revoked_at is None:
+            invitations.revoke(db.session, invitation)
+            audit.record(db.session, actor=current_user(), organisation_id=organisation_id,
+                         action="invitation.revoked", target_type="invitation", target_id=invitation.id,
+                         detail={"role": invitation.role.value})
         db.session.commit()
         return invitation
+
+
+@org_blp.route("/<int:organisation_id>/audit")
+class OrganisationAudit(MethodView):
+    @auth_required
+    @org_blp.arguments(AuditQueryArgsSchema, location="query")
+    @org_blp.response(200, AuditPageSchema)
+    def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
+        """The audit trail of organisers' and admins' actions in this organisation, newest first (admins)"""
+        _organisation(organisation_id, (Role.ADMIN,))
+        items, next_cursor = audit.trail(db.session, organisation_id, **args)
+        return {"items": items, "next": next_cursor}
 
 
 @inv_blp.route("/<code>")
