@@ -187,7 +187,8 @@ class GroupSizes:
 def group_sizes(session: Session, challenge: Challenge) -> GroupSizes:
     by_team = _distinct_people(session, challenge, Enrolment.team_id, PointsEntry.team_id)
     by_org = _distinct_people(session, challenge, Enrolment.organisation_id, PointsEntry.organisation_id)
-    parents = dict(session.execute(select(Team.id, Team.organisation_id).where(Team.challenge_id == challenge.id)).all())
+    parents = dict(session.execute(select(Team.id, Team.organisation_id)
+                                   .where(Team.challenge_id == challenge.id)).all())
     teams = {t: 0 for t in parents} | by_team if format_of(challenge).report_groups_by_team else {}
     return GroupSizes(teams=teams, team_parent={t: parents.get(t) for t in teams}, orgs=by_org)
 
