@@ -12,6 +12,7 @@ import challenges.activities.models
 import challenges.models  # noqa: F401
 import notifications.models  # noqa: F401
 import scoring.models  # noqa: F401
+import service.mail.models
 import service.models  # noqa: F401
 from service.db import UTCDateTime
 

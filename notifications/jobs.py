@@ -137,6 +137,22 @@ def _purge_audit(session: Session, holder: str) -> dict[str, int]:
     return _counted("service.audit_purge", counts)
 
 
+def _mail_outbox(session: Session, holder: str) -> dict[str, Any]:
+    """Sends with the app's sender (SMTP_URL, else the log); purges sent mail after NOTIFICATION_RETENTION_DAYS,
+    whose default belongs to notifications."""
+    from notifications.retention import NOTIFICATION_RETENTION_DAYS
+    from service.clock import utcnow
+    from service.mail.outbox import run as send_outbox
+    from service.mail.transport import sender_for
+    from service.retention import setting_days
+
+    settings = current_app.extensions["vcc_settings"]
+    job = BY_ID["service.mail_outbox"]
+    return send_outbox(session, sender_for(settings.smtp), settings.mail_from, holder, utcnow,
+                       setting_days("NOTIFICATION_RETENTION_DAYS", NOTIFICATION_RETENTION_DAYS),
+                       keep_alive=lambda: job.renew(session, holder))
+
+
 # id (job store and lease), --once name, work, trigger, misfire grace (s), lease ttl, description
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("nudges.plan", "plan", _plan, IntervalTrigger(minutes=5, timezone=UTC), 240, timedelta(minutes=4),
@@ -163,6 +179,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("notifications.retention_purge", "purge-notifications", _purge_notifications,
             CronTrigger(hour=4, minute=7, timezone=UTC), 3600, timedelta(minutes=30),
             "delete nudges, delivery attempts, announcements and planner marks past NOTIFICATION_RETENTION_DAYS"),
+    JobSpec("service.mail_outbox", "mail", _mail_outbox, IntervalTrigger(seconds=30, timezone=UTC), 25,
+            timedelta(minutes=2), "send due e-mails (retries with backoff); delete sent ones past "
+            "NOTIFICATION_RETENTION_DAYS", run_at_start=True),
     JobSpec("service.audit_purge", "purge-audit", _purge_audit, CronTrigger(hour=4, minute=27, timezone=UTC), 3600,
             timedelta(minutes=30), "delete audit events and audit notes past AUDIT_RETENTION_DAYS"),
 )

@@ -58,9 +58,13 @@ class ConsentsSchema(BaseSchema):
     records = fields.List(fields.Nested(ConsentRecordSchema), metadata={"description": "every change, oldest first"})
 
 
+PASSWORD = validate.Length(min=8, max=256)
+"""The password rule of sign-up, and of every other place a password is chosen (password reset)."""
+
+
 class RegisterSchema(BaseSchema):
     email = EmailField(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=256))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD)
     display_name = fields.String(required=True, validate=DISPLAY_NAME)
     timezone = TimeZoneField(load_default="UTC", metadata={"example": "Europe/Helsinki"})
     locale = fields.String(load_default="en", validate=LOCALE)
@@ -111,6 +115,8 @@ class UserSchema(BaseSchema):
     show_full_name = fields.Boolean()
     weight_kg = fields.Float(allow_none=True)
     is_superuser = fields.Boolean()
+    email_verified_at = AwareDateTime(dump_only=True, allow_none=True, metadata={
+        "description": "when a link mailed to the address was used; null: not verified"})
     created_at = AwareDateTime()
 
 

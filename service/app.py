@@ -142,10 +142,13 @@ def _register_blueprints(app: Flask) -> None:
     from notifications.api import blueprints as notification_blueprints
     from scoring.api import blueprints as scoring_blueprints
     from service import accounts_api, auth_api, exports_api, health
+    from service.mail import api as mail_api
+    from service.mail import pages as mail_pages
 
     app.register_blueprint(health.bp)
-    for blp in (*auth_api.blueprints, *accounts_api.blueprints, *exports_api.blueprints, *scoring_blueprints,
-                *challenge_blueprints, *notification_blueprints):
+    app.register_blueprint(mail_pages.bp)
+    for blp in (*auth_api.blueprints, *accounts_api.blueprints, *mail_api.blueprints, *exports_api.blueprints,
+                *scoring_blueprints, *challenge_blueprints, *notification_blueprints):
         api.register_blueprint(blp)
     try:
         from service import dashboard

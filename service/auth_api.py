@@ -18,6 +18,7 @@ from service.clock import utcnow
 from service.db import db
 from service.errors import Conflict, Unauthenticated
 from service.extensions import limiter
+from service.mail import verification
 from service.models import AuditNote, User
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
@@ -46,12 +47,13 @@ class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> User:
-        """Create an account (email and password)"""
+        """Create an account (email and password); a mail with a link to verify the address is sent"""
         try:
             notice_version = data.pop("health_data_consent_version")
             user = register_user(db.session, **data)
             if notice_version:
                 consent.grant(db.session, user, notice_version)
+            verification.send(db.session, user, current_app.extensions["vcc_settings"].public_base_url, utcnow())
             db.session.commit()
         except IntegrityError as exc:  # lost a race with another sign-up for the same email
             db.session.rollback()

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import marshmallow as ma
 from environs import Env, EnvError
 
+from service.mail.smtp_url import SmtpConfig, parse_smtp_url
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +97,9 @@ class Settings:
     openbadges_signing_key: str | None
     openbadges_retired_keys: str | None
     health_data_consent_required: bool
+    smtp: SmtpConfig | None
+    mail_from: str
+    mail_ratelimit: str
     tunables: dict[str, int]
 
     @property
@@ -170,8 +175,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("IMPORT_MAX_BYTES", "int", 10 * 1024 * 1024, "largest GPX/TCX/FIT upload", shown="`10485760` (10 MiB)"),
     Var("RATELIMIT_ENABLED", "flag", True, "switch flask-limiter on or off"),
     Var("RATELIMIT_DEFAULT", "str", "600 per minute", "default limit per client address"),
-    Var("LOGIN_RATELIMIT", "str", "10 per minute", "limit of `POST /api/v1/auth/token` and "
-        "`POST /api/v1/auth/register` per client address"),
+    Var("LOGIN_RATELIMIT", "str", "10 per minute", "limit of `POST /api/v1/auth/token`, "
+        "`POST /api/v1/auth/register` and the password-reset and verify-email endpoints per client address"),
     Var("LOGIN_FREE_FAILURES", "int", 5, "wrong passwords in a row for one email address (with or without an "
         "account) answered at once; after them each further attempt waits 1 s, then 2 s, 4 s ... (a 429 with "
         "`Retry-After`), counted in the database for all workers"),
@@ -179,6 +184,13 @@ VARIABLES: tuple[Var, ...] = (
         "(the back-off stops doubling here)"),
     Var("EXPORT_RATELIMIT", "str", "5 per hour",
         "limit of `GET /api/v1/me/export` (the personal data export) per signed-in person"),
+    Var("SMTP_URL", "str", None, "the mail server: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587` "
+        "(STARTTLS, required), `smtp://host:25?starttls=false` (a local relay, no password); `verify=false` skips "
+        "the certificate check; user and password percent-decoded. Unset: each mail is one log line (kind and "
+        "recipient's domain only)", shown="unset (log sender)"),
+    Var("MAIL_FROM", "str", "Vital Cities Challenge <no-reply@localhost>", "the `From` of every e-mail"),
+    Var("MAIL_RATELIMIT", "str", "5 per hour", "limit of password-reset requests per e-mail address and of "
+        "verification re-sends per signed-in person"),
     Var("TRUSTED_PROXIES", "int", 0, "how many reverse proxies in front set `X-Forwarded-For`; at 0 the header is "
         "ignored"),
     Var("LOG_LEVEL", "str", "INFO", "logs are JSON lines with the request id (`X-Request-ID`, accepted or "
@@ -296,6 +308,24 @@ def _tunables(environ: Mapping[str, str]) -> dict[str, int]:
     return values
 
 
+def _smtp(url: str | None) -> SmtpConfig | None:
+    if not url:
+        return None
+    try:
+        return parse_smtp_url(url)
+    except ValueError as exc:  # the message names what is wrong, never the password
+        raise RuntimeError(f"SMTP_URL is not a mail server URL: {exc}") from None
+
+
+def _mail_from(value: str) -> str:
+    from email.utils import parseaddr
+
+    _, address = parseaddr(value)
+    if "@" not in address or "\n" in value or "\r" in value:
+        raise RuntimeError(f"MAIL_FROM must be an address, optionally with a name (Name <a@b.org>), got {value!r}")
+    return value.strip()
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``environ`` alone (``os.environ`` when not given): ``create_app`` passes the environment
     with its overrides on top, so nothing here may look at the process environment behind its back."""
@@ -338,6 +368,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         openbadges_signing_key=v["OPENBADGES_SIGNING_KEY"],
         openbadges_retired_keys=v["OPENBADGES_RETIRED_KEYS"],
         health_data_consent_required=v["HEALTH_DATA_CONSENT_REQUIRED"],
+        smtp=_smtp(v["SMTP_URL"]),
+        mail_from=_mail_from(v["MAIL_FROM"]),
+        mail_ratelimit=v["MAIL_RATELIMIT"],
     )
 
 

@@ -66,6 +66,7 @@ JOB_LAST_SUCCESS = Gauge("vcc_scheduler_job_last_success_timestamp_seconds", "Wh
                          "(Unix time)", ["job"], multiprocess_mode="max")
 NUDGES = Counter("vcc_nudges", "Nudges dispatched, by outcome (sent, failed, skipped, expired, retrying)",
                  ["outcome"])
+MAILS = Counter("vcc_mails", "E-mails the outbox handled, by outcome (sent, retried, dead)", ["outcome"])
 FCM_ERRORS = Counter("vcc_fcm_errors", "FCM sends that failed, by the error code firebase-admin reported", ["code"])
 REDIS_FALLBACKS = Counter("vcc_redis_fallbacks", "Leaderboard reads and writes that fell back to the SQL totals "
                           "because Redis failed (operation: read or write)", ["operation"])

@@ -69,6 +69,8 @@ class User(Base):
     deleted_at: Mapped[datetime | None]
     health_data_consent_at: Mapped[datetime | None]
     health_data_consent_version: Mapped[str | None] = mapped_column(String(40))
+    email_verified_at: Mapped[datetime | None]
+    """When the person used a link mailed to ``email`` (service.mail.verification); cleared when it changes."""
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -31,7 +31,7 @@ def test_jobs_live_in_the_app_database_with_fixed_ids_and_restarts_replace_them(
         assert set(stored) == {"nudges.plan", "nudges.dispatch", "challenges.lifecycle", "nudges.weekly_summary",
                                "scoring.reconcile", "service.idempotency_purge", "service.login_throttle_purge",
                                "challenges.activity_retention", "service.refresh_token_purge",
-                               "notifications.retention_purge", "service.audit_purge"}
+                               "notifications.retention_purge", "service.audit_purge", "service.mail_outbox"}
         assert db.session.scalar(select(func.count()).select_from(scheduler_jobs)) == len(JOBS)
         for spec in JOBS:
             job = stored[spec.id]

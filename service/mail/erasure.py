@@ -1,0 +1,19 @@
+"""Erasure: a deleted person's mails (pending or sent; a pending one may carry a link into the account) and
+link tokens go with them (``service.users.user_deleted``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from service.db_dialect import rows_affected
+from service.mail.models import EmailToken, OutboxMail
+from service.users import user_deleted
+
+
+@user_deleted.connect
+def _forget_on_deletion(session: Session, user_id: int, **_: Any) -> dict[str, int]:
+    return {"email_outbox": rows_affected(session, delete(OutboxMail).where(OutboxMail.user_id == user_id)),
+            "email_tokens": rows_affected(session, delete(EmailToken).where(EmailToken.user_id == user_id))}
