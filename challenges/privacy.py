@@ -194,12 +194,18 @@ def group_sizes(session: Session, challenge: Challenge) -> GroupSizes:
 
 
 def _distinct_people(session: Session, challenge: Challenge, enrolled: Any, scored: Any) -> dict[Any, int]:
+    """Erased people's lines (no user) count as one person in their group, as in the report: a group whose only
+    scorers left and were erased still holds someone's figures."""
     pairs = union(
         select(enrolled.label("g"), Enrolment.user_id.label("u")).where(
             Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None)),
-        select(scored.label("g"), PointsEntry.user_id.label("u")).where(
-            PointsEntry.contest_id == challenge.id, PointsEntry.user_id.is_not(None))).subquery()
+        select(scored.label("g"), func.coalesce(PointsEntry.user_id, ERASED).label("u")).where(
+            PointsEntry.contest_id == challenge.id)).subquery()
     return {g: int(n) for g, n in session.execute(select(pairs.c.g, func.count()).group_by(pairs.c.g)).all()}
+
+
+ERASED = -1
+"""The stand-in for people erased from a group (their ledger lines have no user)."""
 
 
 def _protect(cells: Mapping[Any, int], hidden: set[Any], k: int) -> bool:
@@ -245,8 +251,8 @@ def everyone_small(session: Session, challenge: Challenge, k: int) -> bool:
     people_in = union(
         select(Enrolment.user_id.label("u")).where(Enrolment.challenge_id == challenge.id,
                                                    Enrolment.left_at.is_(None)),
-        select(PointsEntry.user_id.label("u")).where(PointsEntry.contest_id == challenge.id,
-                                                     PointsEntry.user_id.is_not(None))).subquery()
+        select(func.coalesce(PointsEntry.user_id, ERASED).label("u")).where(
+            PointsEntry.contest_id == challenge.id)).subquery()
     return (session.scalar(select(func.count()).select_from(people_in)) or 0) < k
 
 

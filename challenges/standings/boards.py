@@ -177,8 +177,13 @@ def progress(session: Session, challenge: Challenge, user: User, now: datetime |
     everyone = None if small else collective_total(session, challenge)
     fmt = format_of(challenge)
     scope = fmt.goal_scope
-    if fmt.group_scope is not None:
-        value = _group_total(session, challenge, fmt.group_scope, fmt.group_of(enrolment))
+    group = fmt.group_of(enrolment)
+    employer = privacy.employer_view(challenge, who)
+    if fmt.group_scope is not None and employer and (small or group in privacy.hidden_subjects(
+            session, challenge, fmt.group_scope, privacy.configured_floor())):
+        value: int | None = None  # an organiser in a small team would read a colleague's figures off its total
+    elif fmt.group_scope is not None:
+        value = _group_total(session, challenge, fmt.group_scope, group)
     else:
         value = everyone if scope == "collective" else totals["all"]
     return {

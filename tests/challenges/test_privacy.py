@@ -305,3 +305,40 @@ def test_no_hidden_group_can_be_computed_from_what_organisers_are_shown(cells: l
     for o, n in orgs.items():
         if o in hidden_o and 0 < n < k:
             assert not _in_span(published, one(lambda i, o=o: parent[i] == o)), (cells, k, hidden_t, hidden_o)
+
+
+def test_an_organiser_in_a_small_department_reads_no_team_total_off_progress(app: Flask, client: FlaskClient,
+                                                                             session: Any, cast: Cast) -> None:
+    world = _company(session, cast, Setting.WORK)
+    enrol(session, world.challenge, cast.organiser, team_code=world.teams["Gamma"].code)
+    walk(session, cast.organiser, 15, key="hr-walk")
+    session.commit()
+    mine = client.get(f"{world.url}/progress", headers=_headers(app, cast, world, "organiser")).json
+    assert mine["points"]["all"] == 15 and mine["goal"]["value"] is None
+    colleague = next(p for p in world.people.values() if p.id in _members(session, world, "Gamma"))
+    theirs = client.get(f"{world.url}/progress", headers=auth_headers(app, colleague)).json
+    assert theirs["goal"]["value"] > 15  # a participant sees their team's total as ever
+
+
+def test_a_group_whose_scorers_left_and_were_erased_still_counts_them(app: Flask, client: FlaskClient,
+                                                                      session: Any, cast: Cast) -> None:
+    from challenges.privacy import group_sizes
+
+    world = _company(session, cast, Setting.WORK)
+    gamma = world.teams["Gamma"].id
+    for user_id in _members(session, world, "Gamma"):
+        assert client.delete(f"{world.url}/enrolment", headers=auth_headers(app, world.people[user_id])
+                             ).status_code == 200
+        assert client.delete("/api/v1/me", headers=auth_headers(app, world.people[user_id])).status_code in (200, 204)
+    sizes = group_sizes(session, world.challenge)
+    assert sizes.teams[gamma] >= 1
+    shown = _shown_teams(client, world.url, _headers(app, cast, world, "organiser"), "all")
+    assert gamma not in shown
+
+
+def _members(session: Any, world: SimpleNamespace, team: str) -> list[int]:
+    from sqlalchemy import select
+
+    from challenges.models import Enrolment
+
+    return list(session.scalars(select(Enrolment.user_id).where(Enrolment.team_id == world.teams[team].id)))
