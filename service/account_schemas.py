@@ -9,7 +9,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from service.audit import ACTIONS
 from service.invitations import link_for
-from service.models import OrgKind, Role
+from service.membership import MAX_AREAS, MAX_DOMAINS
+from service.models import JoinedVia, MembershipPolicy, OrgKind, Role
 from service.schemas import AwareDateTime, BaseSchema, PaginationArgsSchema, TimeZoneField, page_of
 
 LOCALE = validate.And(  # the column is VARCHAR(16): a longer tag was a database error (a 500) on PostgreSQL
@@ -133,7 +134,22 @@ class UserUpdateSchema(BaseSchema):
                              metadata={"description": "used for kcal estimates only"})
 
 
-class OrganisationCreateSchema(BaseSchema):
+DOMAIN = validate.Regexp(r"^@?([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$", error="Use a domain such as acme.example.")
+
+
+class MembershipPolicyFields(BaseSchema):
+    membership_policy = fields.Enum(MembershipPolicy, by_value=True, metadata={
+        "description": "invitation (only by invitation), open (anyone joins by declaring it), email_domain (a "
+                       "verified address in email_domains)"})
+    email_domains = fields.List(fields.String(validate=validate.And(validate.Length(max=253), DOMAIN)),
+                                allow_none=True, validate=validate.Length(max=MAX_DOMAINS), metadata={
+        "description": "policy email_domain: these domains and their subdomains admit their verified addresses"})
+    areas = fields.List(fields.String(validate=validate.Length(min=1, max=80)), allow_none=True,
+                        validate=validate.Length(max=MAX_AREAS), metadata={
+        "description": "postcodes or districts a person joining by themselves picks one of"})
+
+
+class OrganisationCreateSchema(MembershipPolicyFields):
     kind = fields.Enum(OrgKind, by_value=True, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     country = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."),
@@ -142,7 +158,7 @@ class OrganisationCreateSchema(BaseSchema):
     timezone = TimeZoneField(load_default="UTC")
 
 
-class OrganisationUpdateSchema(BaseSchema):
+class OrganisationUpdateSchema(MembershipPolicyFields):
     kind = fields.Enum(OrgKind, by_value=True)
     name = fields.String(validate=validate.Length(min=1, max=120))
     country = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."),
@@ -159,6 +175,9 @@ class OrganisationSchema(BaseSchema):
     country = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
     timezone = fields.String()
+    membership_policy = fields.Enum(MembershipPolicy, by_value=True)
+    email_domains = fields.List(fields.String(), allow_none=True)
+    areas = fields.List(fields.String(), allow_none=True)
     created_at = AwareDateTime()
     my_role = fields.Enum(Role, by_value=True, allow_none=True,
                           metadata={"description": "the caller's role in this organisation"})
@@ -175,12 +194,26 @@ class MembershipSchema(BaseSchema):
     user_id = fields.Integer()
     organisation_id = fields.Integer()
     role = fields.Enum(Role, by_value=True)
+    joined_via = fields.Enum(JoinedVia, by_value=True, allow_none=True, metadata={
+        "description": "invitation, open or email_domain (ends when the address no longer admits); null: by "
+                       "an admin"})
+    area = fields.String(allow_none=True, metadata={"description": "the area the person picked"})
     display_name = fields.Function(lambda m: m.user.display_name)
     email = fields.Function(lambda m: m.user.email)
     created_at = AwareDateTime()
 
 
 MembershipPageSchema = page_of(MembershipSchema, documented=True)
+
+
+class JoinSchema(BaseSchema):
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=80), metadata={
+        "description": "one of the organisation's areas (required when it lists any)"})
+
+
+class InvitationAcceptedSchema(MembershipSchema):
+    challenge_id = fields.Integer(allow_none=True, metadata={"description": "the challenge I was enrolled in"})
+    team_id = fields.Integer(allow_none=True, metadata={"description": "the team I was put in"})
 
 
 class MembershipUpdateSchema(BaseSchema):
@@ -194,6 +227,9 @@ class InvitationCreateSchema(BaseSchema):
     expires_at = AwareDateTime(allow_none=True)
     expires_in_days = fields.Integer(validate=validate.Range(min=1, max=365),
                                      metadata={"description": "alternative to expires_at; default 14"})
+    challenge_id = fields.Integer(load_default=None, metadata={
+        "description": "also enrol in this challenge (of the organisation, or one it takes part in)"})
+    team_id = fields.Integer(load_default=None, metadata={"description": "and put in this team of it"})
 
 
 class InvitationSchema(BaseSchema):
@@ -208,17 +244,50 @@ class InvitationSchema(BaseSchema):
     uses = fields.Integer()
     expires_at = AwareDateTime(allow_none=True)
     revoked_at = AwareDateTime(allow_none=True)
+    challenge_id = fields.Integer(allow_none=True)
+    team_id = fields.Integer(allow_none=True)
     created_at = AwareDateTime()
 
 
 InvitationPageSchema = page_of(InvitationSchema, documented=True)
 
 
+class PreviewOrganisationSchema(BaseSchema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.Enum(OrgKind, by_value=True, allow_none=True)
+
+
+class PreviewChallengeSchema(BaseSchema):
+    id = fields.Integer()
+    title = fields.String()
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    timezone = fields.String()
+    phase = fields.String(metadata={"description": "draft, upcoming, running or ended"})
+
+
+class PreviewTeamSchema(BaseSchema):
+    id = fields.Integer()
+    name = fields.String()
+
+
 class InvitationPreviewSchema(BaseSchema):
+    code = fields.String()
+    valid = fields.Boolean(metadata={"description": "false: expired, withdrawn or used up (see status)"})
+    status = fields.String(metadata={"description": "valid, invitation-expired, invitation-revoked or "
+                                                    "invitation-used-up"})
+    organisation = fields.Nested(PreviewOrganisationSchema)
     organisation_id = fields.Integer()
     organisation_name = fields.String()
     role = fields.Enum(Role, by_value=True)
     expires_at = AwareDateTime(allow_none=True)
+    reserved = fields.Boolean(metadata={"description": "only the account with the address it was sent to may "
+                                                      "accept (the address is not shown)"})
+    challenge = fields.Nested(PreviewChallengeSchema, allow_none=True)
+    team = fields.Nested(PreviewTeamSchema, allow_none=True)
+    will = fields.List(fields.String(), metadata={
+        "description": "what accepting does, in order: join_organisation, enrol, join_team"})
 
 
 class AuditQueryArgsSchema(PaginationArgsSchema):

@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service import login_throttle
+from service import login_throttle, membership
 from service.clock import utcnow
 from service.db_dialect import rows_affected
-from service.errors import Conflict, Invalid, NotFound
+from service.errors import Conflict, Invalid, NotFound, Unprocessable
 from service.models import (
     AuditEvent,
     AuditNote,
@@ -22,6 +22,7 @@ from service.models import (
     Invitation,
     LoginThrottle,
     Membership,
+    MembershipPolicy,
     Organisation,
     OrgKind,
     RefreshToken,
@@ -99,11 +100,22 @@ def unique_slug(session: Session, name: str) -> str:
     return slug
 
 
+def _check_policy(policy: MembershipPolicy, email_domains: list[str] | None) -> None:
+    if policy == MembershipPolicy.EMAIL_DOMAIN and not email_domains:
+        raise Unprocessable("Membership by e-mail domain needs at least one domain in email_domains.",
+                            code="email-domains-required")
+
+
 def create_organisation(session: Session, *, creator: User | None, kind: OrgKind | str, name: str,
-                        country: str | None = None, region: str | None = None,
-                        timezone: str = "UTC") -> Organisation:
+                        country: str | None = None, region: str | None = None, timezone: str = "UTC",
+                        membership_policy: MembershipPolicy | str = MembershipPolicy.INVITATION,
+                        email_domains: list[str] | None = None, areas: list[str] | None = None) -> Organisation:
     org = Organisation(kind=OrgKind(kind), name=name.strip(), slug=unique_slug(session, name),
-                       country=country.upper() if country else None, region=region, timezone=timezone)
+                       country=country.upper() if country else None, region=region, timezone=timezone,
+                       membership_policy=MembershipPolicy(membership_policy),
+                       email_domains=membership.clean_domains(email_domains or []) or None,
+                       areas=membership.clean_areas(areas or []) or None)
+    _check_policy(org.membership_policy, org.email_domains)
     session.add(org)
     session.flush()
     if creator is not None:
@@ -184,7 +196,11 @@ def delete_user(session: Session, user: User, *, secret: str | None = None) -> d
 
 
 def update_organisation(session: Session, org: Organisation, changes: dict[str, Any]) -> Organisation:
-    for name in ("kind", "name", "country", "region", "timezone"):
+    """Taking a domain off ``email_domains`` ends the memberships it had made (service.membership)."""
+    domains = (membership.clean_domains(changes["email_domains"] or []) or None if "email_domains" in changes
+               else org.email_domains)
+    _check_policy(MembershipPolicy(changes.get("membership_policy", org.membership_policy)), domains)
+    for name in ("kind", "name", "country", "region", "timezone", "membership_policy"):
         if name in changes:
             value = changes[name]
             if name == "country" and value:
@@ -192,7 +208,14 @@ def update_organisation(session: Session, org: Organisation, changes: dict[str, 
             if name == "name":
                 value = value.strip()
             setattr(org, name, value)
+    if "email_domains" in changes:
+        org.email_domains = domains
+    if "areas" in changes:
+        org.areas = membership.clean_areas(changes["areas"] or []) or None
     session.flush()
+    if "email_domains" in changes:
+        membership.end_lapsed(session, organisation_id=org.id)
+        session.flush()
     return org
 
 

@@ -15,17 +15,19 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service import accounts, audit, consent, invitations
+from service import accounts, audit, consent, invitations, membership
 from service.account_schemas import (
     AuditPageSchema,
     AuditQueryArgsSchema,
     ConsentGrantSchema,
     ConsentsSchema,
     ConsentStateSchema,
+    InvitationAcceptedSchema,
     InvitationCreateSchema,
     InvitationPageSchema,
     InvitationPreviewSchema,
     InvitationSchema,
+    JoinSchema,
     MembershipPageSchema,
     MembershipSchema,
     MembershipUpdateSchema,
@@ -40,7 +42,7 @@ from service.account_schemas import (
 from service.auth import auth_required, current_user, require_org_role
 from service.db import db
 from service.errors import Forbidden, NotFound
-from service.models import Invitation, Membership, Organisation, Role, User
+from service.models import Invitation, Membership, MembershipPolicy, Organisation, Role, User
 from service.pagination import cursor_fields, keyset_page
 from service.schemas import PaginationArgsSchema
 
@@ -52,6 +54,15 @@ inv_blp = Blueprint("invitations", __name__, url_prefix="/api/v1/invitations",
 
 STAFF = (Role.ADMIN, Role.ORGANISER)
 ANY_ROLE = (Role.ADMIN, Role.ORGANISER, Role.MEMBER)
+POLICY_FIELDS = ("membership_policy", "email_domains", "areas")
+
+
+def _joinable(organisation_id: int) -> Organisation:
+    """An organisation people may join by themselves; one admitting by invitation only stays hidden (404)."""
+    org = db.session.get(Organisation, organisation_id)
+    if org is None or org.membership_policy == MembershipPolicy.INVITATION:
+        raise NotFound("No such organisation.", code="organisation-not-found")
+    return org
 
 
 def _organisation(organisation_id: int, roles: tuple[Role, ...] = ANY_ROLE) -> tuple[Organisation, Role]:
@@ -169,22 +180,57 @@ class OrganisationById(MethodView):
     @auth_required
     @org_blp.response(200, OrganisationSchema)
     def get(self, organisation_id: int) -> Organisation:
-        """Read an organisation I belong to"""
+        """Read an organisation I belong to, or one I may join by myself (open, or by e-mail domain)"""
+        user = current_user()
+        found = membership.find(db.session, organisation_id, user.id)
+        if found is None and not user.is_superuser:
+            org = _joinable(organisation_id)
+            org.my_role = None  # type: ignore[attr-defined]
+            return org
         return _organisation(organisation_id)[0]
 
     @auth_required
     @org_blp.arguments(OrganisationUpdateSchema)
     @org_blp.response(200, OrganisationSchema)
     def patch(self, changes: dict[str, Any], organisation_id: int) -> Organisation:
-        """Change an organisation (its admins and organisers)"""
-        org, _ = _organisation(organisation_id, STAFF)
+        """Change an organisation (its admins and organisers; how people become members: its admins)"""
+        org, role = _organisation(organisation_id, STAFF)
+        if role != Role.ADMIN and any(name in changes for name in POLICY_FIELDS):
+            raise Forbidden("Only the organisation's admins choose how people become members.",
+                            code="role-required")
         before = audit.snapshot(org, changes)
+        policy_before = {name: getattr(org, name) for name in POLICY_FIELDS}
         accounts.update_organisation(db.session, org, changes)
-        if fields := audit.changed(org, before):
+        if fields := [f for f in audit.changed(org, before) if f not in POLICY_FIELDS]:
             audit.record(db.session, actor=current_user(), organisation_id=org.id, action="organisation.updated",
                          target_type="organisation", target_id=org.id, detail={"fields": fields})
+        if policy_before != {name: getattr(org, name) for name in POLICY_FIELDS}:
+            audit.record(db.session, actor=current_user(), organisation_id=org.id,
+                         action="organisation.membership_policy_changed", target_type="organisation",
+                         target_id=org.id, detail={
+                             "old_policy": policy_before["membership_policy"].value,
+                             "new_policy": org.membership_policy.value, "email_domains": org.email_domains or [],
+                             "areas": len(org.areas or [])})
         db.session.commit()
         return org
+
+
+@org_blp.route("/<int:organisation_id>/membership")
+class MyMembership(MethodView):
+    @auth_required
+    @org_blp.arguments(JoinSchema)
+    @org_blp.response(200, MembershipSchema)
+    def post(self, data: dict[str, Any], organisation_id: int) -> Membership:
+        """Join an organisation by myself: an open one (picking one of its areas when it lists some), or one
+        whose e-mail domains hold my verified address; repeating it changes nothing (or my area)"""
+        user = current_user()
+        org = db.session.get(Organisation, organisation_id)
+        if org is None or (org.membership_policy == MembershipPolicy.INVITATION
+                           and membership.find(db.session, organisation_id, user.id) is None):
+            raise NotFound("No such organisation.", code="organisation-not-found")
+        joined = membership.join(db.session, org, user, area=data["area"])
+        db.session.commit()
+        return joined
 
 
 @org_blp.route("/<int:organisation_id>/memberships")
@@ -261,7 +307,9 @@ class Invitations(MethodView):
         audit.record(db.session, actor=current_user(), organisation_id=organisation_id, action="invitation.created",
                      target_type="invitation", target_id=invitation.id,
                      detail={"role": invitation.role.value, "max_uses": invitation.max_uses,
-                             "email_domain": audit.email_domain(invitation.email)})
+                             "email_domain": audit.email_domain(invitation.email),
+                             **({"challenge_id": invitation.challenge_id, "team_id": invitation.team_id}
+                                if invitation.challenge_id else {})})
         db.session.commit()
         return invitation
 
@@ -299,32 +347,30 @@ class OrganisationAudit(MethodView):
 
 @inv_blp.route("/<code>")
 class InvitationByCode(MethodView):
-    @auth_required
     @inv_blp.response(200, InvitationPreviewSchema)
     def get(self, code: str) -> dict[str, Any]:
-        """See where an invitation leads before accepting it"""
-        invitation = invitations.find_by_code(db.session, code)
-        invitations.check_usable(invitation)
-        org = db.session.get(Organisation, invitation.organisation_id)
-        return {"organisation_id": invitation.organisation_id, "organisation_name": org.name if org else "",
-                "role": invitation.role, "expires_at": invitation.expires_at}
+        """See where an invitation leads before accepting it (no sign-in needed; no personal data): the
+        organisation, challenge and team, whether it is still valid, and what accepting will do"""
+        return invitations.preview(db.session, code)
 
 
 @inv_blp.route("/<code>/accept")
 class AcceptInvitation(MethodView):
     @auth_required
-    @inv_blp.response(200, MembershipSchema)
+    @inv_blp.response(200, InvitationAcceptedSchema)
     def post(self, code: str) -> Membership:
-        """Accept an invitation: join its organisation"""
+        """Accept an invitation: join its organisation, and its challenge and team when it names them;
+        accepting again changes nothing"""
         user = current_user()
         try:
-            membership = invitations.accept(db.session, code, user)
+            joined, entered = invitations.accept(db.session, code, user)
             db.session.commit()
         except IntegrityError:  # the same person accepted twice at once; the other request joined them
             db.session.rollback()
-            membership = accounts.get_membership(db.session, invitations.find_by_code(db.session, code)
-                                                 .organisation_id, user.id)
-        return membership
+            joined, entered = invitations.accept(db.session, code, user)
+            db.session.commit()
+        joined.challenge_id, joined.team_id = entered["challenge_id"], entered["team_id"]  # type: ignore[attr-defined]
+        return joined
 
 
 blueprints: list[Blueprint] = [me_blp, org_blp, inv_blp]

@@ -22,10 +22,13 @@ from service.pagination import keyset_rows
 AUDIT_RETENTION_DAYS = 365
 
 ACTIONS: dict[str, str] = {
-    "organisation.updated": "fields: the names of the fields that changed",
+    "organisation.updated": "fields: the names of the fields that changed (how people become members aside)",
+    "organisation.membership_policy_changed": "old_policy, new_policy, email_domains (the organisation's "
+                                              "domains, no one's address), areas (how many)",
     "membership.role_changed": "target the membership; user_id, old_role, new_role",
     "membership.removed": "by an admin (leaving oneself is not an admin action); user_id, role",
-    "invitation.created": "role, max_uses, email_domain (only the domain of a reserved address, never the address)",
+    "invitation.created": "role, max_uses, email_domain (only the domain of a reserved address, never the "
+                          "address); challenge_id and team_id when it carries them",
     "invitation.revoked": "role",
     "challenge.created": "format, setting",
     "challenge.updated": "fields: the names of the fields that changed, never their values",

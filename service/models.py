@@ -42,6 +42,22 @@ class OrgKind(enum.StrEnum):
     PARTNER = "partner"
 
 
+class MembershipPolicy(enum.StrEnum):
+    """How people become members of an organisation (service.membership), chosen by its admins."""
+
+    INVITATION = "invitation"
+    OPEN = "open"
+    EMAIL_DOMAIN = "email_domain"
+
+
+class JoinedVia(enum.StrEnum):
+    """How a membership came about; one made by e-mail domain lasts while the address admits it."""
+
+    INVITATION = "invitation"
+    OPEN = "open"
+    EMAIL_DOMAIN = "email_domain"
+
+
 class Role(enum.StrEnum):
     ADMIN = "admin"
     ORGANISER = "organiser"
@@ -85,6 +101,13 @@ class Organisation(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(80))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    membership_policy: Mapped[MembershipPolicy] = mapped_column(
+        str_enum(MembershipPolicy, "membership_policy"), default=MembershipPolicy.INVITATION,
+        server_default=MembershipPolicy.INVITATION.value)
+    email_domains: Mapped[list[str] | None] = mapped_column(JSON)
+    """Lower-case domains whose verified addresses admit their owner (policy ``email_domain``)."""
+    areas: Mapped[list[str] | None] = mapped_column(JSON)
+    """Postcodes or districts a person joining by themselves picks one of (stored on the membership)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation",
@@ -100,6 +123,9 @@ class Membership(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"),
                                                  index=True)
     role: Mapped[Role] = mapped_column(str_enum(Role, "membership_role"), default=Role.MEMBER)
+    joined_via: Mapped[JoinedVia | None] = mapped_column(str_enum(JoinedVia, "membership_joined_via"))
+    """None: made by an admin, the organisation's creator or before 0016."""
+    area: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -107,7 +133,8 @@ class Membership(Base):
 
 
 class Invitation(Base):
-    """An invitation to join an organisation, by short code or by link carrying the same code."""
+    """An invitation to join an organisation, by short code or by link carrying the same code; with a
+    challenge (and a team of it) accepting also enrols the person there."""
 
     __tablename__ = "invitations"
 
@@ -121,6 +148,8 @@ class Invitation(Base):
     uses: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    challenge_id: Mapped[int | None] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,8 +1,10 @@
-"""Enrolment: who takes part in which challenge, and who their points count for."""
+"""Enrolment: who takes part in which challenge, and who their points count for; and what an invitation's
+challenge and team mean (``ChallengeInvitations``, registered with service.invitations)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +15,10 @@ from challenges.formats import format_of
 from challenges.models import Challenge, ChallengeStatus, Enrolment, Phase, Team, Visibility
 from challenges.participation.teams import ensure_room, team_by_code
 from scoring.types import Subject
+from service import invitations, membership
 from service.clock import utcnow
-from service.errors import Conflict, Forbidden, Invalid, NotFound
-from service.models import Membership, User
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from service.models import Invitation, Membership, MembershipPolicy, Organisation, User
 
 
 def effective_end(challenge: Challenge) -> datetime:
@@ -77,30 +80,53 @@ def _check_invite(session: Session, challenge: Challenge, user: User, invite_cod
         raise Forbidden("The invite code does not match this challenge.", code="invite-code-wrong")
 
 
-def resolve_organisation(session: Session, challenge: Challenge, user: User, wanted: int | None) -> int:
+def _admitting(session: Session, organisation_ids: set[int], user: User) -> list[Organisation]:
+    if not organisation_ids:
+        return []
+    orgs = session.scalars(select(Organisation).where(Organisation.id.in_(organisation_ids)).order_by(Organisation.id))
+    return [org for org in orgs if membership.admits(org, user) is not None]
+
+
+def _options(session: Session, organisation_ids: set[int]) -> list[dict[str, Any]]:
+    orgs = session.scalars(select(Organisation).where(Organisation.id.in_(organisation_ids)).order_by(Organisation.id))
+    return [{"id": org.id, "name": org.name, "areas": org.areas or []} for org in orgs]
+
+
+def resolve_organisation(session: Session, challenge: Challenge, user: User, wanted: int | None,
+                         area: str | None = None) -> int:
     """In organisation format, the participant's team is their organisation: one they are a member of, among
-    those taking part (the challenge's organisation teams; any of theirs while none are registered)."""
+    those taking part (the challenge's organisation teams; any of theirs while none are registered). A taking
+    part one that admits them by itself (open, or their verified e-mail domain) they may pick and join here."""
     mine = set(session.scalars(select(Membership.organisation_id).where(Membership.user_id == user.id)))
     taking_part = {t for t in session.scalars(select(Team.organisation_id).where(
         Team.challenge_id == challenge.id, Team.organisation_id.is_not(None)))}
     candidates = mine & taking_part if taking_part else mine
+    joinable = {org.id: org for org in _admitting(session, taking_part - mine, user)}
     if wanted is not None:
+        if wanted in joinable:
+            membership.join(session, joinable[wanted], user, area=area)
+            return wanted
         if wanted not in candidates:
-            raise Forbidden(f"You can only count for an organisation you belong to that takes part; "
-                            f"{wanted} is not one of them.", code="not-a-participating-member",
-                            choices=sorted(candidates))
+            org = session.get(Organisation, wanted) if wanted in taking_part else None
+            if org is not None and org.membership_policy != MembershipPolicy.INVITATION:
+                raise membership.refusal(org, user)
+            raise Forbidden(f"You can only count for an organisation you belong to that takes part, or one that "
+                            f"admits you; {wanted} is not one of them.", code="not-a-participating-member",
+                            choices=sorted(candidates | set(joinable)))
         return wanted
-    if not candidates:
-        raise Conflict("You are not a member of any organisation taking part in this challenge.",
-                       code="no-participating-organisation")
-    if len(candidates) > 1:
-        raise Invalid("You belong to several organisations taking part: choose one with organisation_id.",
-                      code="choose-organisation", choices=sorted(candidates))
-    return next(iter(candidates))
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    choices = candidates | set(joinable)
+    if not choices:
+        raise Conflict("You are not a member of any organisation taking part in this challenge, and none of them "
+                       "admits you by itself.", code="no-participating-organisation")
+    raise Invalid("Choose the organisation you count for with organisation_id (joining it, when you are not a "
+                  "member yet).", code="choose-organisation", choices=sorted(choices),
+                  options=_options(session, choices))
 
 
 def join(session: Session, challenge: Challenge, user: User, *, invite_code: str | None = None,
-         team_code: str | None = None, organisation_id: int | None = None,
+         team_code: str | None = None, organisation_id: int | None = None, area: str | None = None,
          now: datetime | None = None) -> Enrolment:
     """Enrol (or re-enrol, or switch team). Points already scored keep the team they were scored for."""
     now = now or utcnow()
@@ -129,7 +155,7 @@ def join(session: Session, challenge: Challenge, user: User, *, invite_code: str
             ensure_room(session, challenge, old_team)  # coming back to a team that filled up meanwhile
     elif fmt.picks_organisation and (existing is None or organisation_id is not None
                                                               or org_id is None):
-        org_id = resolve_organisation(session, challenge, user, organisation_id)
+        org_id = resolve_organisation(session, challenge, user, organisation_id, area)
     if existing is None:
         enrolment = Enrolment(challenge_id=challenge.id, user_id=user.id, team_id=team_id,
                               organisation_id=org_id, joined_at=now)
@@ -179,3 +205,50 @@ def leave(session: Session, challenge: Challenge, user: User, now: datetime | No
     enrolment.left_at = now or utcnow()
     session.flush()
     return enrolment
+
+
+class ChallengeInvitations:
+    """An invitation's challenge: the organisation's own, or one it takes part in; its team, one of that
+    challenge's. Accepting enrols as joining with the challenge's invite code and the team's code would."""
+
+    def check(self, session: Session, organisation_id: int, challenge_id: int, team_id: int | None) -> None:
+        challenge = session.get(Challenge, challenge_id)
+        if challenge is None:
+            raise Unprocessable(f"No challenge {challenge_id}.", code="invitation-challenge-unknown")
+        takes_part = challenge.organisation_id == organisation_id or session.scalar(
+            select(Team.id).where(Team.challenge_id == challenge.id, Team.organisation_id == organisation_id)
+            .limit(1)) is not None
+        if not takes_part:
+            raise Unprocessable("The challenge is neither this organisation's nor one it takes part in.",
+                                code="challenge-not-of-organisation")
+        if team_id is not None:
+            team = session.get(Team, team_id)
+            if team is None or team.challenge_id != challenge.id:
+                raise Unprocessable(f"Team {team_id} is not a team of challenge {challenge_id}.",
+                                    code="team-not-in-challenge")
+            if not format_of(challenge).team_codes:
+                raise Unprocessable(f"A {challenge.format.value} challenge has no teams to join.", code="no-teams")
+
+    def describe(self, session: Session, invitation: Invitation) -> dict[str, Any]:
+        challenge = session.get(Challenge, invitation.challenge_id)
+        team = session.get(Team, invitation.team_id) if invitation.team_id is not None else None
+        if challenge is None:
+            return {"challenge": None, "team": None}
+        return {"challenge": {"id": challenge.id, "title": challenge.title, "starts_at": challenge.starts_at,
+                              "ends_at": challenge.ends_at, "timezone": challenge.timezone,
+                              "phase": challenge.phase().value},
+                "team": {"id": team.id, "name": team.name} if team is not None else None}
+
+    def enter(self, session: Session, invitation: Invitation, user: User) -> dict[str, Any]:
+        challenge = session.get(Challenge, invitation.challenge_id)
+        if challenge is None:
+            return {"challenge_id": None, "team_id": None}
+        team = session.get(Team, invitation.team_id) if invitation.team_id is not None else None
+        picks = format_of(challenge).picks_organisation
+        enrolment = join(session, challenge, user, invite_code=challenge.invite_code,
+                         team_code=team.code if team is not None else None,
+                         organisation_id=invitation.organisation_id if picks else None)
+        return {"challenge_id": challenge.id, "team_id": enrolment.team_id}
+
+
+invitations.register_scope(ChallengeInvitations())

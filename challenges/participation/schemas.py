@@ -13,7 +13,11 @@ from service.schemas import BaseSchema, PaginationArgsSchema, page_of
 class EnrolmentCreateSchema(BaseSchema):
     invite_code = fields.String(load_default=None, validate=validate.Length(max=32))
     team_code = fields.String(load_default=None, validate=validate.Length(max=16))
-    organisation_id = fields.Integer(load_default=None)
+    organisation_id = fields.Integer(load_default=None, metadata={
+        "description": "organisation format: the organisation I count for; one taking part that admits me by "
+                       "itself (open, or my verified e-mail domain) makes me its member in the same call"})
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=80), metadata={
+        "description": "when joining an organisation that lists areas (postcodes, districts): mine"})
 
 
 class EnrolmentSchema(BaseSchema):

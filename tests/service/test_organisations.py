@@ -186,9 +186,12 @@ def test_invitation_code_and_link_join_the_organisation(app: Flask, client: Flas
     assert inv["link"] == f"http://127.0.0.1:5000/join/{inv['code']}"
     newcomer = make_user(session)
     session.commit()
-    preview = client.get(f"/api/v1/invitations/{inv['code']}", headers=auth_headers(app, newcomer)).get_json()
-    assert preview == {"organisation_id": a["org"].id, "organisation_name": "Org A", "role": "member",
-                       "expires_at": inv["expires_at"]}
+    preview = client.get(f"/api/v1/invitations/{inv['code']}").get_json()
+    assert preview == {"code": inv["code"], "valid": True, "status": "valid",
+                       "organisation": {"id": a["org"].id, "name": "Org A", "kind": "municipality"},
+                       "organisation_id": a["org"].id, "organisation_name": "Org A", "role": "member",
+                       "expires_at": inv["expires_at"], "reserved": False, "challenge": None, "team": None,
+                       "will": ["join_organisation"]}
     resp = client.post(f"/api/v1/invitations/{inv['code']}/accept", headers=auth_headers(app, newcomer))
     assert resp.status_code == 200 and resp.get_json()["role"] == "member"
     assert _membership(session, a["org"].id, newcomer.id).role == Role.MEMBER
