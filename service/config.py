@@ -220,8 +220,9 @@ TUNABLES: tuple[Var, ...] = (
         "below `5` the service refuses to start)", shown="`10`"),
     Var("ACTIVITY_RETENTION_DAYS", "int", None, "days after a challenge's end (its grace period included) that "
         "the details of its activities are kept; then only the ledger's daily points remain", shown="`180`"),
-    Var("NOTIFICATION_RETENTION_DAYS", "int", None, "days nudges (the inbox), delivery attempts and planner marks "
-        "are kept", shown="`90`"),
+    Var("NOTIFICATION_RETENTION_DAYS", "int", None, "days finished nudges (the inbox), delivery attempts, "
+        "announcements and planner marks are kept; those of a challenge at least until 60 days after its end, so "
+        "nothing is sent twice", shown="`90`"),
     Var("AUDIT_RETENTION_DAYS", "int", None, "days organiser and admin actions stay in the audit trail",
         shown="`365`"),
     Var("QR_WINDOW_SECONDS", "int", None, "rotation period of check-in QR tokens (current and previous window "
