@@ -7,7 +7,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint test-sqlite test-postgres bench install install-dev clean
+.PHONY: run test lint test-sqlite test-postgres bench install install-dev clean translations
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -49,3 +49,29 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# Messages of the code into the catalogues: extract, merge into every language, copy the source texts into the
+# English catalogue (so a copy editor can change them there), compile the .mo files that are committed beside them.
+TRANSLATIONS := service/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -c TRANSLATORS: --add-location=file --sort-output \
+		--project=vcc-backend -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete \
+		--ignore-pot-creation-date
+	$(BIN)/python -c "$$FILL_SOURCE_CATALOGUE" $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
+	rm $(TRANSLATIONS)/messages.pot
+
+define FILL_SOURCE_CATALOGUE
+import sys
+from babel.messages.pofile import read_po, write_po
+path = sys.argv[1]
+with open(path, "rb") as f:
+    catalog = read_po(f)
+for message in catalog:
+    if message.id and not (all(message.string) if message.pluralizable else message.string):
+        message.string = message.id
+with open(path, "wb") as f:
+    write_po(f, catalog, sort_output=True)
+endef
+export FILL_SOURCE_CATALOGUE
