@@ -2,7 +2,8 @@
 
 The dashboard is static HTML + JS that talks only to the public JSON API (token, organisations,
 challenges, leaderboards, report), so the service package stays free of domain imports and the page
-shows exactly what any API client would see.
+shows exactly what any API client would see. The join page (service.join_page) is rendered on the server
+from the invitation's public preview and signs people up through the same API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, send_from_directory
 from flask.typing import ResponseReturnValue
 
+from service import join_page
+
 STATIC = Path(__file__).parent / "static" / "dashboard"
+JOIN_STATIC = Path(__file__).parent / "static" / "join"
 SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@4.15.5/"
 
 bp = Blueprint("dashboard", __name__, static_folder=str(STATIC), static_url_path="/dashboard/static")
@@ -34,8 +38,13 @@ def dashboard() -> ResponseReturnValue:
 
 @bp.get("/join/<code>")
 def join(code: str) -> ResponseReturnValue:
-    """The invitation link lands here; the page signs the person in and accepts ``code``."""
-    return send_from_directory(STATIC, "index.html", max_age=0)
+    """The invitation link lands here, signed in or not: 404 or 410 pages for codes that cannot be used."""
+    return join_page.render(code)
+
+
+@bp.get("/join/static/<path:filename>")
+def join_asset(filename: str) -> ResponseReturnValue:
+    return send_from_directory(JOIN_STATIC, filename, max_age=300)
 
 
 @bp.get("/api/docs/static/<path:filename>")

@@ -97,8 +97,8 @@ def test_dashboard_page_and_assets(client: FlaskClient) -> None:
                      "/leaderboards?scope=", "/report", "/report.csv", "/review-queue", "/qr.svg"):
         assert endpoint in script
     assert "innerHTML" not in script  # text only: names typed by users cannot inject markup
-    with client.get("/join/abc123") as join:
-        assert join.status_code == 200
+    with client.get("/join/abc123") as join:  # the join page (tests/service/test_join_page.py) knows no such code
+        assert join.status_code == 404 and join.mimetype == "text/html"
 
 
 def test_idempotent_operations_document_the_header(spec: dict[str, Any]) -> None:
