@@ -8,7 +8,9 @@ due again), send each, and record the outcome:
 - accepted: ``sent``, and the body is blanked (it may carry a single-use link);
 - a 4xx reply, a refused or dropped connection, a timeout: retried after 1, 2, 4 ... minutes (at most
   ``BACKOFF_MAX``); after ``MAX_ATTEMPTS`` it is ``dead``;
-- a 5xx reply (the server will never take it): ``dead`` at once. A dead row's body is blanked too.
+- a 5xx reply (the server will never take it): ``dead`` at once, except the replies about our own setup
+  (``SETUP_CODES``: STARTTLS or authentication needed, credentials refused), retried. A dead row's body is
+  blanked too.
 
 ``last_error`` keeps the exception's class and the SMTP code, never the server's text. Delivery is at least
 once: a run that dies between the server's 250 and its commit sends that mail again after the claim expires.
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 BATCH = 50
 CLAIM_TIMEOUT = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
+SETUP_CODES = frozenset({530, 534, 535, 538})
+"""5xx replies about our setup, not the mail (STARTTLS or authentication needed, credentials refused): retried
+like 4xx, so a misconfigured deployment loses no mail while the operator fixes it."""
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 
@@ -75,9 +80,7 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     name = type(exc).__name__
     if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
         return False, f"{name} {code}"  # the operator's credentials or the server's state, not this mail
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return True, name
-    permanent = code is not None and 500 <= code < 600
+    permanent = code is not None and 500 <= code < 600 and code not in SETUP_CODES
     return permanent, f"{name} {code}" if code is not None else name
 
 

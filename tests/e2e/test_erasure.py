@@ -259,7 +259,8 @@ def test_delete_me_erases_the_person_and_keeps_every_total_others_see(world: Wor
         "activities.user_id", "distance_samples.user_id", "checkins.user_id", "device_tokens.user_id",
         "nudges.user_id", "notification_settings.user_id", "notification_preferences.user_id",
         "idempotency_records.user_id", "refresh_tokens.user_id", "consent_records.user_id",
-        "badge_awards.user_id", "audit_notes.user_id", "points_entries.user_id", "enrolments.user_id"}
+        "badge_awards.user_id", "audit_notes.user_id", "points_entries.user_id", "enrolments.user_id",
+        "email_outbox.user_id", "email_tokens.user_id"}
     assert seeded_elsewhere(w, zelda) == {"delivery_attempts": True, "login_throttles": True, "invitations": True}
     kinds = set(s.scalars(select(PointsEntry.kind).where(PointsEntry.user_id == zelda.id)))
     assert kinds == {EntryKind.ACTIVITY, EntryKind.REVERSAL, EntryKind.CAP_ADJUST}

@@ -23,7 +23,7 @@ from service.mail.models import MailKind, MailStatus, OutboxMail
 from service.mail.smtp_url import parse_smtp_url
 from service.mail.texts import MailText
 from service.mail.transport import LogMailSender, SmtpSender
-from tests.service.mail.conftest import MAIL_FROM, SmtpServer, free_port
+from tests.service.mail.conftest import MAIL_FROM, Mailbox, SmtpServer, free_port
 
 TEXT = MailText("Hello", "A body with a link https://x.test/reset-password?token=SECRET-TOKEN\n")
 
@@ -157,3 +157,27 @@ def test_two_claims_never_hold_the_same_mail(session: Session) -> None:
     second = outbox.claim(session, "b", utcnow(), limit=3)
     assert len(first) == 3 and len(second) == 2
     assert not {m.id for m in first} & {m.id for m in second}
+
+
+def test_starttls_checks_the_certificate_unless_told_not_to(session: Session,
+                                                            starttls_server: tuple[Mailbox, int]) -> None:
+    mailbox, port = starttls_server
+    put(session)
+    checked = SmtpSender(parse_smtp_url(f"smtp://127.0.0.1:{port}"), timeout_s=5)
+    assert outbox.send_due(session, checked, MAIL_FROM, "test", utcnow).retried == 1
+    assert only(session).last_error == "SSLCertVerificationError" and mailbox.messages == []
+
+    trusting = SmtpSender(parse_smtp_url(f"smtp://127.0.0.1:{port}?verify=false"), timeout_s=5)
+    with time_machine.travel(utcnow() + timedelta(minutes=1), tick=False):
+        assert outbox.send_due(session, trusting, MAIL_FROM, "test", utcnow).sent == 1
+    assert [m["To"] for m in mailbox.messages] == ["ann@example.org"]
+
+
+def test_a_530_for_plain_smtp_where_starttls_is_required_is_retried_not_given_up(
+        session: Session, starttls_server: tuple[Mailbox, int]) -> None:
+    mailbox, port = starttls_server
+    put(session)
+    plain = SmtpSender(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=false"), timeout_s=5)
+    assert outbox.send_due(session, plain, MAIL_FROM, "test", utcnow).retried == 1
+    mail = only(session)
+    assert (mail.status, mail.last_error, mailbox.messages) == (MailStatus.PENDING, "SMTPSenderRefused 530", [])
