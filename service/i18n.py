@@ -94,7 +94,7 @@ def catalogue(language: str) -> NullTranslations:
     return found
 
 
-class _Values(dict):
+class _Values(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""
 
