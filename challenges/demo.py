@@ -1,9 +1,11 @@
 """Demo data of challenges for `vcc seed-demo`: a VCC-style scenario that shows real boards at once.
 
-- City versus city: three municipalities in a cycling month (organisation format, distance in metres);
+- City versus city: three municipalities in a cycling month (organisation format, distance in metres); the
+  cities are open, so a new citizen picks theirs (and Demo City's district) when enrolling;
 - an employer step challenge with six departments as teams (@work): HR sees the departments of ten or more
   people only (the three-person board, and one more department with it, are hidden), participants see each
-  other by alias or first name and initial;
+  other by alias or first name and initial; verified addresses at acme.demo.vcc join Acme by themselves, and
+  one invitation link (printed) brings a newcomer into the challenge and the Sales department;
 - a park check-in challenge with outdoor fitness spots (@public-space), with three weeks of check-ins;
 - a few hundred participants, inserted in bulk with one precomputed password hash (no argon2 per user),
   so a few named demo participants can log in with the demo password.
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from challenges import lifecycle
 from challenges.activities.demo import seed_activities
-from challenges.models import Challenge, ChallengeFormat, CheckIn, CheckInMethod, Enrolment, Setting
+from challenges.models import Challenge, ChallengeFormat, CheckIn, CheckInMethod, Enrolment, Setting, Team
 from challenges.participation import teams
 from challenges.participation.enrolment import subject_for
 from challenges.places import locations
@@ -32,7 +34,8 @@ from scoring.catalogue import ACTIVITY_TYPES
 from scoring.types import ActivityFacts, Metric
 from service.accounts import create_organisation, find_user_by_email, hash_password, set_membership
 from service.clock import utcnow, zone
-from service.models import Membership, Organisation, OrgKind, Role, User
+from service.invitations import create_invitation, link_for
+from service.models import Membership, MembershipPolicy, Organisation, OrgKind, Role, User
 
 DEMO_PASSWORD = "demo-password"
 CYCLING_TITLE = "City versus city: cycling month"
@@ -49,6 +52,8 @@ SPOTS = [("Harbour outdoor gym", 60.1665, 24.9560), ("Esplanade stretching spot"
          ("Park hill stairs", 60.1590, 24.9520), ("Beach fitness park", 60.1580, 24.9210),
          ("Lakeside calisthenics", 60.1860, 24.9300), ("Old town running track", 60.1900, 24.9180)]
 HR_EMAIL = "hr@acme.demo.vcc"
+ACME_DOMAIN = "acme.demo.vcc"
+DISTRICTS = ["Centre", "Harbour", "Hillside", "Lakeside"]
 PER_CITY = 100
 EMPLOYEES = 80
 PARK_PARTICIPANTS = 120
@@ -154,6 +159,10 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     north = _org(session, "Northhaven", OrgKind.MUNICIPALITY, "Uusimaa")
     south = _org(session, "Southport", OrgKind.MUNICIPALITY, "Uusimaa")
     employer = _org(session, "Acme Logistics", OrgKind.EMPLOYER, "Uusimaa")
+    for c in (city, north, south):
+        c.membership_policy = MembershipPolicy.OPEN
+    city.areas = DISTRICTS
+    employer.membership_policy, employer.email_domains = MembershipPolicy.EMAIL_DOMAIN, [ACME_DOMAIN]
     shared = hash_password(DEMO_PASSWORD)
     organiser = _account(session, "organiser@demo.vcc", "Demo Organiser", shared)
     set_membership(session, user=organiser, organisation=city, role=Role.ORGANISER)
@@ -204,4 +213,21 @@ def seed(session: Session, city: Organisation | None = None, *args: Any) -> list
     lines.append("demo participants (password '" + DEMO_PASSWORD + "'): " + ", ".join(e for e, _ in KNOWN))
     lines.append(f"organiser reports: GET /api/v1/challenges/{cycling.id}/report as organiser@demo.vcc, "
                  f"/api/v1/challenges/{steps.id}/report as {HR_EMAIL} (same password)")
+    link = _invitation_link(session, employer, hr, steps, departments[0])
+    lines.append(f"joining: Demo City, Northhaven and Southport are open (enrol in challenge {cycling.id} with "
+                 f"organisation_id); verified addresses at {ACME_DOMAIN} join {employer.name} by themselves; "
+                 f"the invitation link to '{steps.title}', department {departments[0].name}: {link}")
     return lines
+
+
+def _invitation_link(session: Session, employer: Organisation, hr: User, challenge: Challenge,
+                     team: Team) -> str:
+    """One link that signs a newcomer up into the employer, its challenge and a department (the join page)."""
+    from flask import current_app, has_app_context
+
+    invitation = create_invitation(session, organisation=employer, created_by=hr, inviter_role=Role.ORGANISER,
+                                   max_uses=100, expires_in=timedelta(days=60), challenge_id=challenge.id,
+                                   team_id=team.id)
+    base = (current_app.extensions["vcc_settings"].public_base_url if has_app_context()
+            else "http://127.0.0.1:5000")
+    return link_for(base, invitation.code)
