@@ -65,11 +65,12 @@ def platform_sections(session: Session, user: User) -> dict[str, Any]:
 
 def memberships(session: Session, user_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(Membership.organisation_id, Organisation.name, Organisation.kind, Membership.role, Membership.created_at)
+        select(Membership.organisation_id, Organisation.name, Organisation.kind, Membership.role, Membership.created_at,
+               Membership.joined_via, Membership.area)
         .join(Organisation, Organisation.id == Membership.organisation_id)
         .where(Membership.user_id == user_id).order_by(Membership.id))
     return [{"organisation_id": r.organisation_id, "organisation_name": r.name, "organisation_kind": r.kind,
-             "role": r.role, "since": r.created_at} for r in rows]
+             "role": r.role, "since": r.created_at, "joined_via": r.joined_via, "area": r.area} for r in rows]
 
 
 def sign_ins(session: Session, user_id: int) -> list[dict[str, Any]]:

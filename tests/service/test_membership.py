@@ -171,3 +171,15 @@ def test_admins_remove_members_of_an_open_city_and_they_may_join_again(
                             headers=auth_headers(app, city["admin"]))
     assert removed.status_code == 204 and _membership(session, org_id, resident.id) is None
     assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "membership.removed")) is not None
+
+
+def test_the_personal_data_export_holds_how_i_joined_and_the_area_i_picked(
+        app: Flask, client: FlaskClient, session: Any, city: dict[str, Any]) -> None:
+    org_id = city["org"].id
+    _patch(client, app, org_id, city["admin"], membership_policy="open", areas=["Hervanta"])
+    resident = make_user(session)
+    session.commit()
+    assert _join(client, app, org_id, resident, area="hervanta").status_code == 200
+    export = client.get("/api/v1/me/export", headers=auth_headers(app, resident)).json
+    assert [(m["organisation_name"], m["joined_via"], m["area"]) for m in export["sections"]["memberships"]] == [
+        ("Tampere", "open", "Hervanta")]
