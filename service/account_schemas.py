@@ -252,6 +252,31 @@ class InvitationSchema(BaseSchema):
 InvitationPageSchema = page_of(InvitationSchema, documented=True)
 
 
+class InvitationBulkSchema(BaseSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=300_000), metadata={
+        "description": "pasted addresses (one per line, or separated by commas) or a CSV file's text: every cell "
+                       "with an @ is an address, a header line such as 'email' is skipped; at most 1000"})
+    role = fields.Enum(Role, by_value=True, load_default=Role.MEMBER)
+    challenge_id = fields.Integer(load_default=None)
+    team_id = fields.Integer(load_default=None)
+    expires_in_days = fields.Integer(validate=validate.Range(min=1, max=365),
+                                     metadata={"description": "default 14"})
+
+
+class InvitationBulkRowSchema(BaseSchema):
+    line = fields.Integer(metadata={"description": "the line of the upload"})
+    email = fields.String()
+    status = fields.String(metadata={"description": "invited, already-invited, already-member, duplicate or "
+                                                    "invalid"})
+    detail = fields.String(allow_none=True)
+    invitation_id = fields.Integer(allow_none=True)
+
+
+class InvitationBulkReportSchema(BaseSchema):
+    items = fields.List(fields.Nested(InvitationBulkRowSchema))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
 class PreviewOrganisationSchema(BaseSchema):
     id = fields.Integer()
     name = fields.String()

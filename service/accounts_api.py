@@ -1,32 +1,25 @@
-"""The caller's profile, organisations, memberships and invitations.
+"""The caller's profile, organisations and memberships (invitations: service.invitations_api).
 
-Every role check names the organisation in the URL: a non-member gets 404 (private organisations are
-not probed), a member without the needed role gets 403.
+Every role check names the organisation in the URL (service.org_access): a non-member gets 404 (private
+organisations are not probed), a member without the needed role gets 403.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from service import accounts, audit, consent, invitations, membership
+from service import accounts, audit, consent, invitations_api, membership
 from service.account_schemas import (
     AuditPageSchema,
     AuditQueryArgsSchema,
     ConsentGrantSchema,
     ConsentsSchema,
     ConsentStateSchema,
-    InvitationAcceptedSchema,
-    InvitationCreateSchema,
-    InvitationPageSchema,
-    InvitationPreviewSchema,
-    InvitationSchema,
     JoinSchema,
     MembershipPageSchema,
     MembershipSchema,
@@ -39,21 +32,16 @@ from service.account_schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from service.auth import auth_required, current_user, require_org_role
+from service.auth import auth_required, current_user
 from service.db import db
 from service.errors import Forbidden, NotFound
-from service.models import Invitation, Membership, MembershipPolicy, Organisation, Role, User
-from service.pagination import cursor_fields, keyset_page
+from service.models import Membership, MembershipPolicy, Organisation, Role, User
+from service.org_access import ANY_ROLE, STAFF, after_id, id_page, organisation_for
 from service.schemas import PaginationArgsSchema
 
 me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in person's profile.")
 org_blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
                     description="Organisations (cities, employers, clubs, schools), members and invitations.")
-inv_blp = Blueprint("invitations", __name__, url_prefix="/api/v1/invitations",
-                    description="Join an organisation with an invitation code.")
-
-STAFF = (Role.ADMIN, Role.ORGANISER)
-ANY_ROLE = (Role.ADMIN, Role.ORGANISER, Role.MEMBER)
 POLICY_FIELDS = ("membership_policy", "email_domains", "areas")
 
 
@@ -63,32 +51,6 @@ def _joinable(organisation_id: int) -> Organisation:
     if org is None or org.membership_policy == MembershipPolicy.INVITATION:
         raise NotFound("No such organisation.", code="organisation-not-found")
     return org
-
-
-def _organisation(organisation_id: int, roles: tuple[Role, ...] = ANY_ROLE) -> tuple[Organisation, Role]:
-    """The organisation if the caller belongs to it (else 404) and holds one of ``roles`` (else 403)."""
-    user = current_user()
-    org = db.session.get(Organisation, organisation_id)
-    if org is None:
-        raise NotFound("No such organisation.", code="organisation-not-found")
-    role = require_org_role(user, organisation_id, ANY_ROLE, hide=True)
-    if role not in roles:
-        wanted = " or ".join(r.value for r in roles)
-        raise Forbidden(f"This needs the {wanted} role in this organisation.", code="role-required")
-    org.my_role = role  # type: ignore[attr-defined]  # read by OrganisationSchema
-    return org, role
-
-
-def _page(rows: list[Any], limit: int) -> dict[str, Any]:
-    """Keyset page on ``id``: ``rows`` holds up to limit + 1 rows in cursor order."""
-    items, next_cursor = keyset_page(rows, limit, lambda row: {"id": row.id})
-    return {"items": items, "next": next_cursor}
-
-
-def _after_id(cursor: str | None) -> int | None:
-    after = cursor_fields(cursor, id=int)
-    return after["id"] if after else None
-
 
 @me_blp.route("")
 class Me(MethodView):
@@ -158,11 +120,11 @@ class Organisations(MethodView):
         """List the organisations I belong to, with my role in each"""
         rows = db.session.execute(
             select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
-            .where(Membership.user_id == current_user().id, Organisation.id > (_after_id(args["cursor"]) or 0))
+            .where(Membership.user_id == current_user().id, Organisation.id > (after_id(args["cursor"]) or 0))
             .order_by(Organisation.id).limit(args["limit"] + 1)).all()
         for org, role in rows:
             org.my_role = role
-        return _page([org for org, _ in rows], args["limit"])
+        return id_page([org for org, _ in rows], args["limit"])
 
     @auth_required
     @org_blp.arguments(OrganisationCreateSchema)
@@ -187,14 +149,14 @@ class OrganisationById(MethodView):
             org = _joinable(organisation_id)
             org.my_role = None  # type: ignore[attr-defined]
             return org
-        return _organisation(organisation_id)[0]
+        return organisation_for(organisation_id)[0]
 
     @auth_required
     @org_blp.arguments(OrganisationUpdateSchema)
     @org_blp.response(200, OrganisationSchema)
     def patch(self, changes: dict[str, Any], organisation_id: int) -> Organisation:
         """Change an organisation (its admins and organisers; how people become members: its admins)"""
-        org, role = _organisation(organisation_id, STAFF)
+        org, role = organisation_for(organisation_id, STAFF)
         if role != Role.ADMIN and any(name in changes for name in POLICY_FIELDS):
             raise Forbidden("Only the organisation's admins choose how people become members.",
                             code="role-required")
@@ -240,12 +202,12 @@ class Memberships(MethodView):
     @org_blp.response(200, MembershipPageSchema)
     def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
         """List the members and their roles (admins)"""
-        _organisation(organisation_id, (Role.ADMIN,))
-        after = _after_id(args["cursor"]) or 0
+        organisation_for(organisation_id, (Role.ADMIN,))
+        after = after_id(args["cursor"]) or 0
         rows = list(db.session.scalars(select(Membership).where(Membership.organisation_id == organisation_id,
                                                                 Membership.id > after)
                                        .order_by(Membership.id).limit(args["limit"] + 1)))
-        return _page(rows, args["limit"])
+        return id_page(rows, args["limit"])
 
 
 @org_blp.route("/<int:organisation_id>/memberships/<int:user_id>")
@@ -255,7 +217,7 @@ class MembershipById(MethodView):
     @org_blp.response(200, MembershipSchema)
     def patch(self, data: dict[str, Any], organisation_id: int, user_id: int) -> Membership:
         """Change a member's role (admins; the last admin cannot step down)"""
-        _organisation(organisation_id, (Role.ADMIN,))
+        organisation_for(organisation_id, (Role.ADMIN,))
         membership = accounts.get_membership(db.session, organisation_id, user_id)
         old_role = membership.role
         accounts.change_role(db.session, membership, data["role"])
@@ -271,7 +233,7 @@ class MembershipById(MethodView):
     def delete(self, organisation_id: int, user_id: int) -> Response:
         """Remove a member (admins), or leave the organisation myself"""
         by_admin = user_id != current_user().id
-        _organisation(organisation_id, (Role.ADMIN,) if by_admin else ANY_ROLE)
+        organisation_for(organisation_id, (Role.ADMIN,) if by_admin else ANY_ROLE)
         membership = accounts.get_membership(db.session, organisation_id, user_id)
         membership_id, role = membership.id, membership.role
         accounts.remove_membership(db.session, membership)
@@ -283,56 +245,6 @@ class MembershipById(MethodView):
         return Response(status=204)
 
 
-@org_blp.route("/<int:organisation_id>/invitations")
-class Invitations(MethodView):
-    @auth_required
-    @org_blp.arguments(PaginationArgsSchema, location="query")
-    @org_blp.response(200, InvitationPageSchema)
-    def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
-        """List invitations, newest first (admins and organisers)"""
-        _organisation(organisation_id, STAFF)
-        return _page(invitations.list_for(db.session, organisation_id, limit=args["limit"] + 1,
-                                          before_id=_after_id(args["cursor"])), args["limit"])
-
-    @auth_required
-    @org_blp.arguments(InvitationCreateSchema)
-    @org_blp.response(201, InvitationSchema)
-    def post(self, data: dict[str, Any], organisation_id: int) -> Invitation:
-        """Create an invitation code and link (admins and organisers)"""
-        org, role = _organisation(organisation_id, STAFF)
-        days = data.pop("expires_in_days", None)
-        invitation = invitations.create_invitation(
-            db.session, organisation=org, created_by=current_user(), inviter_role=role,
-            expires_in=timedelta(days=days) if days else None, **data)
-        audit.record(db.session, actor=current_user(), organisation_id=organisation_id, action="invitation.created",
-                     target_type="invitation", target_id=invitation.id,
-                     detail={"role": invitation.role.value, "max_uses": invitation.max_uses,
-                             "email_domain": audit.email_domain(invitation.email),
-                             **({"challenge_id": invitation.challenge_id, "team_id": invitation.team_id}
-                                if invitation.challenge_id else {})})
-        db.session.commit()
-        return invitation
-
-
-@org_blp.route("/<int:organisation_id>/invitations/<int:invitation_id>")
-class InvitationById(MethodView):
-    @auth_required
-    @org_blp.response(200, InvitationSchema)
-    def delete(self, organisation_id: int, invitation_id: int) -> Invitation:
-        """Withdraw an invitation (admins and organisers)"""
-        _organisation(organisation_id, STAFF)
-        invitation = db.session.get(Invitation, invitation_id)
-        if invitation is None or invitation.organisation_id != organisation_id:
-            raise NotFound("No such invitation.", code="invitation-not-found")
-        if invitation.revoked_at is None:
-            invitations.revoke(db.session, invitation)
-            audit.record(db.session, actor=current_user(), organisation_id=organisation_id,
-                         action="invitation.revoked", target_type="invitation", target_id=invitation.id,
-                         detail={"role": invitation.role.value})
-        db.session.commit()
-        return invitation
-
-
 @org_blp.route("/<int:organisation_id>/audit")
 class OrganisationAudit(MethodView):
     @auth_required
@@ -340,37 +252,9 @@ class OrganisationAudit(MethodView):
     @org_blp.response(200, AuditPageSchema)
     def get(self, args: dict[str, Any], organisation_id: int) -> dict[str, Any]:
         """The audit trail of organisers' and admins' actions in this organisation, newest first (admins)"""
-        _organisation(organisation_id, (Role.ADMIN,))
+        organisation_for(organisation_id, (Role.ADMIN,))
         items, next_cursor = audit.trail(db.session, organisation_id, **args)
         return {"items": items, "next": next_cursor}
 
 
-@inv_blp.route("/<code>")
-class InvitationByCode(MethodView):
-    @inv_blp.response(200, InvitationPreviewSchema)
-    def get(self, code: str) -> dict[str, Any]:
-        """See where an invitation leads before accepting it (no sign-in needed; no personal data): the
-        organisation, challenge and team, whether it is still valid, and what accepting will do"""
-        return invitations.preview(db.session, code)
-
-
-@inv_blp.route("/<code>/accept")
-class AcceptInvitation(MethodView):
-    @auth_required
-    @inv_blp.response(200, InvitationAcceptedSchema)
-    def post(self, code: str) -> Membership:
-        """Accept an invitation: join its organisation, and its challenge and team when it names them;
-        accepting again changes nothing"""
-        user = current_user()
-        try:
-            joined, entered = invitations.accept(db.session, code, user)
-            db.session.commit()
-        except IntegrityError:  # the same person accepted twice at once; the other request joined them
-            db.session.rollback()
-            joined, entered = invitations.accept(db.session, code, user)
-            db.session.commit()
-        joined.challenge_id, joined.team_id = entered["challenge_id"], entered["team_id"]  # type: ignore[attr-defined]
-        return joined
-
-
-blueprints: list[Blueprint] = [me_blp, org_blp, inv_blp]
+blueprints: list[Blueprint] = [me_blp, org_blp, *invitations_api.blueprints]

@@ -29,6 +29,8 @@ ACTIONS: dict[str, str] = {
     "membership.removed": "by an admin (leaving oneself is not an admin action); user_id, role",
     "invitation.created": "role, max_uses, email_domain (only the domain of a reserved address, never the "
                           "address); challenge_id and team_id when it carries them",
+    "invitation.bulk_created": "target the organisation; role, counts (by status: invited, already-invited, "
+                               "already-member, duplicate, invalid), challenge_id, team_id; never an address",
     "invitation.revoked": "role",
     "challenge.created": "format, setting",
     "challenge.updated": "fields: the names of the fields that changed, never their values",

@@ -57,9 +57,25 @@ def password_reset(locale: str, params: Mapping[str, Any]) -> MailText:
                                                                   "Choose a new password"))
 
 
+def invitation(locale: str, params: Mapping[str, Any]) -> MailText:
+    """``params``: inviter, organisation, challenge and team (or None), link, expires (a date)."""
+    target = params["organisation"]
+    if params.get("challenge"):
+        target += f", to take part in {params['challenge']}"
+    if params.get("team"):
+        target += f" in the team {params['team']}"
+    lines = ["Hello,", f"{params['inviter']} invites you to join {target} on {PRODUCT}.",
+             f"Open the link to sign up or sign in; it works until {params['expires']}."]
+    ending = ["If you do not want to join, ignore this mail: nothing happens without the link."]
+    text = "\n\n".join([*lines, params["link"], *ending]) + "\n"
+    return MailText(f"You are invited to join {params['organisation']} on {PRODUCT}", text,
+                    _html([*lines, *ending], params["link"], "See the invitation"))
+
+
 TEXTS: dict[MailKind, Callable[[str, Mapping[str, Any]], MailText]] = {
     MailKind.VERIFY_EMAIL: verify_email,
     MailKind.PASSWORD_RESET: password_reset,
+    MailKind.INVITATION: invitation,
 }
 
 
