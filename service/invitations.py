@@ -37,6 +37,9 @@ class InvitationScope(Protocol):
     def enter(self, session: Session, invitation: Invitation, user: User) -> dict[str, Any]:
         """Enrol ``user`` (into the team); the ids of where they landed, ``challenge_id`` and ``team_id``."""
 
+    def entered(self, session: Session, invitation: Invitation, user: User) -> bool:
+        """Whether ``user`` takes part where the invitation leads (in its team, when it names one)."""
+
 
 _scopes: list[InvitationScope] = []
 
@@ -123,11 +126,15 @@ def preview(session: Session, code: str) -> dict[str, Any]:
 
 def accept(session: Session, code: str, user: User) -> tuple[Membership, dict[str, Any]]:
     """Join the caller (and enrol them where the invitation says); an existing member keeps the higher of their
-    role and the invited one. Accepting again changes nothing and counts no further use."""
+    role and the invited one. Accepting again changes nothing and counts no further use, also once the
+    invitation is used up or expired: the person is where it leads already."""
     invitation = find_by_code(session, code)
-    check_usable(invitation, user)
     membership = session.scalar(select(Membership).where(Membership.user_id == user.id,
                                                          Membership.organisation_id == invitation.organisation_id))
+    settled = (membership is not None and ROLE_RANK[membership.role] >= ROLE_RANK[invitation.role]
+               and (invitation.challenge_id is None or _scope().entered(session, invitation, user)))
+    if not settled:
+        check_usable(invitation, user)
     if membership is None or ROLE_RANK[membership.role] < ROLE_RANK[invitation.role]:
         membership = _claim(session, invitation, user, membership)
     entered: dict[str, Any] = {"challenge_id": None, "team_id": None}

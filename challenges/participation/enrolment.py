@@ -250,5 +250,9 @@ class ChallengeInvitations:
                          organisation_id=invitation.organisation_id if picks else None)
         return {"challenge_id": challenge.id, "team_id": enrolment.team_id}
 
+    def entered(self, session: Session, invitation: Invitation, user: User) -> bool:
+        found = find_enrolment(session, invitation.challenge_id, user.id) if invitation.challenge_id else None
+        return found is not None and found.active and invitation.team_id in (None, found.team_id)
+
 
 invitations.register_scope(ChallengeInvitations())

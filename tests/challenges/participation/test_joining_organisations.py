@@ -152,3 +152,20 @@ def test_accepting_a_joint_challenge_link_counts_the_person_for_the_inviting_org
     session.expire_all()
     enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == cast.outsider.id))
     assert enrolment is not None and enrolment.organisation_id == cast.org.id
+
+
+def test_accepting_a_one_use_link_again_is_no_error_once_the_person_is_there(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    challenge = make_challenge(session, cast.org, format=ChallengeFormat.TEAM)
+    team = make_team(session, challenge, cast.organiser, "Ops")
+    session.commit()
+    code = _invite(client, app, cast, challenge_id=challenge.id, team_id=team.id, max_uses=1).json["code"]
+    url = f"/api/v1/invitations/{code}/accept"
+    assert client.post(url, headers=cast.headers(app, "outsider")).status_code == 200
+    again = client.post(url, headers=cast.headers(app, "outsider"))
+    assert again.status_code == 200 and again.json["team_id"] == team.id
+    client.delete(f"/api/v1/challenges/{challenge.id}/enrolment", headers=cast.headers(app, "outsider"))
+    after_leaving = client.post(url, headers=cast.headers(app, "outsider"))
+    assert after_leaving.status_code == 410 and after_leaving.json["type"].endswith("/invitation-used-up")
+    someone_else = client.post(url, headers=cast.headers(app, "member"))
+    assert someone_else.status_code == 410
