@@ -67,13 +67,17 @@ class PointsEntry(Base):
 class LeaderboardTotal(Base):
     """Materialised board line, derived from the ledger (only the ledger writes it).
 
-    The index (contest_id, scope, period_key, points, subject_id) serves the top of a board (a backward
-    range scan) and "rank of me" as an index-only range count of the rows with more points.
+    The rank index is in board order (points DESC, subject_id ASC), so every board read is a range read of
+    it in one direction or the other and never needs a sort, whatever the planner's statistics say (with
+    points ascending, a top-N read ordered ``points DESC, subject_id`` came out subject-descending, and
+    PostgreSQL sorted the whole board whenever it misjudged the board's size). The subject index serves the
+    per-person reads across contests (the personal export) and the reconcile's subject-range chunks.
     """
 
     __tablename__ = "leaderboard_totals"
     __table_args__ = (
-        Index("ix_leaderboard_totals_rank", "contest_id", "scope", "period_key", "points", "subject_id"),
+        Index("ix_leaderboard_totals_subject", "scope", "subject_id", "contest_id", "period_key",
+              postgresql_include=["points"]),
     )
 
     contest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -81,6 +85,10 @@ class LeaderboardTotal(Base):
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+Index("ix_leaderboard_totals_rank", LeaderboardTotal.contest_id, LeaderboardTotal.scope, LeaderboardTotal.period_key,
+      LeaderboardTotal.points.desc(), LeaderboardTotal.subject_id)
 
 
 class LeaderboardBucket(Base):

@@ -1,8 +1,9 @@
 """SQL back end of the leaderboards, over LeaderboardTotal and LeaderboardBucket.
 
-No query scans a board. The top of a board is a backward range scan of the index
-(contest, scope, period, points, subject) (PostgreSQL adds an incremental sort of each equal-points
-group to list ties by subject id). Later pages continue from the last row (keyset), not by OFFSET.
+No query scans a board or sorts. The rank index (contest, scope, period, points DESC, subject) is in board
+order: the top of a board and the rows below me are a forward range read of it, the rows above me a
+backward one, so the plan does not depend on statistics (tests/scoring/test_index_plans.py runs EXPLAIN
+with fresh and stale ones). Later pages continue from the last row (keyset), not by OFFSET.
 A rank is ``1 + number of subjects with more points``, computed as the sum of the LeaderboardBucket
 counts above my bucket (at most a few hundred primary-key rows) plus an index-only range count of the
 rows above me inside my own bucket (~2% of my points wide) - never a count of everybody above me.
