@@ -10,7 +10,8 @@ their final standing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,9 +22,11 @@ from challenges.models import Challenge, ChallengeStatus, Enrolment
 from challenges.participation.enrolment import effective_end
 from notifications.models import NudgeKind, PlannerMark
 from notifications.planner import Candidate, PlanResult, plan
-from scoring import badges, leaderboards, ledger
+from scoring import badges, leaderboards, reconcile
 from service.clock import utcnow
 from service.db_dialect import insert_ignore
+
+log = logging.getLogger(__name__)
 
 STARTING_LEAD = timedelta(hours=24)
 STARTED_WINDOW = timedelta(hours=24)
@@ -122,13 +125,27 @@ def run_lifecycle(session: Session, holder: str = "") -> PlanResult:
     return result
 
 
-def reconcile_leaderboards(session: Session, holder: str = "") -> int:
-    """Rebuild totals (SQL) and drop Redis boards of challenges that are running or ended recently."""
+def reconcile_leaderboards(session: Session, holder: str = "", keep_alive: Callable[[], bool] | None = None) -> int:
+    """Compare the totals (SQL, then Redis) of challenges that are running or ended recently with their
+    ledgers and correct what differs (``scoring.reconcile``), a chunk per transaction. ``keep_alive`` renews
+    the job's lease after each chunk; once it fails the run stops, to go on at the next one. One log line of
+    counts per challenge; returns how many challenges were reconciled in full."""
     now = utcnow()
     ids = list(session.scalars(select(Challenge.id).where(
         Challenge.status != ChallengeStatus.DRAFT, Challenge.starts_at <= now,
-        Challenge.ends_at >= now - RECONCILE_AFTER_END)))
-    for challenge_id in ids:
-        ledger.rescore_contest(session, challenge_id)
+        Challenge.ends_at >= now - RECONCILE_AFTER_END).order_by(Challenge.id)))
+    session.commit()
+
+    def after_each() -> bool:
         session.commit()
-    return len(ids)
+        return keep_alive() if keep_alive is not None else True
+
+    done = 0
+    for challenge_id in ids:
+        counts = reconcile.reconcile(session, challenge_id, after_each)
+        session.commit()
+        log.info("reconcile challenge %s: %s", challenge_id, counts.line())
+        if not counts.complete:
+            break
+        done += 1
+    return done

@@ -59,7 +59,8 @@ def _weekly_summary(session: Session, holder: str) -> Any:
 def _reconcile(session: Session, holder: str) -> Any:
     from notifications.finalise import reconcile_leaderboards
 
-    return reconcile_leaderboards(session, holder)
+    job = BY_ID["scoring.reconcile"]
+    return reconcile_leaderboards(session, holder, keep_alive=lambda: job.renew(session, holder))
 
 
 def _purge_idempotency(session: Session, holder: str) -> int:
@@ -165,7 +166,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("nudges.weekly_summary", "weekly", _weekly_summary, IntervalTrigger(minutes=15, timezone=UTC), 840,
             timedelta(minutes=14), "weekly summaries at Monday 09:00 local"),
     JobSpec("scoring.reconcile", "reconcile", _reconcile, CronTrigger(hour=3, minute=17, timezone=UTC), 3600,
-            timedelta(minutes=30), "rebuild leaderboards of live challenges from the ledger (SQL and Redis)"),
+            timedelta(minutes=30), "compare live leaderboards with the ledger, fix what differs (SQL, Redis)"),
     JobSpec("service.idempotency_purge", "purge", _purge_idempotency, IntervalTrigger(hours=1, timezone=UTC), 3000,
             timedelta(minutes=10), "delete idempotency records past their retention"),
     JobSpec("service.login_throttle_purge", "purge-logins", _purge_login_throttles,

@@ -28,14 +28,14 @@ from typing import Any
 from sqlalchemy import String, Table, bindparam, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from scoring import rules, totals
+from scoring import reconcile, rules, totals
 from scoring.boards import redis_write
 from scoring.models import EntryKind, PointsEntry
 from scoring.periods import local_day, period_key, week_start
 from scoring.types import ActivityFacts, Period, Scope, ScoreResult, ScoringRules, Subject
 from service.clock import utcnow
 from service.db_dialect import bulk_insert, lock_keys, rows_affected
-from service.models import User
+from service.retention import AfterEach
 
 CHUNK = 500
 
@@ -299,16 +299,15 @@ def _cap_key(source_key: str, generation: int, cause: str) -> str:
     return key if len(key) <= 300 else f"{key[:250]}#{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
-def rescore_contest(session: Session, contest_id: int) -> int:
-    """Rebuild every board line of the contest from the ledger (SQL, then drop Redis boards to rebuild)."""
-    deleted = set(session.scalars(select(PointsEntry.user_id).join(User, User.id == PointsEntry.user_id)
-                                  .where(PointsEntry.contest_id == contest_id, User.deleted_at.is_not(None))
-                                  .distinct()))
-    count = totals.rebuild_sql(session, contest_id, exclude_users=deleted)
+def rescore_contest(session: Session, contest_id: int, after_each: AfterEach | None = None) -> int:
+    """Rebuild every board line of the contest from the ledger (SQL, then drop Redis boards to rebuild);
+    returns the lines written. With ``after_each`` (commit, progress) each subject range is its own
+    transaction (``scoring.reconcile.rescore``); without it, all of it is the caller's one transaction."""
+    counts = reconcile.rescore(session, contest_id, after_each or (lambda: True))
     r = redis_write.client()
     if r is not None:
         redis_write.drop_contest(r, redis_write.prefix(), contest_id)
-    return count
+    return counts.inserted
 
 
 def forget_user(session: Session, contest_id: int, user_id: int) -> None:

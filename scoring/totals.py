@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from scoring.boards import redis_write
@@ -33,7 +33,7 @@ class Deltas:
     """Board increments collected while scoring, applied once.
 
     A board line exists once a non-zero entry touched it (it may later sum to 0 after a reversal);
-    ``rebuild_sql`` follows the same rule, so rescoring gives the same lines as incremental scoring.
+    ``scoring.reconcile`` follows the same rule, so rescoring gives the same lines as incremental scoring.
     """
 
     def __init__(self, contest_id: int, tz: str) -> None:
@@ -85,34 +85,46 @@ def apply(session: Session, deltas: Deltas, entries: list[dict] | None = None,
         if any(r for _, r in before):
             bulk_insert(session, LeaderboardTotal.__table__, [], LINE_KEY, before=before)
         return {}
-    rows = [{"contest_id": deltas.contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
-             "points": pts} for (scope, pkey, sid), pts in items]
-    written = bulk_insert(session, LeaderboardTotal.__table__, rows, LINE_KEY, add_on_conflict="points",
-                          returning=["scope", "period_key", "subject_id", "points"], before=before)
-    moves: dict[tuple[str, str, int], int] = defaultdict(int)
     user_totals: dict[int, int] = {}
-    for scope, pkey, sid, new in written:
-        scope = Scope(scope)
-        if scope is Scope.CONTEST:
-            continue
-        old = int(new) - deltas.points[(scope, pkey, sid)]
+    for scope, pkey, sid, old, new in add_to_lines(session, deltas.contest_id, items, before):
         if scope is Scope.USER and pkey == ALL_KEY:
-            user_totals[int(sid)] = int(new)
+            user_totals[sid] = new
         elif scope is Scope.USER and lines is not None:
-            lines.setdefault(int(sid), []).append((pkey, old, int(new)))
-        before, after = bucket(old), bucket(int(new))
-        if before != after:
-            if before is not None:
-                moves[(scope.value, pkey, before)] -= 1
-            if after is not None:
-                moves[(scope.value, pkey, after)] += 1
-    _apply_buckets(session, deltas.contest_id, moves)
+            lines.setdefault(sid, []).append((pkey, old, new))
     redis_write.queue_increments(session, deltas.contest_id, [i for i in items if i[0][0] is not Scope.CONTEST],
                                   deltas.expiry)
     return user_totals
 
 
-def _apply_buckets(session: Session, contest_id: int, moves: dict[tuple[str, str, int], int]) -> None:
+def add_to_lines(session: Session, contest_id: int, items: list[tuple[BoardKey, int]],
+                 before: list[tuple[Table, list[dict]]] | None = None) -> list[tuple[Scope, str, int, int, int]]:
+    """Add each increment to its line (creating it), move the bucket counts the lines crossed; returns
+    (scope, period key, subject, points before, after) per line. The reconcile corrects by increments too,
+    so a line a writer moved since the comparison read it keeps that writer's points."""
+    rows = [{"contest_id": contest_id, "scope": scope.value, "period_key": pkey, "subject_id": sid,
+             "points": pts} for (scope, pkey, sid), pts in items]
+    added = dict(items)
+    written = bulk_insert(session, LeaderboardTotal.__table__, rows, LINE_KEY, add_on_conflict="points",
+                          returning=["scope", "period_key", "subject_id", "points"], before=before)
+    moves: dict[tuple[str, str, int], int] = defaultdict(int)
+    out: list[tuple[Scope, str, int, int, int]] = []
+    for scope, pkey, sid, new in written:
+        scope = Scope(scope)
+        old = int(new) - added[(scope, pkey, int(sid))]
+        out.append((scope, pkey, int(sid), old, int(new)))
+        if scope is Scope.CONTEST:
+            continue
+        was, now = bucket(old), bucket(int(new))
+        if was != now:
+            if was is not None:
+                moves[(scope.value, pkey, was)] -= 1
+            if now is not None:
+                moves[(scope.value, pkey, now)] += 1
+    apply_bucket_moves(session, contest_id, moves)
+    return out
+
+
+def apply_bucket_moves(session: Session, contest_id: int, moves: dict[tuple[str, str, int], int]) -> None:
     rows = [{"contest_id": contest_id, "scope": s, "period_key": p, "bucket": b, "count": n}
             for (s, p, b), n in sorted(moves.items()) if n]
     bulk_insert(session, LeaderboardBucket.__table__, rows, BUCKET_KEY, add_on_conflict="count")
@@ -131,45 +143,8 @@ def remove_lines(session: Session, contest_id: int, scope: Scope, subject_id: in
     session.execute(delete(LeaderboardTotal).where(
         LeaderboardTotal.contest_id == contest_id, LeaderboardTotal.scope == scope,
         LeaderboardTotal.subject_id == subject_id))
-    _apply_buckets(session, contest_id, moves)
+    apply_bucket_moves(session, contest_id, moves)
     return [pkey for pkey, _ in lines]
-
-
-def rebuild_sql(session: Session, contest_id: int, *, exclude_users: set[int] | None = None) -> int:
-    """Recompute every board line of a contest from the ledger; returns the number of lines written."""
-    session.execute(delete(LeaderboardTotal).where(LeaderboardTotal.contest_id == contest_id))
-    session.execute(delete(LeaderboardBucket).where(LeaderboardBucket.contest_id == contest_id))
-    q = (select(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day,
-                func.sum(PointsEntry.points),
-                func.sum(case((PointsEntry.points != 0, 1), else_=0)))
-         .where(PointsEntry.contest_id == contest_id)
-         .group_by(PointsEntry.user_id, PointsEntry.team_id, PointsEntry.organisation_id, PointsEntry.local_day))
-    lines: dict[BoardKey, int] = defaultdict(int)
-    seen: set[BoardKey] = set()
-    for user_id, team_id, org_id, day, pts, nonzero in session.execute(q):
-        if not nonzero:
-            continue
-        subjects = [(Scope.USER, None if exclude_users and user_id in exclude_users else user_id),
-                    (Scope.TEAM, team_id), (Scope.ORGANISATION, org_id)]
-        contest_line = (Scope.CONTEST, ALL_KEY, CONTEST_SUBJECT)
-        lines[contest_line] += int(pts or 0)
-        seen.add(contest_line)
-        for pkey in keys_for_day(day).values():
-            for scope, sid in subjects:
-                if sid is not None:
-                    lines[(scope, pkey, sid)] += int(pts or 0)
-                    seen.add((scope, pkey, sid))
-    rows = [{"contest_id": contest_id, "scope": s.value, "period_key": p, "subject_id": i, "points": lines[(s, p, i)]}
-            for (s, p, i) in sorted(seen)]
-    if rows:
-        session.execute(LeaderboardTotal.__table__.insert(), rows)
-    moves: dict[tuple[str, str, int], int] = defaultdict(int)
-    for row in rows:
-        b = None if row["scope"] == Scope.CONTEST.value else bucket(row["points"])
-        if b is not None:
-            moves[(row["scope"], row["period_key"], b)] += 1
-    _apply_buckets(session, contest_id, moves)
-    return len(rows)
 
 
 def line_points(session: Session, contest_id: int, scope: Scope, subject_id: int) -> int | None:
