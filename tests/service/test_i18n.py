@@ -3,6 +3,7 @@ plural forms; the compiled catalogues are those of the .po files; negotiation, p
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -39,10 +40,12 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 def _fields(text: str) -> set[str] | str:
+    """Named fields of both styles: ``{name}`` (Python code) and ``%(name)s`` (Jinja ``{% trans %}`` blocks)."""
     try:
-        return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+        braces = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
     except ValueError as error:
         return f"unparsable: {error}"
+    return braces | {f"%{name}" for name in re.findall(r"%\((\w+)\)[sd]", text)}
 
 
 def _key(message: Any) -> tuple[str | None, tuple[str, ...]]:
