@@ -48,7 +48,7 @@ def profile(user: User) -> dict[str, Any]:
     """The account itself; the password hash is never exported, only whether there is a password."""
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "timezone": user.timezone,
             "locale": user.locale, "weight_kg": user.weight_kg, "hide_from_leaderboards": user.hide_from_leaderboards,
-            "alias": user.alias, "show_full_name": user.show_full_name,
+            "alias": user.alias, "show_full_name": user.show_full_name, "email_verified_at": user.email_verified_at,
             "has_password": bool(user.password_hash), "firebase_uid": user.firebase_uid,
             "is_superuser": user.is_superuser, "created_at": user.created_at,
             "health_data_consent_at": user.health_data_consent_at,

@@ -44,6 +44,8 @@ class ExportUserSchema(BaseSchema):
     hide_from_leaderboards = fields.Boolean(required=True)
     alias = fields.String(required=True, allow_none=True)
     show_full_name = fields.Boolean(required=True)
+    email_verified_at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "when I proved the address is mine (null: not yet)"})
     has_password = fields.Boolean(required=True, metadata={"description": "the hash itself is never exported"})
     firebase_uid = fields.String(required=True, allow_none=True)
     is_superuser = fields.Boolean(required=True)
