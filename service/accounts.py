@@ -190,7 +190,7 @@ def delete_user(session: Session, user: User, *, secret: str | None = None) -> d
     user.hide_from_leaderboards = True
     user.is_superuser = False
     session.flush()
-    for _receiver, removed in user_deleted.send(session, user_id=user.id):
+    for _receiver, removed in user_deleted.send(session, user_id=user.id, address=address):
         counts.update(removed or {})
     return counts
 

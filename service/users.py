@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from service.models import User
 
 user_deleted = Namespace().signal("user-deleted")
-"""Sent with ``(session, user_id=...)`` inside the deleting transaction; other modules and packages connect to it
-to withdraw consent, drop the person from boards, inboxes and so on. Everywhere else, a user with ``deleted_at``
+"""Sent with ``(session, user_id=..., address=...)`` (the address the account had) inside the deleting
+transaction; other modules and packages connect to it to withdraw consent, drop the person from boards, inboxes
+and so on. Everywhere else, a user with ``deleted_at``
 is gone."""
 
 

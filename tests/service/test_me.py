@@ -70,7 +70,7 @@ def test_delete_me_leaves_a_tombstone_signs_out_and_frees_the_email(app: Flask, 
                                                      "password": PASSWORD}).get_json()
     seen: list[int] = []
 
-    def listener(sender: Any, user_id: int) -> None:
+    def listener(sender: Any, user_id: int, **_: Any) -> None:
         seen.append(user_id)
 
     user_deleted.connect(listener)
