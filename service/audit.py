@@ -55,7 +55,7 @@ ACTIONS: dict[str, str] = {
     "location.archived": "challenge_id",
     "report.viewed": "the organiser report of a challenge (challenges.standings)",
     "report.exported": "the organiser report's CSV (challenges.standings)",
-    "user.erased": "an erasure request carried out by an admin or the operator",
+    "user.erased": "an erasure request carried out by the operator (`vcc users erase`; in no organisation's trail)",
 }
 """Every action the trail may hold, with what its ``detail`` holds (docs/api.md shows the same list); ``record``
 refuses any other."""
@@ -92,7 +92,8 @@ def email_domain(email: str | None) -> str | None:
 def trail(session: Session, organisation_id: int, *, limit: int, cursor: str | None = None,
           action: str | None = None, since: datetime | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One organisation's events, newest first (keyset on the id, so events written meanwhile never shift a
-    page), each with its actor as the account reads now: an erased actor shows the account's tombstone name."""
+    page), each with its actor as the account reads now: an erased actor is detached from the trail and reads as
+    nobody, like the operator."""
     query = select(AuditEvent).where(AuditEvent.organisation_id == organisation_id)
     if action is not None:
         query = query.where(AuditEvent.action == action)
