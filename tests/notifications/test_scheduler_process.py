@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,14 +76,25 @@ def test_sigterm_twice_stops_cleanly_after_the_push_in_flight(app: Flask, sessio
             time.sleep(0.05)
         assert fake_fcm_server.received, "the scheduler never pushed"
         assert alive[0] == 0, alive[1]
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+        reader.start()
         proc.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        # the second signal once the first was handled: two signals before Python runs its handler are one
+        settle = time.monotonic() + 20
+        while not any("scheduler stopping" in line for line in lines) and time.monotonic() < settle:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the scheduler left before the push in flight finished"
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        err = "".join(lines)
+        proc.stdout.close()
+        proc.stderr.close()
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "SchedulerNotRunningError" not in err, err
     messages = [json.loads(line)["msg"] for line in err.splitlines()]
