@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from flask import Flask
@@ -54,10 +55,11 @@ def test_sigterm_twice_stops_cleanly_after_the_push_in_flight(app: Flask, sessio
     prefs = get_settings(session, user.id)
     prefs.quiet_start_minute = prefs.quiet_end_minute = 0  # no quiet hours, whatever the hour of the run
     session.add(prefs)
-    make_device(session, user, "slow-phone")
+    phone = f"slow-phone-{uuid.uuid4().hex}"  # only this run's push counts, whatever else reaches the fake FCM
+    make_device(session, user, phone)
     nudge = plan_nudge(session, user)
     session.commit()
-    fake_fcm_server.script("slow-phone", "hang:8")  # FCM answers after 8 s: the push is in flight at SIGTERM
+    fake_fcm_server.script(phone, "hang:8")  # FCM answers after 8 s: the push is in flight at SIGTERM
     env = {**os.environ, "DATABASE_URL": database_url, "VCC_INSTANCE_PATH": str(tmp_path), "LOG_LEVEL": "INFO",
            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-0123456789", "REDIS_URL": "",
            "FIREBASE_CREDENTIALS": json.dumps(fake_fcm_server.service_account), "FCM_URL": fake_fcm_server.base_url}
@@ -71,10 +73,10 @@ def test_sigterm_twice_stops_cleanly_after_the_push_in_flight(app: Flask, sessio
         while time.monotonic() < deadline and proc.poll() is None:
             if alive[0] != 0:
                 alive = _check(app)
-            if fake_fcm_server.received and alive[0] == 0:
+            if phone in fake_fcm_server.targets() and alive[0] == 0:
                 break
             time.sleep(0.05)
-        assert fake_fcm_server.received, "the scheduler never pushed"
+        assert phone in fake_fcm_server.targets(), "the scheduler never pushed"
         assert alive[0] == 0, alive[1]
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
@@ -84,17 +86,17 @@ def test_sigterm_twice_stops_cleanly_after_the_push_in_flight(app: Flask, sessio
         settle = time.monotonic() + 20
         while not any("scheduler stopping" in line for line in lines) and time.monotonic() < settle:
             time.sleep(0.05)
-        assert proc.poll() is None, "the scheduler left before the push in flight finished"
+        assert proc.poll() is None, ("the scheduler left before the push in flight finished", lines)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         reader.join(timeout=10)
         err = "".join(lines)
-        proc.stdout.close()
-        proc.stderr.close()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "SchedulerNotRunningError" not in err, err
     messages = [json.loads(line)["msg"] for line in err.splitlines()]
