@@ -13,11 +13,14 @@ import csv
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel.languages import get_official_languages
 from marshmallow import ValidationError, validate
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from service.accounts import find_user_by_email
 from service.errors import Unprocessable
+from service.i18n import SOURCE_LANGUAGE, match
 from service.invitations import create_invitation, link_for, preview, unusable
 from service.mail import outbox, texts
 from service.mail.models import MailKind
@@ -29,18 +32,36 @@ HEADERS = {"email", "e-mail", "mail", "address", "email address", "e-mail addres
 _is_email = validate.Email()
 
 
+def mail_language(session: Session, invitation: Invitation, inviter: User) -> tuple[str, str]:
+    """The language and time zone of an invitation mail: the invitee's own when the address has an account;
+    else the inviter's language (they know whom they invite), else the organisation's country's first official
+    language, unless the inviter speaks one of that country's languages we have no catalogue of; else English.
+    Dates are in the organisation's time zone then."""
+    org = session.get(Organisation, invitation.organisation_id)
+    tz = org.timezone if org else "UTC"
+    invitee = find_user_by_email(session, invitation.email) if invitation.email else None
+    if invitee is not None and invitee.deleted_at is None:
+        return match(invitee.locale) or SOURCE_LANGUAGE, invitee.timezone or tz
+    if chosen := match(inviter.locale):
+        return chosen, tz
+    spoken = get_official_languages(org.country.upper(), de_facto=True) if org and org.country else ()
+    inviter_speaks_one = (inviter.locale or "").replace("_", "-").split("-")[0].lower() in spoken
+    return (match(spoken[0]) if spoken and not inviter_speaks_one else None) or SOURCE_LANGUAGE, tz
+
+
 def mail_invitation(session: Session, invitation: Invitation, inviter: User, base_url: str, now: datetime) -> None:
     """Queue the invitation's mail once (a second call for the same invitation queues nothing)."""
     if invitation.email is None:
         return
     found = preview(session, invitation.code)
+    language, tz = mail_language(session, invitation, inviter)
     params = {"inviter": inviter.display_name, "organisation": found["organisation"]["name"],
               "challenge": found["challenge"]["title"] if found["challenge"] else None,
               "team": found["team"]["name"] if found["team"] else None,
               "link": link_for(base_url, invitation.code),
-              "expires": invitation.expires_at.date().isoformat() if invitation.expires_at else "it is withdrawn"}
-    outbox.enqueue(session, recipient=invitation.email, kind=MailKind.INVITATION, now=now, locale=inviter.locale,
-                   text=texts.render(MailKind.INVITATION, inviter.locale, params),
+              "expires": invitation.expires_at}
+    outbox.enqueue(session, recipient=invitation.email, kind=MailKind.INVITATION, now=now, locale=language,
+                   text=texts.render(MailKind.INVITATION, language, params, tz),
                    dedupe_key=f"invitation:{invitation.id}")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.db_dialect import rows_affected
 from service.errors import Gone, Invalid
+from service.i18n import SOURCE_LANGUAGE, match
 from service.mail.models import EmailToken, TokenPurpose
 from service.tokens import TOKEN_BYTES, hash_token
 
@@ -44,6 +45,12 @@ class Issued:
     expires_at: datetime
     dedupe_key: str
     """Names the mail that carries this token (ids of deleted rows come back on SQLite; digests do not)."""
+
+
+def page_url(base_url: str, page: str, token: str, locale: str | None) -> str:
+    """The link a mail carries to one of the link pages (service.mail.pages): the page opens in the mail's
+    language, which is the account's, whatever the browser that opens it prefers."""
+    return f"{base_url}/{page}?token={token}&lang={match(locale) or SOURCE_LANGUAGE}"
 
 
 def new_token() -> tuple[str, str]:

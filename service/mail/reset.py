@@ -32,7 +32,7 @@ def request(session: Session, email: str, base_url: str, now: datetime) -> None:
     minutes = int(links.LIFETIME[TokenPurpose.PASSWORD_RESET].total_seconds() // 60)
     text = texts.render(MailKind.PASSWORD_RESET, user.locale, {
         "name": user.display_name, "token": issued.token, "minutes": minutes,
-        "link": f"{base_url}/reset-password?token={issued.token}"})
+        "link": links.page_url(base_url, "reset-password", issued.token, user.locale)}, user.timezone)
     outbox.enqueue(session, recipient=user.email, kind=MailKind.PASSWORD_RESET, text=text, now=now,
                    locale=user.locale, user_id=user.id, dedupe_key=issued.dedupe_key)
 

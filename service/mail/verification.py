@@ -33,7 +33,7 @@ def send(session: Session, user: User, base_url: str, now: datetime) -> None:
     hours = int(links.LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600)
     text = texts.render(MailKind.VERIFY_EMAIL, user.locale, {
         "name": user.display_name, "token": issued.token, "hours": hours,
-        "link": f"{base_url}/verify-email?token={issued.token}"})
+        "link": links.page_url(base_url, "verify-email", issued.token, user.locale)}, user.timezone)
     outbox.enqueue(session, recipient=user.email, kind=MailKind.VERIFY_EMAIL, text=text, now=now,
                    locale=user.locale, user_id=user.id, dedupe_key=issued.dedupe_key)
 

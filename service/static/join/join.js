@@ -62,8 +62,11 @@ function zone() {
 }
 
 function locale() {
-  const tag = (navigator.language || "en").slice(0, 16);
-  return /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/.test(tag) ? tag : "en";
+  // The browser's tag when it names the language this page was shown in (nl-BE), else that language.
+  const page = data.locale || "en";
+  const tag = (navigator.language || "").slice(0, 16);
+  const valid = /^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/.test(tag);
+  return valid && tag.split(/[-_]/)[0].toLowerCase() === page ? tag : page;
 }
 
 document.getElementById("signup-form").addEventListener("submit", async (event) => {

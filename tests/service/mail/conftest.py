@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -90,12 +91,17 @@ def text_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
+def link_in(message: EmailMessage, path: str) -> dict[str, str]:
+    """The query of the link to ``path`` in the mail's text (``token`` and ``lang``)."""
+    for line in text_of(message).splitlines():
+        if f"{path}?" in line:
+            return dict(parse_qsl(urlsplit(line.strip()).query))
+    raise AssertionError(f"no {path} link in the mail")
+
+
 def token_in(message: EmailMessage, path: str) -> str:
     """The token of the link to ``path`` in the mail's text."""
-    for line in text_of(message).splitlines():
-        if f"{path}?token=" in line:
-            return line.strip().split("?token=", 1)[1]
-    raise AssertionError(f"no {path} link in the mail")
+    return link_in(message, path)["token"]
 
 
 def self_signed(directory: Any) -> tuple[str, str]:
