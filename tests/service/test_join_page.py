@@ -3,8 +3,9 @@ used, nothing secret or external in the HTML."""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from service.clock import utcnow
 from service.invitations import create_invitation, revoke
 from service.models import Invitation, Role
+from tests.challenges.factories import make_challenge
 from tests.factories import make_org, make_user
 
 
@@ -76,3 +78,56 @@ def test_unknown_expired_revoked_and_used_up_codes_get_a_page_saying_so(
     assert expired.status_code == 410 and "has expired" in expired.get_data(as_text=True)
     assert preview.status_code == 200
     assert preview.json["valid"] is False and preview.json["status"] == "invitation-expired"
+
+
+def _script_data(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="join-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def test_the_page_answers_in_finnish_for_a_finnish_browser_with_dates_written_the_finnish_way(
+        client: FlaskClient, session: Any) -> None:
+    organiser = make_user(session)
+    org = make_org(session, name="Tampere & Co", members={organiser: Role.ORGANISER})
+    challenge = make_challenge(session, org, title="Kevätkisa", timezone="Europe/Helsinki",
+                               starts_at=datetime(2026, 5, 31, 21, 30, tzinfo=UTC),
+                               ends_at=datetime(2026, 6, 30, 20, 59, tzinfo=UTC))
+    invitation = create_invitation(session, organisation=org, created_by=organiser, inviter_role=Role.ORGANISER,
+                                   challenge_id=challenge.id)
+    session.commit()
+    page = client.get(f"/join/{invitation.code}", headers={"Accept-Language": "fi-FI,fi;q=0.9"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Content-Language"] == "fi"
+    assert "Accept-Language" in page.headers["Vary"] and '<html lang="fi">' in html
+    assert "Sinut on kutsuttu liittymään yhteisöön Tampere &amp; Co." in html
+    # the challenge's own days in Helsinki: it starts on 1 June there, not on 31 May (UTC)
+    assert "Haaste: Kevätkisa, 1. kesäkuuta 2026\u201330. kesäkuuta 2026 (Europe/Helsinki)." in html
+    assert "Roolisi yhteisössä: jäsen." in html and "ilmoittaa sinut haasteeseen Kevätkisa" in html
+    assert "You are invited" not in html and "Create account" not in html
+    data = _script_data(html)
+    assert data["locale"] == "fi" and data["texts"]["done_organisation"] == "Olet nyt yhteisön {organisation} jäsen."
+    assert data["texts"]["error"] == "Se ei onnistunut: {detail}"  # fields kept for the script to fill
+
+
+def test_the_page_answers_in_english_for_a_language_we_have_no_catalogue_of(
+        client: FlaskClient, session: Any) -> None:
+    invitation = _invitation(session)
+    page = client.get(f"/join/{invitation.code}", headers={"Accept-Language": "de-DE,de;q=0.9,fr;q=0.5"})
+    html = page.get_data(as_text=True)
+    assert page.headers["Content-Language"] == "en" and '<html lang="en">' in html
+    assert "You are invited to join Tampere &amp; Co." in html and "Your role there: member." in html
+    assert _script_data(html)["texts"]["done_team"] == "Your team: {team}."
+
+
+def test_pages_for_codes_that_cannot_be_used_speak_the_browsers_language_too(
+        client: FlaskClient, session: Any) -> None:
+    unknown = client.get("/join/no-such-code", headers={"Accept-Language": "es-ES"})
+    assert unknown.status_code == 404 and "Ninguna invitación tiene este código." in unknown.get_data(as_text=True)
+    revoked = _invitation(session)
+    revoke(session, revoked)
+    session.commit()
+    gone = client.get(f"/join/{revoked.code}", headers={"Accept-Language": "nl-BE,nl;q=0.8"})
+    html = gone.get_data(as_text=True)
+    assert gone.status_code == 410 and '<html lang="nl">' in html
+    assert "Deze uitnodiging kan niet meer worden gebruikt" in html and "heeft deze uitnodiging ingetrokken" in html
