@@ -17,7 +17,9 @@ from service.db_dialect import rows_affected
 from service.errors import Gone, Invalid
 from service.i18n import SOURCE_LANGUAGE, match
 from service.mail.models import EmailToken, TokenPurpose
+from service.models import User
 from service.tokens import TOKEN_BYTES, hash_token
+from service.users import active_user
 
 LIFETIME = {TokenPurpose.VERIFY_EMAIL: timedelta(hours=48), TokenPurpose.PASSWORD_RESET: timedelta(minutes=30)}
 KEPT_AFTER_EXPIRY = timedelta(days=1)
@@ -67,6 +69,14 @@ def issue(session: Session, user_id: int, purpose: TokenPurpose, now: datetime) 
     session.add(EmailToken(user_id=user_id, purpose=purpose, token_hash=digest, created_at=now, expires_at=expires))
     session.flush()
     return Issued(raw, expires, f"{purpose.value}:{digest[:40]}")
+
+
+def account_of(session: Session, raw: str, purpose: TokenPurpose, now: datetime) -> User:
+    """Use the token; the live account it was issued to (an erased or deleted one makes the link invalid)."""
+    user = active_user(session, use(session, raw, purpose, now))
+    if user is None:
+        raise InvalidToken("This link is not valid: its account no longer exists.")
+    return user
 
 
 def use(session: Session, raw: str, purpose: TokenPurpose, now: datetime) -> int:

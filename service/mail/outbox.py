@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 
 from service import metrics
 from service.db_dialect import insert_ignore, is_postgres, one_of, rows_affected
-from service.mail import links
-from service.mail.models import MailKind, MailStatus, OutboxMail
+from service.mail import links, texts
+from service.mail.models import MailKind, MailStatus, OutboxMail, TokenPurpose
 from service.mail.texts import MailText
 from service.mail.transport import MailSender, Outgoing, build_message
+from service.models import User
 from service.retention import cutoff
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,18 @@ class OutboxStats:
     retried: int = 0
     dead: int = 0
     purged: int = 0
+
+
+def enqueue_link(session: Session, user: User, *, kind: MailKind, purpose: TokenPurpose, page: str, base_url: str,
+                 now: datetime, **values: Any) -> None:
+    """A mail carrying a fresh single-use link of ``purpose`` to ``page`` (verification, password reset), in the
+    person's language and time zone; a newer link supersedes the older ones (``links.issue``)."""
+    issued = links.issue(session, user.id, purpose, now)
+    text = texts.render(kind, user.locale, {
+        "name": user.display_name, "token": issued.token,
+        "link": links.page_url(base_url, page, issued.token, user.locale), **values}, user.timezone)
+    enqueue(session, recipient=user.email, kind=kind, text=text, now=now, locale=user.locale, user_id=user.id,
+            dedupe_key=issued.dedupe_key)
 
 
 def enqueue(session: Session, *, recipient: str, kind: MailKind, text: MailText, dedupe_key: str, now: datetime,

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 
 from service import login_throttle, tokens
 from service.accounts import find_user_by_email, hash_password
-from service.mail import links, outbox, texts
-from service.mail.links import InvalidToken
+from service.mail import links, outbox
 from service.mail.models import MailKind, TokenPurpose
 from service.models import AuditNote, User
-from service.users import active_user
 
 
 def request(session: Session, email: str, base_url: str, now: datetime) -> None:
@@ -28,21 +26,15 @@ def request(session: Session, email: str, base_url: str, now: datetime) -> None:
     if user is None or user.deleted_at is not None:
         links.new_token()
         return
-    issued = links.issue(session, user.id, TokenPurpose.PASSWORD_RESET, now)
     minutes = int(links.LIFETIME[TokenPurpose.PASSWORD_RESET].total_seconds() // 60)
-    text = texts.render(MailKind.PASSWORD_RESET, user.locale, {
-        "name": user.display_name, "token": issued.token, "minutes": minutes,
-        "link": links.page_url(base_url, "reset-password", issued.token, user.locale)}, user.timezone)
-    outbox.enqueue(session, recipient=user.email, kind=MailKind.PASSWORD_RESET, text=text, now=now,
-                   locale=user.locale, user_id=user.id, dedupe_key=issued.dedupe_key)
+    outbox.enqueue_link(session, user, kind=MailKind.PASSWORD_RESET, purpose=TokenPurpose.PASSWORD_RESET,
+                        page="reset-password", base_url=base_url, now=now, minutes=minutes)
 
 
 def confirm(session: Session, token: str, password: str, now: datetime, secret: str) -> User:
     """Set the new password; a weak one is refused before the token is used, so the link still works."""
     password_hash = hash_password(password)
-    user = active_user(session, links.use(session, token, TokenPurpose.PASSWORD_RESET, now))
-    if user is None:
-        raise InvalidToken("This link is not valid: its account no longer exists.")
+    user = links.account_of(session, token, TokenPurpose.PASSWORD_RESET, now)
     user.password_hash = password_hash
     user.email_verified_at = user.email_verified_at or now
     revoked = tokens.revoke_all_for_user(session, user.id)

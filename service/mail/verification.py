@@ -13,11 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict
-from service.mail import links, outbox, texts
-from service.mail.links import InvalidToken
+from service.mail import links, outbox
 from service.mail.models import MailKind, TokenPurpose
 from service.models import User
-from service.users import active_user
 
 
 class AlreadyVerified(Conflict):
@@ -29,20 +27,14 @@ def send(session: Session, user: User, base_url: str, now: datetime) -> None:
     """A new verification link for ``user`` in the outbox; in the caller's transaction."""
     if user.email_verified_at is not None:
         raise AlreadyVerified("Your e-mail address is verified already.")
-    issued = links.issue(session, user.id, TokenPurpose.VERIFY_EMAIL, now)
     hours = int(links.LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600)
-    text = texts.render(MailKind.VERIFY_EMAIL, user.locale, {
-        "name": user.display_name, "token": issued.token, "hours": hours,
-        "link": links.page_url(base_url, "verify-email", issued.token, user.locale)}, user.timezone)
-    outbox.enqueue(session, recipient=user.email, kind=MailKind.VERIFY_EMAIL, text=text, now=now,
-                   locale=user.locale, user_id=user.id, dedupe_key=issued.dedupe_key)
+    outbox.enqueue_link(session, user, kind=MailKind.VERIFY_EMAIL, purpose=TokenPurpose.VERIFY_EMAIL,
+                        page="verify-email", base_url=base_url, now=now, hours=hours)
 
 
 def verify(session: Session, token: str, now: datetime) -> User:
     """Use the token and mark its person's address verified (the first time only)."""
-    user = active_user(session, links.use(session, token, TokenPurpose.VERIFY_EMAIL, now))
-    if user is None:
-        raise InvalidToken("This link is not valid: its account no longer exists.")
+    user = links.account_of(session, token, TokenPurpose.VERIFY_EMAIL, now)
     user.email_verified_at = user.email_verified_at or now
     session.flush()
     return user
