@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, union
+from sqlalchemy import func, literal, select, union
 from sqlalchemy.orm import Session
 
 from challenges.access import is_enrolled, is_organiser
@@ -193,19 +193,24 @@ def group_sizes(session: Session, challenge: Challenge) -> GroupSizes:
     return GroupSizes(teams=teams, team_parent={t: parents.get(t) for t in teams}, orgs=by_org)
 
 
-def _distinct_people(session: Session, challenge: Challenge, enrolled: Any, scored: Any) -> dict[Any, int]:
-    """Erased people's lines (no user) count as one person in their group, as in the report: a group whose only
-    scorers left and were erased still holds someone's figures."""
-    pairs = union(
+ERASED = -1
+"""The stand-in for people erased from a group (their ledger lines have no user)."""
+
+
+def _people(challenge: Challenge, enrolled: Any, scored: Any) -> Any:
+    """(group, person) once each: active members, and everyone who ever scored for the group. Erased people's
+    lines (no user) count as one person, as in the report: a group whose only scorers left and were erased
+    still holds someone's figures."""
+    return union(
         select(enrolled.label("g"), Enrolment.user_id.label("u")).where(
             Enrolment.challenge_id == challenge.id, Enrolment.left_at.is_(None)),
         select(scored.label("g"), func.coalesce(PointsEntry.user_id, ERASED).label("u")).where(
             PointsEntry.contest_id == challenge.id)).subquery()
+
+
+def _distinct_people(session: Session, challenge: Challenge, enrolled: Any, scored: Any) -> dict[Any, int]:
+    pairs = _people(challenge, enrolled, scored)
     return {g: int(n) for g, n in session.execute(select(pairs.c.g, func.count()).group_by(pairs.c.g)).all()}
-
-
-ERASED = -1
-"""The stand-in for people erased from a group (their ledger lines have no user)."""
 
 
 def _protect(cells: Mapping[Any, int], hidden: set[Any], k: int) -> bool:
@@ -248,12 +253,8 @@ def hidden_subjects(session: Session, challenge: Challenge, scope: Scope, k: int
 
 def everyone_small(session: Session, challenge: Challenge, k: int) -> bool:
     """Fewer than ``k`` people in the whole challenge: even its collective total is a small group's."""
-    people_in = union(
-        select(Enrolment.user_id.label("u")).where(Enrolment.challenge_id == challenge.id,
-                                                   Enrolment.left_at.is_(None)),
-        select(func.coalesce(PointsEntry.user_id, ERASED).label("u")).where(
-            PointsEntry.contest_id == challenge.id)).subquery()
-    return (session.scalar(select(func.count()).select_from(people_in)) or 0) < k
+    everyone = _people(challenge, literal(0), literal(0))
+    return (session.scalar(select(func.count()).select_from(everyone)) or 0) < k
 
 
 def rerank(rows: list[BoardRow]) -> list[BoardRow]:

@@ -342,3 +342,16 @@ def _members(session: Any, world: SimpleNamespace, team: str) -> list[int]:
     from challenges.models import Enrolment
 
     return list(session.scalars(select(Enrolment.user_id).where(Enrolment.team_id == world.teams[team].id)))
+
+
+def test_an_employer_reads_no_collective_total_of_a_challenge_smaller_than_the_minimum(
+        app: Flask, client: FlaskClient, session: Any, cast: Cast) -> None:
+    small = make_challenge(session, cast.org, format=ChallengeFormat.INDIVIDUAL, setting=Setting.WORK)
+    people = [quick_user(session) for _ in range(3)]
+    for n, person in enumerate(people):
+        enrol(session, small, person)
+        walk(session, person, 10 + n, key=f"small{n}")
+    session.commit()
+    url = f"/api/v1/challenges/{small.id}/progress"
+    assert client.get(url, headers=cast.headers(app, "organiser")).json["collective"]["value"] is None
+    assert client.get(url, headers=auth_headers(app, people[0])).json["collective"]["value"] == 10 + 11 + 12
